@@ -1,0 +1,38 @@
+# latentsearch: set up, demo, test, lint, bench. Everything installs into .venv.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+# The CPU build of torch lies on this machine's disk; a bare `torch` could pull a multi-GB CUDA build.
+TORCH  ?= torch==2.13.0
+STAMP   = $(VENV)/.installed
+export HF_HUB_OFFLINE = 1
+export TRANSFORMERS_OFFLINE = 1
+
+.PHONY: setup demo test lint clean postgres
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/python samples/demo.py
+
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect 15 main start
+	@pg_isready -h 127.0.0.1 -p 5432
+
+test: setup postgres
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check latentsearch tests bench
+	$(BIN)/ruff format --check latentsearch tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,30 @@
+"""latentsearch: embedding search and retrieval over latent vectors.
+
+>>> import latentsearch as ls
+>>> db = ls.connect("indexes/demo")
+>>> docs = db.create_collection("docs", encoder="text", exist_ok=True)
+"""
+
+from latentsearch.collection import Collection, CollectionInfo
+from latentsearch.db import Database, connect
+from latentsearch.encoders import Encoder, EncoderIdentity
+from latentsearch.errors import LatentSearchError
+from latentsearch.results import Chunk, Hit, Item, Source, WriteResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Chunk",
+    "Collection",
+    "CollectionInfo",
+    "Database",
+    "Encoder",
+    "EncoderIdentity",
+    "Hit",
+    "Item",
+    "LatentSearchError",
+    "Source",
+    "WriteResult",
+    "__version__",
+    "connect",
+]

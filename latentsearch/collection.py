@@ -1,0 +1,554 @@
+"""`Collection`: one latent space, with its encoder, its FAISS index and its rows in SQL.
+
+Writes go to SQL first (rows, principals and vectors in one transaction), then to the FAISS
+index, which is derived and saved atomically with the write sequence number it reflects.
+Reopening a collection whose index lags the store replays what it missed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
+
+import numpy as np
+from PIL import Image
+from sqlalchemy.exc import IntegrityError
+
+from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
+from latentsearch.errors import (
+    CollectionNotFoundError,
+    DuplicateIdError,
+    EncoderError,
+    EncoderMismatchError,
+    InvalidInputError,
+    ItemNotFoundError,
+    StoreError,
+)
+from latentsearch.index import VectorIndex, choose_spec
+from latentsearch.index.faiss_index import check_vectors
+from latentsearch.ingest.records import NewItem, normalise, rows_from_columns
+from latentsearch.results import Chunk, Hit, Item, Source, WriteResult
+from latentsearch.store import CollectionRow, ItemRow
+from latentsearch.store import items as sql
+from latentsearch.store.models import utcnow
+
+if TYPE_CHECKING:
+    from latentsearch.db import Database
+
+log = logging.getLogger(__name__)
+
+# Indexes up to this size are saved after every write; larger ones every SAVE_INTERVAL_S.
+SAVE_EAGERLY_BYTES = 64 << 20
+SAVE_INTERVAL_S = 30.0
+COMPACT_FRACTION = 0.1
+MAX_K = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionInfo:
+    """What `Database.collections()` lists."""
+
+    name: str
+    encoder: EncoderIdentity | None
+    dim: int
+    metric: str
+    index: str
+    count: int
+    created: datetime
+    require_principals: bool
+
+
+class Collection:
+    """A named set of items in one latent space. Get one from `Database`; don't construct it."""
+
+    def __init__(self, db: Database, row: CollectionRow, encoder: Encoder | None, device: str) -> None:
+        self._db = db
+        self._id = row.id
+        self.name = row.name
+        self.dim = row.dim
+        self.metric = row.metric
+        self.index_spec = row.index_spec
+        self.require_principals = row.require_principals
+        self.options: dict[str, Any] = dict(row.options or {})
+        self.identity = EncoderIdentity.from_dict(row.encoder) if row.encoder else None
+        self._encoder = encoder
+        self._device = device
+        self._lock = threading.RLock()
+        self._last_save = 0.0
+        self._dirty = False
+        self._index, self._checkpoint = self._open_index()
+
+    # -- public: basics ---------------------------------------------------------------
+    def __len__(self) -> int:
+        with self._db.store.session() as s:
+            return sql.count(s, self._id)
+
+    def __repr__(self) -> str:
+        model = self.identity.model if self.identity else "vectors"
+        return f"<Collection {self.name!r} {model} dim={self.dim} index={self._index.spec}>"
+
+    @property
+    def encoder(self) -> Encoder:
+        """The collection's encoder, loaded on first use and checked against the recorded identity."""
+        if self._encoder is None:
+            if self.identity is None:
+                raise EncoderError(
+                    f"collection {self.name!r} stores raw vectors (dim={self.dim}); pass numpy vectors, not text or images"
+                )
+            enc = get_encoder(self.identity.spec, device=self._device, normalize=self.identity.normalize)
+            check_identity(self.name, self.identity, enc.identity)
+            self._encoder = enc
+        return self._encoder
+
+    @property
+    def index(self) -> VectorIndex:
+        """The FAISS index (derived from the store; kept in step with it)."""
+        self.sync()
+        return self._index
+
+    @property
+    def default_acl(self) -> list[str]:
+        return list(self.options.get("default_acl", ["*"]))
+
+    # -- public: writes ---------------------------------------------------------------
+    def add(
+        self,
+        records: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        texts: Sequence[str] | None = None,
+        images: Sequence[str | Path | Image.Image] | None = None,
+        vectors: Any = None,
+        ids: Sequence[str] | None = None,
+        metadata: Sequence[Mapping[str, Any] | None] | None = None,
+        acl: Sequence[Sequence[str] | None] | None = None,
+        sources: Sequence[Mapping[str, Any] | None] | None = None,
+    ) -> WriteResult:
+        """Add new items. Any id that already exists makes the whole call fail (use `upsert`)."""
+        items = self._prepare(records, texts, images, vectors, ids, metadata, acl, sources)
+        return self._write(items, upsert=False)
+
+    def upsert(
+        self,
+        records: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        texts: Sequence[str] | None = None,
+        images: Sequence[str | Path | Image.Image] | None = None,
+        vectors: Any = None,
+        ids: Sequence[str] | None = None,
+        metadata: Sequence[Mapping[str, Any] | None] | None = None,
+        acl: Sequence[Sequence[str] | None] | None = None,
+        sources: Sequence[Mapping[str, Any] | None] | None = None,
+    ) -> WriteResult:
+        """Add or update items. Content that is unchanged (same hash) is never re-embedded."""
+        items = self._prepare(records, texts, images, vectors, ids, metadata, acl, sources)
+        return self._write(items, upsert=True)
+
+    def delete(self, ids: Sequence[str]) -> WriteResult:
+        """Delete items by id (and the chunks of those documents). Unknown ids are ignored."""
+        ext = _id_list(ids)
+        with self._lock, self._db.store.transaction() as s:
+            pks = sql.find_for_delete(s, self._id, ext)
+            if not pks:
+                return WriteResult()
+            seq = sql.bump_seq(s, self._id)
+            sql.delete_items(s, self._id, seq, pks)
+        self._apply(seq, remove=np.asarray(pks, dtype=np.int64))
+        return WriteResult(deleted=len(pks), ids=tuple(ext))
+
+    # -- public: reads ----------------------------------------------------------------
+    @overload
+    def get(self, ids: str, *, include_vectors: bool = False) -> Item: ...
+    @overload
+    def get(self, ids: Sequence[str], *, include_vectors: bool = False) -> list[Item]: ...
+    def get(self, ids: str | Sequence[str], *, include_vectors: bool = False) -> Item | list[Item]:
+        """Items by id: one `Item` for a str (or `ItemNotFoundError`), else a list of those found."""
+        single = isinstance(ids, str)
+        ext = _id_list([ids] if single else ids)
+        with self._db.store.session() as s:
+            rows = sql.existing(s, self._id, ext)
+            pks = [rows[e].id for e in ext if e in rows]
+            acls = sql.principals_of(s, pks)
+            vecs = sql.vectors_for(s, pks, self.dim) if include_vectors else None
+        out = []
+        for i, pk in enumerate(pks):
+            row = next(r for r in rows.values() if r.id == pk)
+            out.append(_item(row, acls[pk], vecs[i] if vecs is not None else None))
+        if single:
+            if not out:
+                raise ItemNotFoundError(f"no item with id {ext[0]!r} in collection {self.name!r}")
+            return out[0]
+        return out
+
+    def search(self, query: Any, k: int = 10) -> list[Hit]:
+        """The ``k`` items most similar to ``query`` (text, PIL image, vector or ``{"id": ...}``)."""
+        k = check_k(k)
+        q = self.embed_query(query)
+        return self.search_vectors(q, k)[0]
+
+    def search_vectors(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
+        """Nearest items for a batch of query vectors, in one FAISS call and one SQL round trip."""
+        k = check_k(k)
+        q = check_vectors(queries, self.dim, "query vectors")
+        with self._lock:
+            self.sync()
+            res = self._index.search(q, k)
+        return self._hits(res.ids, res.scores)
+
+    def embed_query(self, query: Any) -> np.ndarray:
+        """One normalised query vector from text, an image, a vector or an item reference."""
+        if isinstance(query, str):
+            if not query.strip():
+                raise InvalidInputError("the query text is empty")
+            return self.encoder.encode_texts([query])[0]
+        if isinstance(query, Image.Image | Path):
+            return self.encoder.encode_images([query])[0]
+        if isinstance(query, Mapping) and set(query) == {"id"}:
+            item = self.get(str(query["id"]), include_vectors=True)
+            assert item.vector is not None
+            return item.vector
+        if isinstance(query, np.ndarray | list | tuple):
+            v = check_vectors(np.asarray(query, dtype=np.float32), self.dim, "query vector")[0]
+            if not np.isfinite(v).all():
+                raise InvalidInputError("the query vector contains NaN or infinity")
+            return _unit(v) if self.metric == "cosine" else v
+        raise InvalidInputError(
+            f"cannot search with a {type(query).__name__}: give text, a PIL image, a pathlib.Path to an image, "
+            "a numpy vector or {'id': ...}"
+        )
+
+    # -- public: maintenance ----------------------------------------------------------
+    def sync(self) -> int:
+        """Bring the FAISS index up to date with the store (writes by other processes); return the seq."""
+        with self._lock, self._db.store.session() as s:
+            seq = sql.current_seq(s, self._id)
+            if seq is None:
+                raise CollectionNotFoundError(f"collection {self.name!r} was dropped")
+            if seq != self._checkpoint:
+                self._catch_up(s, seq)
+            return seq
+
+    def flush(self) -> None:
+        """Save the index now (retraining or compacting first when due)."""
+        with self._lock:
+            self.sync()
+            self._maintain()
+            self._save()
+
+    def rebuild(self) -> None:
+        """Rebuild the FAISS index from the vectors stored in SQL."""
+        with self._lock:
+            self._index, self._checkpoint = self._build_from_store()
+            self._save()
+
+    def verify(self) -> bool:
+        """True when the FAISS index holds exactly the store's items."""
+        with self._lock, self._db.store.session() as s:
+            self.sync()
+            return bool(np.array_equal(self._index.ids(), sql.all_ids(s, self._id)))
+
+    # -- internals: writes ------------------------------------------------------------
+    def _prepare(self, records: Any, texts: Any, images: Any, vectors: Any, ids: Any, metadata: Any, acl: Any, sources: Any) -> list[NewItem]:
+        if records is not None:
+            if any(v is not None for v in (texts, images, vectors, ids, metadata, acl, sources)):
+                raise InvalidInputError("give either a list of records or keyword lists, not both")
+            if isinstance(records, str | Mapping):
+                raise InvalidInputError("records must be a list of dicts")
+            rows = list(records)
+        else:
+            rows = rows_from_columns(
+                texts=texts, images=images, vectors=vectors, ids=ids, metadata=metadata, acl=acl, sources=sources
+            )
+        items = normalise(rows, dim=self.dim, normalize=self.metric == "cosine", default_acl=self.default_acl)
+        needs = {it.kind for it in items} - {"vector"}
+        if needs and self.identity is None:
+            raise InvalidInputError(
+                f"collection {self.name!r} stores raw vectors; it cannot embed {' or '.join(sorted(needs))}"
+            )
+        if "image" in needs and not self.encoder.supports_images:
+            self.encoder.encode_images([])  # raises UnsupportedModalityError with the fix
+        return items
+
+    def _write(self, items: list[NewItem], *, upsert: bool) -> WriteResult:
+        if not items:
+            return WriteResult()
+        with self._db.store.session() as s:
+            found = sql.existing(s, self._id, [it.external_id for it in items])
+        if found and not upsert:
+            dup = sorted(found)[:5]
+            raise DuplicateIdError(
+                f"{len(found)} id(s) already exist in {self.name!r}, e.g. {dup}; use upsert() to update them"
+            )
+        changed = [it.external_id not in found or found[it.external_id].content_hash != it.content_hash for it in items]
+        fresh = [it for it, c in zip(items, changed, strict=True) if c]
+        same = [it for it, c in zip(items, changed, strict=True) if not c]
+        vectors = self._embed(fresh)  # the slow part, outside any transaction
+        now = utcnow()
+        try:
+            with self._lock, self._db.store.transaction() as s:
+                seq = sql.bump_seq(s, self._id)
+                current = sql.existing(s, self._id, [it.external_id for it in items])
+                if any(it.external_id not in current for it in same):
+                    raise StoreError("another writer deleted some of these items meanwhile; retry the call")
+                replaced = [current[it.external_id] for it in fresh if it.external_id in current]
+                if replaced:
+                    sql.delete_items(s, self._id, seq, [r.id for r in replaced])
+                created = {r.external_id: r.created for r in replaced}
+                rows = [_row(self._id, seq, it, created.get(it.external_id, now), now) for it in fresh]
+                new_ids = sql.insert_items(s, rows, vectors, [it.acl or [] for it in fresh])
+                touched = self._touch(s, same, current, now)
+        except IntegrityError as exc:
+            raise DuplicateIdError(
+                f"another writer added some of these ids to {self.name!r} at the same time; retry with upsert()"
+            ) from exc
+        removed = np.asarray([r.id for r in replaced], dtype=np.int64)
+        self._apply(seq, add=(new_ids, vectors), remove=removed)
+        return WriteResult(
+            added=len(fresh) - len(replaced),
+            updated=len(replaced) + touched,
+            unchanged=len(same) - touched,
+            ids=tuple(it.external_id for it in items),
+        )
+
+    def _touch(self, s: Any, same: list[NewItem], current: dict[str, ItemRow], now: datetime) -> int:
+        """Update metadata, ACL and source of items whose content is unchanged; count real changes."""
+        changed = 0
+        for it in same:
+            row = current[it.external_id]
+            values = {
+                "meta": it.metadata,
+                "source_uri": it.source_uri,
+                "source_title": it.source_title,
+                "parent_id": it.parent_id,
+                "chunk_start": it.chunk_start,
+                "chunk_end": it.chunk_end,
+            }
+            old_acl = sql.principals_of(s, [row.id])[row.id]
+            if any(getattr(row, k) != v for k, v in values.items()) or old_acl != (it.acl or []):
+                sql.touch(s, row.id, values, now)
+                sql.set_principals(s, [row.id], [it.acl or []], replace=True)
+                changed += 1
+        return changed
+
+    def _embed(self, items: list[NewItem]) -> np.ndarray:
+        out = np.zeros((len(items), self.dim), dtype=np.float32)
+        groups: dict[str, list[int]] = {}
+        for i, it in enumerate(items):
+            groups.setdefault(it.kind, []).append(i)
+        for kind, idx in groups.items():
+            if kind == "vector":
+                out[idx] = np.stack([items[i].vector for i in idx])  # type: ignore[misc]
+            elif kind == "text":
+                out[idx] = self.encoder.encode_texts([items[i].text or "" for i in idx])
+            else:
+                out[idx] = self.encoder.encode_images([items[i].image for i in idx])  # type: ignore[misc]
+        if not np.isfinite(out).all():
+            raise EncoderError("the encoder produced NaN or infinite values; nothing was written")
+        return out
+
+    def _apply(
+        self, seq: int, *, add: tuple[np.ndarray, np.ndarray] | None = None, remove: np.ndarray | None = None
+    ) -> None:
+        """Mirror a committed write into the index (or catch up if someone else wrote meanwhile)."""
+        with self._lock:
+            if self._checkpoint != seq - 1:
+                self.sync()
+            else:
+                if remove is not None and len(remove):
+                    self._index.remove(remove)
+                if add is not None and len(add[0]):
+                    self._index.add(*add)
+                self._checkpoint = seq
+            self._dirty = True
+            self._maybe_save()
+
+    # -- internals: the index ---------------------------------------------------------
+    @property
+    def _file(self) -> str:
+        return f"collection-{self._id}"
+
+    def _concrete_spec(self, n: int) -> str:
+        if self.index_spec == "auto":
+            return str(self.options.get("active_index") or choose_spec(n, self.dim))
+        return self.index_spec
+
+    def _open_index(self) -> tuple[VectorIndex, int]:
+        spec = self._concrete_spec(0)
+        loaded = VectorIndex.load(
+            self._db.path, self._file, dim=self.dim, spec=spec, metric=self.metric, device=self._device
+        )
+        if loaded is None:
+            index, cp = self._build_from_store()
+            if index.ntotal:
+                log.info("rebuilt the index of %r from the store (%d vectors)", self.name, index.ntotal)
+            self._save_index(index, cp)
+            return index, cp
+        index, cp = loaded
+        self._index, self._checkpoint = index, cp
+        with self._db.store.session() as s:
+            seq = sql.current_seq(s, self._id) or 0
+            if seq != cp:
+                log.warning("index of %r lags the store (seq %d < %d); replaying", self.name, cp, seq)
+                self._catch_up(s, seq)
+                self._save_index(self._index, self._checkpoint)
+        return self._index, self._checkpoint
+
+    def _catch_up(self, s: Any, seq: int) -> None:
+        """Replay writes after our checkpoint: drop tombstoned ids, add newer items not yet indexed."""
+        gone = sql.tombstones_since(s, self._id, self._checkpoint)
+        if len(gone):
+            self._index.remove(gone)
+        have = self._index.ids()
+        for ids, vecs in sql.iter_vectors(s, self._id, self.dim, after_seq=self._checkpoint):
+            keep = ~np.isin(ids, have)
+            self._index.add(ids[keep], vecs[keep])
+        self._checkpoint = seq
+        self._dirty = True
+
+    def _build_from_store(self) -> tuple[VectorIndex, int]:
+        with self._db.store.session() as s:
+            seq = sql.current_seq(s, self._id) or 0
+            n = sql.count(s, self._id)
+            spec = self._concrete_spec(n) if self.index_spec != "auto" else choose_spec(n, self.dim)
+            index = VectorIndex(self.dim, spec, self.metric, self._device)
+            for ids, vecs in sql.iter_vectors(s, self._id, self.dim):
+                index.add(ids, vecs)
+        if self.index_spec == "auto" and self.options.get("active_index") != spec:
+            self._set_option("active_index", spec)
+        return index, seq
+
+    def _maintain(self) -> None:
+        """Retrain, re-choose (auto) or compact when due, by rebuilding from the store."""
+        idx = self._index
+        n = idx.ntotal
+        rechoose = self.index_spec == "auto" and choose_spec(n, self.dim) != idx.spec
+        compact = len(idx.deleted) > COMPACT_FRACTION * max(n, 1)
+        if rechoose or idx.needs_retrain() or compact:
+            log.info("rebuilding the index of %r (rechoose=%s retrain=%s compact=%s)", self.name, rechoose, idx.needs_retrain(), compact)
+            self._index, self._checkpoint = self._build_from_store()
+
+    def _maybe_save(self) -> None:
+        big = self._index.ntotal * self.dim * 4 > SAVE_EAGERLY_BYTES
+        if not big or time.monotonic() - self._last_save > SAVE_INTERVAL_S:
+            self._save()
+
+    def _save(self) -> None:
+        if self._dirty:
+            self._save_index(self._index, self._checkpoint)
+
+    def _save_index(self, index: VectorIndex, checkpoint: int) -> None:
+        index.save(self._db.path, self._file, checkpoint)
+        self._last_save = time.monotonic()
+        self._dirty = False
+
+    def _set_option(self, key: str, value: Any) -> None:
+        self.options[key] = value
+        with self._db.store.transaction() as s:
+            row = s.get(CollectionRow, self._id)
+            if row is not None:
+                row.options = dict(self.options)
+
+    def _hits(self, ids: np.ndarray, scores: np.ndarray) -> list[list[Hit]]:
+        wanted = {int(i) for i in ids.reshape(-1) if i >= 0}
+        with self._db.store.session() as s:
+            rows = sql.hydrate(s, wanted)
+        return [
+            [_hit(rows[int(i)], float(sc)) for i, sc in zip(qi, qs, strict=True) if int(i) in rows]
+            for qi, qs in zip(ids, scores, strict=True)
+        ]
+
+    def _close(self) -> None:
+        with self._lock:
+            self._save()
+
+
+def check_identity(name: str, recorded: EncoderIdentity, given: EncoderIdentity) -> None:
+    if not recorded.same_space(given):
+        raise EncoderMismatchError(
+            f"collection {name!r} was built with {recorded.model} (dim {recorded.dim}, fingerprint "
+            f"{recorded.fingerprint}); the encoder given is {given.model} (dim {given.dim}, fingerprint "
+            f"{given.fingerprint}). Vectors from different models never mix: open it with the original "
+            "encoder, or create a new collection."
+        )
+
+
+def check_k(k: int) -> int:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= MAX_K:
+        raise InvalidInputError(f"k must be an integer from 1 to {MAX_K}, not {k!r}")
+    return int(k)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(v))
+    if norm == 0.0:
+        raise InvalidInputError("a zero vector has no direction; cosine similarity is undefined")
+    return (v / norm).astype(np.float32)
+
+
+def _id_list(ids: Any) -> list[str]:
+    if isinstance(ids, str):
+        raise InvalidInputError("ids must be a list of strings, e.g. ids=['a']")
+    out = list(ids)
+    for i in out:
+        if not isinstance(i, str):
+            raise InvalidInputError(f"ids must be strings, got {i!r}")
+    return out
+
+
+def _row(collection_id: int, seq: int, it: NewItem, created: datetime, now: datetime) -> dict[str, Any]:
+    return {
+        "collection_id": collection_id,
+        "external_id": it.external_id,
+        "kind": it.kind,
+        "text": it.text,
+        "content_ref": it.content_ref,
+        "source_uri": it.source_uri,
+        "source_title": it.source_title,
+        "parent_id": it.parent_id,
+        "chunk_start": it.chunk_start,
+        "chunk_end": it.chunk_end,
+        "meta": it.metadata,
+        "content_hash": it.content_hash,
+        "seq": seq,
+        "created": created,
+        "updated": now,
+    }
+
+
+def _chunk(row: ItemRow) -> Chunk | None:
+    if row.parent_id is None or row.chunk_start is None or row.chunk_end is None:
+        return None
+    return Chunk(parent=row.parent_id, start=row.chunk_start, end=row.chunk_end)
+
+
+def _item(row: ItemRow, acl: list[str], vector: np.ndarray | None) -> Item:
+    return Item(
+        id=row.external_id,
+        kind=row.kind,  # type: ignore[arg-type]
+        text=row.text if row.kind != "image" else row.content_ref,
+        metadata=dict(row.meta or {}),
+        source=Source(uri=row.source_uri, title=row.source_title),
+        acl=acl,
+        content_hash=row.content_hash,
+        created=row.created,
+        updated=row.updated,
+        chunk=_chunk(row),
+        vector=vector,
+    )
+
+
+def _hit(row: ItemRow, score: float) -> Hit:
+    return Hit(
+        id=row.external_id,
+        score=score,
+        kind=row.kind,  # type: ignore[arg-type]
+        text=row.text if row.kind != "image" else row.content_ref,
+        metadata=dict(row.meta or {}),
+        source=Source(uri=row.source_uri, title=row.source_title),
+        chunk=_chunk(row),
+    )

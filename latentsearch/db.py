@@ -1,0 +1,224 @@
+"""`connect()` and `Database`: a folder of FAISS indexes plus a SQL store (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from pathlib import Path
+from types import TracebackType
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from latentsearch.collection import Collection, CollectionInfo, check_identity
+from latentsearch.device import resolve_device
+from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
+from latentsearch.errors import (
+    CollectionExistsError,
+    CollectionNotFoundError,
+    InvalidInputError,
+)
+from latentsearch.index import VectorIndex
+from latentsearch.index.faiss_index import METRICS
+from latentsearch.store import CollectionRow, Store
+from latentsearch.store import items as sql
+from latentsearch.store.engine import sqlite_url
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PATH = "indexes/default"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+
+
+def connect(
+    path: str | Path = DEFAULT_PATH, *, database: str | None = None, device: str = "auto"
+) -> Database:
+    """Open (creating if needed) an index folder.
+
+    ``database`` is a SQLAlchemy URL for the metadata store; by default a SQLite file in the
+    folder. ``device`` (``"auto"|"cpu"|"cuda"``) is the default for encoders and indexes.
+    """
+    return Database(path, database=database, device=device)
+
+
+class Database:
+    """Collections stored under one folder (FAISS files) and one SQL database (metadata)."""
+
+    def __init__(self, path: str | Path, *, database: str | None = None, device: str = "auto") -> None:
+        self.path = Path(path).expanduser().resolve()
+        self.path.mkdir(parents=True, exist_ok=True)
+        resolve_device(device, what="encoder")  # validate early and log the choice
+        self.device = device
+        self.store = Store(database or sqlite_url(self.path))
+        self._open: dict[str, Collection] = {}
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"<Database {self.path} ({self.store.dialect})>"
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    def create_collection(
+        self,
+        name: str,
+        encoder: str | Encoder | None = None,
+        *,
+        dim: int | None = None,
+        index: str = "auto",
+        metric: str = "cosine",
+        require_principals: bool = False,
+        default_acl: list[str] | None = None,
+        device: str | None = None,
+        exist_ok: bool = False,
+    ) -> Collection:
+        """Create a collection: one latent space (one encoder identity, dimension and metric).
+
+        ``encoder``: ``"text"`` (default: bundled all-MiniLM-L6-v2), ``"clip"``, a model name or
+        path, or an `Encoder`. ``dim=`` alone makes a bring-your-own-vectors collection.
+        ``index``: a FAISS factory string (``"Flat"``, ``"HNSW32"``, ``"IVF1024,Flat"``...) or
+        ``"auto"``. ``default_acl`` applies to items added without ``acl`` (default ``["*"]``:
+        visible to everyone).
+        """
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise InvalidInputError(
+                f"invalid collection name {name!r}: use 1-200 letters, digits, '_', '-' or '.', starting with a letter or digit"
+            )
+        if metric not in METRICS:
+            raise InvalidInputError(f"metric must be one of {sorted(METRICS)}, not {metric!r}")
+        dev = device or self.device
+        enc = self._encoder(encoder, dim, dev, normalize=metric == "cosine")
+        identity = enc.identity if enc else None
+        d = identity.dim if identity else dim
+        assert d is not None
+        if index != "auto":
+            VectorIndex(d, index, metric, "cpu")  # validates the factory string before anything is written
+        acl = ["*"] if default_acl is None else list(default_acl)
+        with self._lock:
+            with self.store.session() as s:
+                existing = s.scalar(select(CollectionRow).where(CollectionRow.name == name))
+            if existing is not None:
+                if not exist_ok:
+                    raise CollectionExistsError(
+                        f"collection {name!r} already exists; open it with db.collection({name!r}) or pass exist_ok=True"
+                    )
+                col = self.collection(name, encoder=enc, device=dev)
+                if col.dim != d or col.metric != metric:
+                    raise CollectionExistsError(
+                        f"collection {name!r} exists with dim={col.dim}, metric={col.metric!r}; asked dim={d}, metric={metric!r}"
+                    )
+                return col
+            try:
+                with self.store.transaction() as s:
+                    row = CollectionRow(
+                        name=name,
+                        encoder=identity.to_dict() if identity else {},
+                        dim=d,
+                        metric=metric,
+                        index_spec=index,
+                        require_principals=require_principals,
+                        seq=0,
+                        options={"default_acl": acl},
+                    )
+                    s.add(row)
+            except IntegrityError as exc:
+                raise CollectionExistsError(f"collection {name!r} was created concurrently; open it instead") from exc
+            log.info("created collection %r (dim=%d, metric=%s, index=%s)", name, d, metric, index)
+            col = Collection(self, row, enc, dev)
+            self._open[name] = col
+            return col
+
+    def collection(
+        self, name: str, *, encoder: str | Encoder | None = None, device: str | None = None
+    ) -> Collection:
+        """Open an existing collection. An ``encoder`` given here must match the recorded one."""
+        with self._lock:
+            if name in self._open and encoder is None:
+                return self._open[name]
+            with self.store.session() as s:
+                row = s.scalar(select(CollectionRow).where(CollectionRow.name == name))
+            if row is None:
+                known = ", ".join(c.name for c in self.collections()) or "none yet"
+                raise CollectionNotFoundError(
+                    f"no collection named {name!r} (existing: {known}); create it with db.create_collection({name!r})"
+                )
+            dev = device or self.device
+            enc = None
+            if encoder is not None:
+                recorded = EncoderIdentity.from_dict(row.encoder) if row.encoder else None
+                enc = self._encoder(encoder, None, dev, normalize=recorded.normalize if recorded else True)
+                if recorded is None or enc is None:
+                    raise InvalidInputError(f"collection {name!r} stores raw vectors and has no encoder")
+                check_identity(name, recorded, enc.identity)
+            if name in self._open:
+                col = self._open[name]
+                col._encoder = col._encoder or enc
+                return col
+            col = Collection(self, row, enc, dev)
+            self._open[name] = col
+            return col
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection with its encoder identity, size and index."""
+        with self.store.session() as s:
+            rows = s.scalars(select(CollectionRow).order_by(CollectionRow.name)).all()
+            return [
+                CollectionInfo(
+                    name=r.name,
+                    encoder=EncoderIdentity.from_dict(r.encoder) if r.encoder else None,
+                    dim=r.dim,
+                    metric=r.metric,
+                    index=str((r.options or {}).get("active_index") or r.index_spec),
+                    count=sql.count(s, r.id),
+                    created=r.created,
+                    require_principals=r.require_principals,
+                )
+                for r in rows
+            ]
+
+    def drop_collection(self, name: str) -> None:
+        """Delete a collection, its items and its index files."""
+        with self._lock:
+            with self.store.transaction() as s:
+                row = s.scalar(select(CollectionRow).where(CollectionRow.name == name))
+                if row is None:
+                    raise CollectionNotFoundError(f"no collection named {name!r}")
+                cid = row.id
+                s.execute(delete(CollectionRow).where(CollectionRow.id == cid))
+            self._open.pop(name, None)
+            VectorIndex.drop(self.path, f"collection-{cid}")
+            log.info("dropped collection %r", name)
+
+    def close(self) -> None:
+        """Save every open collection's index and release the database."""
+        with self._lock:
+            for col in self._open.values():
+                try:
+                    col._close()
+                except CollectionNotFoundError:
+                    pass
+            self._open.clear()
+            self.store.close()
+
+    @staticmethod
+    def _encoder(encoder: str | Encoder | None, dim: int | None, device: str, *, normalize: bool) -> Encoder | None:
+        if isinstance(encoder, Encoder):
+            if dim is not None and dim != encoder.dim:
+                raise InvalidInputError(f"dim={dim} but the encoder produces {encoder.dim}-d vectors")
+            return encoder
+        if encoder is None:
+            if dim is not None:
+                if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+                    raise InvalidInputError(f"dim must be a positive integer, not {dim!r}")
+                return None
+            encoder = "text"
+        if not isinstance(encoder, str):
+            raise InvalidInputError(f"encoder must be a string or an Encoder, not {type(encoder).__name__}")
+        enc = get_encoder(encoder, device=device, normalize=normalize)
+        if dim is not None and dim != enc.dim:
+            raise InvalidInputError(f"dim={dim} but {encoder!r} produces {enc.dim}-d vectors; leave dim out")
+        return enc

@@ -1,0 +1,32 @@
+"""Encoders turn texts and images into vectors, and record which latent space they live in.
+
+A factory maps the ``encoder=`` argument of `create_collection` to an encoder:
+
+* ``"text"``: the bundled all-MiniLM-L6-v2 (no network needed);
+* ``"clip"``: a sentence-transformers CLIP model (``clip-ViT-B-32``, from the local cache);
+* any sentence-transformers model name (from the local cache) or a local folder.
+"""
+
+from __future__ import annotations
+
+from latentsearch.encoders.base import Encoder, EncoderIdentity, ImageLike
+from latentsearch.encoders.images import load_image
+from latentsearch.encoders.st import SentenceTransformerEncoder, bundled_text_model
+
+
+def get_encoder(
+    spec: str, *, device: str = "auto", batch_size: int = 64, normalize: bool = True
+) -> Encoder:
+    """Build the encoder for an ``encoder=`` spec (see the module docstring)."""
+    return SentenceTransformerEncoder(spec, device=device, batch_size=batch_size, normalize=normalize)
+
+
+__all__ = [
+    "Encoder",
+    "EncoderIdentity",
+    "ImageLike",
+    "SentenceTransformerEncoder",
+    "bundled_text_model",
+    "get_encoder",
+    "load_image",
+]

@@ -1,0 +1,106 @@
+"""One exception hierarchy for everything latentsearch raises on purpose.
+
+Every error says what went wrong and how to fix it. A failed call leaves the
+store exactly as it was before the call.
+"""
+
+from __future__ import annotations
+
+
+class LatentSearchError(Exception):
+    """Root of every error latentsearch raises on purpose."""
+
+
+class InvalidInputError(LatentSearchError, ValueError):
+    """Arguments that can never work: wrong shapes, lengths, types or values."""
+
+
+class DimensionMismatchError(InvalidInputError):
+    """A vector whose dimension differs from the collection's."""
+
+
+class NonFiniteVectorError(InvalidInputError):
+    """A vector containing NaN or infinity."""
+
+
+class EmptyTextError(InvalidInputError):
+    """An empty or whitespace-only text where content is required."""
+
+
+class DuplicateIdError(InvalidInputError):
+    """The same id twice in one batch, or an `add` of an id that already exists."""
+
+
+class ImageError(InvalidInputError):
+    """An image that is missing, unreadable or corrupt."""
+
+
+class UnsupportedModalityError(InvalidInputError):
+    """Asking an encoder for something it cannot embed (e.g. images with a text model)."""
+
+
+class NotFoundError(LatentSearchError, LookupError):
+    """Something that does not exist (or that the caller may not see)."""
+
+
+class CollectionNotFoundError(NotFoundError):
+    """No collection of that name."""
+
+
+class ItemNotFoundError(NotFoundError):
+    """No item with that id visible to the caller."""
+
+
+class CollectionExistsError(LatentSearchError):
+    """A collection of that name already exists."""
+
+
+class EncoderError(LatentSearchError):
+    """An encoder could not be loaded or used."""
+
+
+class ModelNotFoundError(EncoderError, FileNotFoundError):
+    """A model name or path that cannot be loaded here (offline, or a missing folder)."""
+
+
+class EncoderMismatchError(EncoderError):
+    """Opening a collection with an encoder whose identity differs from the recorded one."""
+
+
+class IndexBuildError(LatentSearchError):
+    """A FAISS index that cannot be built, trained, loaded or used as asked."""
+
+
+class DeviceError(LatentSearchError):
+    """A device that is not available (e.g. device='cuda' on a machine with no GPU)."""
+
+
+class StoreError(LatentSearchError):
+    """The SQL store failed or is in a state that needs attention."""
+
+
+class PermissionDeniedError(LatentSearchError):
+    """The call needs principals (strict collection) or the caller may not do this."""
+
+
+__all__ = [
+    "CollectionExistsError",
+    "CollectionNotFoundError",
+    "DeviceError",
+    "DimensionMismatchError",
+    "DuplicateIdError",
+    "EmptyTextError",
+    "EncoderError",
+    "EncoderMismatchError",
+    "ImageError",
+    "IndexBuildError",
+    "InvalidInputError",
+    "ItemNotFoundError",
+    "LatentSearchError",
+    "ModelNotFoundError",
+    "NonFiniteVectorError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "StoreError",
+    "UnsupportedModalityError",
+]

@@ -1,0 +1,388 @@
+"""A FAISS index keyed by the items' integer ids: build, train, add, remove, search, save, GPU.
+
+numpy in, numpy out; it knows nothing of SQL or encoders. The CPU index is the one that is
+mutated and saved; a GPU clone, when a GPU is usable, is a read-only copy made on demand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from latentsearch.device import faiss_num_gpus, resolve_device
+from latentsearch.errors import DimensionMismatchError, IndexBuildError, InvalidInputError
+
+log = logging.getLogger(__name__)
+
+METRICS = {"cosine": faiss.METRIC_INNER_PRODUCT, "ip": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}
+FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """``scores`` and ``ids`` of shape ``(n_queries, k)``; missing slots have id -1."""
+
+    scores: np.ndarray
+    ids: np.ndarray
+
+
+def check_vectors(x: Any, dim: int, what: str = "vectors") -> np.ndarray:
+    """Return ``x`` as a C-contiguous float32 ``(n, dim)`` array or raise a clear error."""
+    arr = np.asarray(x)
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1)
+    if arr.ndim != 2:
+        raise InvalidInputError(f"{what} must be a 2-d array (n, {dim}), got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.number):
+        raise InvalidInputError(f"{what} must be numeric, got dtype {arr.dtype}")
+    if arr.shape[1] != dim:
+        raise DimensionMismatchError(
+            f"{what} have dimension {arr.shape[1]}, but this collection stores {dim}-d vectors"
+        )
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def check_ids(ids: Any) -> np.ndarray:
+    arr = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
+    return arr
+
+
+def _nlist(spec: str) -> int:
+    m = re.search(r"IVF(\d+)", spec)
+    return int(m.group(1)) if m else 0
+
+
+def min_train_size(spec: str) -> int:
+    """How many vectors training needs before the index can be used (FAISS's own guidance)."""
+    need = 39 * _nlist(spec)
+    if re.search(r"PQ|SQ|LSH|RaBitQ", spec):
+        need = max(need, 1000)
+    return max(need, 1)
+
+
+class VectorIndex:
+    """One collection's FAISS index. Ids are caller-supplied int64s (the SQL primary keys)."""
+
+    def __init__(
+        self, dim: int, spec: str = "Flat", metric: str = "cosine", device: str = "auto"
+    ) -> None:
+        if metric not in METRICS:
+            raise InvalidInputError(f"metric must be one of {sorted(METRICS)}, not {metric!r}")
+        if dim < 1:
+            raise InvalidInputError(f"dim must be positive, not {dim}")
+        self.dim, self.spec, self.metric = dim, spec, metric
+        self.index = self._new()
+        self.device = resolve_device(device, what="index")
+        self.removable = self._probe_removable()
+        # Ids hidden by selector where FAISS cannot remove_ids (HNSW); compacted by a rebuild.
+        self.deleted: set[int] = set()
+        # While an IVF/PQ index lacks training data, vectors wait in an exact flat index.
+        self.pending: faiss.Index | None = None if self.index.is_trained else self._flat()
+        self.trained_on = 0
+        self.search_params: dict[str, int] = {}
+        self._gpu: faiss.Index | None = None
+        self._gpu_unusable = False
+
+    # -- construction -------------------------------------------------------------------
+    def _new(self) -> faiss.Index:
+        spec = self.spec
+        try:
+            probe = faiss.index_factory(self.dim, spec, METRICS[self.metric])
+        except RuntimeError as exc:
+            raise IndexBuildError(
+                f"invalid FAISS factory string {spec!r}: {str(exc).splitlines()[-1]}. "
+                "Examples: 'Flat', 'HNSW32', 'IVF1024,Flat', 'IVF4096,PQ32', or 'auto'."
+            ) from exc
+        if faiss.try_extract_index_ivf(probe) is not None or spec.startswith("IDMap"):
+            return probe  # IVF indexes store ids natively
+        return faiss.index_factory(self.dim, "IDMap2," + spec, METRICS[self.metric])
+
+    def _flat(self) -> faiss.Index:
+        return faiss.index_factory(self.dim, "IDMap2,Flat", METRICS[self.metric])
+
+    def _probe_removable(self) -> bool:
+        try:
+            self.index.remove_ids(faiss.IDSelectorBatch(np.zeros(0, dtype=np.int64)))
+            return True
+        except RuntimeError:
+            return False
+
+    # -- state --------------------------------------------------------------------------
+    @property
+    def ntotal(self) -> int:
+        """Vectors searchable now (tombstoned ones excluded)."""
+        live = self.index.ntotal + (self.pending.ntotal if self.pending is not None else 0)
+        return int(live - len(self.deleted))
+
+    @property
+    def is_trained(self) -> bool:
+        return self.pending is None
+
+    def needs_retrain(self, growth: float = 4.0) -> bool:
+        """True when a trained index has grown ``growth`` times past the data it was trained on."""
+        return self.trained_on > 0 and self.ntotal >= growth * self.trained_on
+
+    def needs_compaction(self) -> bool:
+        return len(self.deleted) > 0
+
+    def ids(self) -> np.ndarray:
+        """Every live id in the index, sorted."""
+        parts = [_index_ids(self.index)]
+        if self.pending is not None:
+            parts.append(_index_ids(self.pending))
+        out = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        if self.deleted:
+            out = out[~np.isin(out, np.fromiter(self.deleted, dtype=np.int64))]
+        return np.sort(out)
+
+    # -- mutation -----------------------------------------------------------------------
+    def add(self, ids: Any, vectors: Any) -> None:
+        x = check_vectors(vectors, self.dim)
+        i = check_ids(ids)
+        if len(i) != len(x):
+            raise InvalidInputError(f"{len(i)} ids for {len(x)} vectors")
+        if len(i) == 0:
+            return
+        self._gpu = None
+        if self.pending is None:
+            self.index.add_with_ids(x, i)
+            return
+        self.pending.add_with_ids(x, i)
+        if self.pending.ntotal >= min_train_size(self.spec):
+            self._train_from_pending()
+
+    def _train_from_pending(self) -> None:
+        assert self.pending is not None
+        ids = _index_ids(self.pending)
+        vecs = self.pending.index.reconstruct_n(0, self.pending.ntotal)
+        log.info("training %s on %d vectors", self.spec, len(vecs))
+        self.train(vecs)
+        self.index.add_with_ids(vecs, ids)
+        self.pending = None
+
+    def train(self, vectors: Any) -> None:
+        x = check_vectors(vectors, self.dim)
+        if len(x) < min_train_size(self.spec):
+            raise IndexBuildError(
+                f"{self.spec} needs at least {min_train_size(self.spec)} training vectors, got {len(x)}"
+            )
+        self.index.train(x)
+        self.trained_on = len(x)
+        if self.pending is not None and self.pending.ntotal == 0:
+            self.pending = None
+
+    def remove(self, ids: Any) -> None:
+        i = check_ids(ids)
+        if len(i) == 0:
+            return
+        self._gpu = None
+        sel = faiss.IDSelectorBatch(i)
+        if self.pending is not None:
+            self.pending.remove_ids(sel)
+        if self.removable:
+            self.index.remove_ids(sel)
+        else:
+            present = np.intersect1d(_index_ids(self.index), i)
+            self.deleted.update(int(v) for v in present)
+
+    # -- search -------------------------------------------------------------------------
+    def search(self, queries: Any, k: int, allowed: np.ndarray | None = None) -> SearchResult:
+        """Top-``k`` by the collection's metric, restricted to ``allowed`` ids when given."""
+        q = check_vectors(queries, self.dim, "query vectors")
+        if k < 1:
+            raise InvalidInputError(f"k must be at least 1, not {k}")
+        if self.pending is not None:
+            return self._search(self.pending, q, k, self._selector(allowed, tombstones=False))
+        sel = self._selector(allowed, tombstones=True)
+        return self._search(self._searchable(sel is not None), q, k, sel)
+
+    def _selector(self, allowed: np.ndarray | None, *, tombstones: bool) -> faiss.IDSelector | None:
+        parts = []
+        if allowed is not None:
+            parts.append(faiss.IDSelectorBatch(check_ids(allowed)))
+        if tombstones and self.deleted:
+            gone = faiss.IDSelectorBatch(np.fromiter(self.deleted, dtype=np.int64))
+            parts.append(faiss.IDSelectorNot(gone))
+            parts[-1].referenced = gone  # keep the inner selector alive
+        if not parts:
+            return None
+        if len(parts) == 1:
+            return parts[0]
+        both = faiss.IDSelectorAnd(parts[0], parts[1])
+        both.referenced = parts
+        return both
+
+    def _params(self, index: faiss.Index, sel: faiss.IDSelector | None) -> Any:
+        ivf = faiss.try_extract_index_ivf(index) if not _is_gpu(index) else None
+        if ivf is not None:
+            p = faiss.SearchParametersIVF(nprobe=self.search_params.get("nprobe", ivf.nprobe))
+        elif "HNSW" in self.spec and index is self.index:
+            p = faiss.SearchParametersHNSW(efSearch=self.search_params.get("efSearch", 16))
+        elif sel is None:
+            return None
+        else:
+            p = faiss.SearchParameters()
+        if sel is not None:
+            p.sel = sel
+        return p
+
+    def _search(
+        self, index: faiss.Index, q: np.ndarray, k: int, sel: faiss.IDSelector | None
+    ) -> SearchResult:
+        params = self._params(index, sel)
+        kk = min(k, max(index.ntotal, 1))
+        scores, ids = index.search(q, kk, params=params) if params else index.search(q, kk)
+        if kk < k:
+            pad = ((0, 0), (0, k - kk))
+            scores = np.pad(scores, pad, constant_values=-np.inf)
+            ids = np.pad(ids, pad, constant_values=-1)
+        if self.metric == "l2":
+            scores = -scores  # higher is better everywhere in latentsearch
+        scores = np.where(ids < 0, -np.inf, scores)
+        return SearchResult(scores=scores.astype(np.float32), ids=ids)
+
+    # -- GPU ----------------------------------------------------------------------------
+    def _searchable(self, needs_selector: bool) -> faiss.Index:
+        """The index to search: the GPU clone when usable, else the CPU index (and say why)."""
+        if self.device != "cuda" or self._gpu_unusable:
+            return self.index
+        if needs_selector:
+            # FAISS GPU indexes (outside cuVS builds) ignore or reject ID selectors: exactness
+            # matters more than speed, so filtered searches and tombstones run on the CPU copy.
+            log.debug("ID selector in use: searching the CPU index instead of the GPU clone")
+            return self.index
+        if self._gpu is None:
+            try:
+                co = faiss.GpuMultipleClonerOptions()
+                co.shard = faiss_num_gpus() > 1
+                self._gpu = faiss.index_cpu_to_all_gpus(self.index, co=co)
+                log.info("cloned %s to %d GPU(s)", self.spec, faiss_num_gpus())
+            except RuntimeError as exc:  # e.g. HNSW has no GPU implementation
+                log.warning("%s cannot run on the GPU (%s); searching on the CPU", self.spec, exc)
+                self._gpu_unusable = True
+                return self.index
+        return self._gpu
+
+    # -- persistence --------------------------------------------------------------------
+    def save(self, folder: Path, name: str, checkpoint: int) -> None:
+        """Atomically save as ``name.json`` (the commit point) naming a fresh ``name.<gen>.faiss``."""
+        folder.mkdir(parents=True, exist_ok=True)
+        meta_path = folder / f"{name}.json"
+        old = _read_meta(meta_path)
+        data_name = f"{name}.{uuid.uuid4().hex[:12]}.faiss"
+        _write_atomic(folder / data_name, lambda p: faiss.write_index(self._persisted(), str(p)))
+        meta = {
+            "format": FORMAT,
+            "file": data_name,
+            "checkpoint": checkpoint,
+            "dim": self.dim,
+            "spec": self.spec,
+            "metric": self.metric,
+            "pending": self.pending is not None,
+            "trained_on": self.trained_on,
+            "deleted": sorted(self.deleted),
+            "search_params": self.search_params,
+        }
+        _write_atomic(meta_path, lambda p: p.write_text(json.dumps(meta)))
+        if old and old.get("file") != data_name:
+            (folder / old["file"]).unlink(missing_ok=True)
+
+    def _persisted(self) -> faiss.Index:
+        return self.pending if self.pending is not None else self.index
+
+    @classmethod
+    def load(
+        cls, folder: Path, name: str, *, dim: int, spec: str, metric: str, device: str = "auto"
+    ) -> tuple[VectorIndex, int] | None:
+        """Load a saved index and its checkpoint, or None when it is missing, stale or damaged."""
+        meta = _read_meta(folder / f"{name}.json")
+        if not meta or (meta.get("format"), meta.get("dim"), meta.get("spec"), meta.get("metric")) != (
+            FORMAT,
+            dim,
+            spec,
+            metric,
+        ):
+            return None
+        try:
+            stored = faiss.read_index(str(folder / meta["file"]))
+        except (RuntimeError, OSError) as exc:
+            log.warning("index file for %s is unreadable (%s); it will be rebuilt", name, exc)
+            return None
+        vi = cls(dim, spec, metric, device)
+        if meta["pending"]:
+            vi.pending = stored
+        else:
+            vi.index, vi.pending = stored, None
+        vi.trained_on = int(meta["trained_on"])
+        vi.deleted = set(meta["deleted"])
+        vi.search_params = dict(meta.get("search_params", {}))
+        _cleanup(folder, name, keep=meta["file"])
+        return vi, int(meta["checkpoint"])
+
+    @staticmethod
+    def drop(folder: Path, name: str) -> None:
+        """Delete every file of the index ``name`` (meta first, so a crash leaves no live index)."""
+        (folder / f"{name}.json").unlink(missing_ok=True)
+        for p in [*folder.glob(f"{name}.*.faiss"), *folder.glob(f"{name}.*.tmp")]:
+            p.unlink(missing_ok=True)
+
+
+def _is_gpu(index: faiss.Index) -> bool:
+    return "Gpu" in type(index).__name__
+
+
+def _index_ids(index: faiss.Index) -> np.ndarray:
+    if hasattr(index, "id_map"):
+        return faiss.vector_to_array(index.id_map).astype(np.int64)
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is None:
+        raise IndexBuildError(f"cannot list ids of a {type(index).__name__}")
+    inv = ivf.invlists
+    parts = [
+        faiss.rev_swig_ptr(inv.get_ids(lst), inv.list_size(lst)).copy()
+        for lst in range(ivf.nlist)
+        if inv.list_size(lst)
+    ]
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _read_meta(path: Path) -> dict[str, Any] | None:
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _write_atomic(path: Path, write: Any) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _cleanup(folder: Path, name: str, keep: str, min_age_s: float = 600.0) -> None:
+    """Remove files of ``name`` that no meta file points to, left by a crash mid-save.
+
+    Only files older than ``min_age_s`` go, so a save under way in another process is safe.
+    """
+    now = time.time()
+    for p in [*folder.glob(f"{name}.*.faiss"), *folder.glob(f"{name}.*.tmp")]:
+        with contextlib.suppress(OSError):
+            if p.name != keep and now - p.stat().st_mtime > min_age_s:
+                p.unlink()

@@ -1,0 +1,73 @@
+"""Typed results returned by the public API. Never bare tuples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+
+Kind = Literal["text", "image", "vector"]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where an item came from, so every answer can cite it."""
+
+    uri: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """For an item that is a passage of a larger document: the parent and character offsets."""
+
+    parent: str
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class Item:
+    """One stored item, as returned by `Collection.get`."""
+
+    id: str
+    kind: Kind
+    text: str | None
+    metadata: dict[str, Any]
+    source: Source
+    acl: list[str]
+    content_hash: str
+    created: datetime
+    updated: datetime
+    chunk: Chunk | None = None
+    vector: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass(slots=True)
+class Hit:
+    """One search result: the item's id, its similarity score and everything needed to show and cite it.
+
+    ``why`` explains an arithmetic query: the hit's similarity to each term.
+    """
+
+    id: str
+    score: float
+    kind: Kind
+    text: str | None
+    metadata: dict[str, Any]
+    source: Source
+    chunk: Chunk | None = None
+    why: dict[str, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What an `add`, `upsert` or `delete` did."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    ids: tuple[str, ...] = ()

@@ -1,0 +1,21 @@
+"""The SQL store: models, sessions, migrations, durable vectors and ACL principals."""
+
+from latentsearch.store.engine import Store
+from latentsearch.store.models import (
+    Base,
+    CollectionRow,
+    ItemPrincipalRow,
+    ItemRow,
+    TombstoneRow,
+    VectorRow,
+)
+
+__all__ = [
+    "Base",
+    "CollectionRow",
+    "ItemPrincipalRow",
+    "ItemRow",
+    "Store",
+    "TombstoneRow",
+    "VectorRow",
+]
