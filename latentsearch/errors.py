@@ -51,6 +51,10 @@ class ItemNotFoundError(NotFoundError):
     """No item with that id visible to the caller."""
 
 
+class IndexNotFoundError(NotFoundError):
+    """No index (index folder with its database) where one was expected."""
+
+
 class CollectionExistsError(LatentSearchError):
     """A collection of that name already exists."""
 
@@ -94,6 +98,7 @@ __all__ = [
     "EncoderMismatchError",
     "ImageError",
     "IndexBuildError",
+    "IndexNotFoundError",
     "InvalidInputError",
     "ItemNotFoundError",
     "LatentSearchError",

@@ -1,6 +1,7 @@
 """The SQL store: models, sessions, migrations, durable vectors and ACL principals."""
 
 from latentsearch.store.engine import Store
+from latentsearch.store.files import BuildRow, SourceDocRow, SourceFileRow
 from latentsearch.store.models import (
     Base,
     CollectionRow,
@@ -12,9 +13,12 @@ from latentsearch.store.models import (
 
 __all__ = [
     "Base",
+    "BuildRow",
     "CollectionRow",
     "ItemPrincipalRow",
     "ItemRow",
+    "SourceDocRow",
+    "SourceFileRow",
     "Store",
     "TombstoneRow",
     "VectorRow",
