@@ -154,19 +154,27 @@ def _device() -> dict[str, Any]:
 
 
 def _print_info(r: dict[str, Any]) -> None:
-    out.print(f"[bold]index[/bold] {r['index']}  ({human_bytes(r['size_bytes'])} on disk)")
-    out.print(f"[bold]database[/bold] {r['database']}")
-    out.print(f"[bold]device[/bold] encoder on {r['device']['encoder']}, {r['device']['faiss_gpus']} FAISS GPU(s)")
+    out.print(f"[bold]index[/bold]     {r['index']}  ({human_bytes(r['size_bytes'])} on disk)")
+    out.print(f"[bold]database[/bold]  {r['database']}")
+    out.print(f"[bold]device[/bold]    encoder on {r['device']['encoder']}, {r['device']['faiss_gpus']} FAISS GPU(s)")
     if not r["collections"]:
         out.print("[dim]No collections yet.[/dim]")
-        return
-    table = Table(title="collections", title_justify="left")
-    for name in ("name", "encoder", "dim", "metric", "index", "items", "index file", "files", "last build"):
-        table.add_column(name, justify="right" if name in ("dim", "items", "index file") else "left")
     for c in r["collections"]:
-        enc = c["encoder"]["model"] if c["encoder"] else "(raw vectors)"
-        files = ", ".join(f"{v} {k}" for k, v in c["files"].items() if v) or "-"
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column(overflow="fold")
+        enc = c["encoder"]
+        grid.add_row("encoder", f"{enc['model']} ({enc['kind']}, {c['dim']}-d, {c['metric']})" if enc else f"raw vectors ({c['dim']}-d, {c['metric']})")
+        grid.add_row("index", f"{c['index']}, {human_bytes(c['index_file_bytes'])}")
+        grid.add_row("items", f"{c['count']:,}" + (" (principals required)" if c["require_principals"] else ""))
+        grid.add_row("files", ", ".join(f"{v} {k}" for k, v in c["files"].items() if v) or "-")
         b = c["last_build"]
-        last = f"{b['status']} {b['finished'] or b['started']:%Y-%m-%d %H:%M} (+{b['added']} ~{b['updated']} -{b['removed']} !{b['failed']})" if b else "-"
-        table.add_row(c["name"], enc, str(c["dim"]), c["metric"], c["index"], f"{c['count']:,}", human_bytes(c["index_file_bytes"]), files, last)
-    out.print(table)
+        if b:
+            when = b["finished"] or b["started"]
+            grid.add_row(
+                "last build",
+                f"{b['status']} at {when:%Y-%m-%d %H:%M:%S} UTC: added {b['added']}, updated {b['updated']}, "
+                f"unchanged {b['unchanged']}, removed {b['removed']}, failed {b['failed']}",
+            )
+        out.print(f"\n[bold cyan]collection {c['name']!r}[/bold cyan]")
+        out.print(grid)
