@@ -91,6 +91,7 @@ class Database:
         if metric not in METRICS:
             raise InvalidInputError(f"metric must be one of {sorted(METRICS)}, not {metric!r}")
         dev = device or self.device
+        resolve_device(dev, what="index")  # fail before anything is written
         enc = self._encoder(encoder, dim, dev, normalize=metric == "cosine")
         identity = enc.identity if enc else None
         d = identity.dim if identity else dim
