@@ -163,7 +163,7 @@ class Collection:
 
     # -- public: reads ----------------------------------------------------------------
     @overload
-    def get(self, ids: str, *, include_vectors: bool = False) -> Item: ...
+    def get(self, ids: str, *, include_vectors: bool = False) -> Item: ...  # type: ignore[overload-overlap]
     @overload
     def get(self, ids: Sequence[str], *, include_vectors: bool = False) -> list[Item]: ...
     def get(self, ids: str | Sequence[str], *, include_vectors: bool = False) -> Item | list[Item]:

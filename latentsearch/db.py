@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -198,10 +199,8 @@ class Database:
         """Save every open collection's index and release the database."""
         with self._lock:
             for col in self._open.values():
-                try:
+                with contextlib.suppress(CollectionNotFoundError):  # dropped by another process
                     col._close()
-                except CollectionNotFoundError:
-                    pass
             self._open.clear()
             self.store.close()
 
