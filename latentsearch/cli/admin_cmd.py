@@ -54,7 +54,7 @@ def info_command(index: IndexOpt, database: DatabaseOpt = None, json_out: JsonOp
 
     with open_index(index, database) as db:
         with db.store.session() as s:
-            ids = dict(s.execute(select(CollectionRow.name, CollectionRow.id)).tuples().all())
+            ids = dict(s.execute(select(CollectionRow.name, CollectionRow.id)).all())
             cols = []
             for c in db.collections():
                 cid = ids[c.name]

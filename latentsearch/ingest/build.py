@@ -160,8 +160,8 @@ class Builder:
         with self.store.session() as s:
             row = state.file_row(s, self.cid, path)
             known = (row.status, row.content_hash, row.settings, row.documents, row.id) if row else None
-        same = known is not None and known[1:3] == (digest, self.settings)
-        if known and same and known[0] == FILE_DONE and not self.opt.force:
+        same = known is not None and known[1] == digest
+        if known and same and known[0] == FILE_DONE and known[2] == self.settings and not self.opt.force:
             self.summary.files.unchanged += 1
             self.summary.documents.unchanged += known[3]
             self.seen_files.append(known[4])
@@ -177,7 +177,7 @@ class Builder:
             if known is None or known[1] is None:
                 counts.added += 1
             elif same:
-                counts.unchanged += 1  # read again: it had failed, was interrupted, or --force
+                counts.unchanged += 1  # same bytes, read again: new settings, failed before, --force...
             else:
                 counts.updated += 1
         return None

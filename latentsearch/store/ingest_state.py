@@ -89,7 +89,7 @@ def docs(s: Session, collection_id: int, doc_ids: Sequence[str]) -> dict[str, tu
             .join(SourceFileRow, SourceFileRow.id == SourceDocRow.file_id)
             .where(SourceDocRow.collection_id == collection_id, SourceDocRow.doc_id.in_(part))
         )
-        out.update({d.doc_id: (d, path) for d, path in rows.tuples()})
+        out.update({d.doc_id: (d, path) for d, path in rows})
     return out
 
 
@@ -151,7 +151,7 @@ def item_ids(s: Session, collection_id: int, doc_ids: Sequence[str]) -> dict[str
                 ItemRow.external_id.in_(part) | ItemRow.parent_id.in_(part),
             )
         )
-        for ext, parent in rows.tuples():
+        for ext, parent in rows:
             out[parent if parent in out else ext].add(ext)
     return out
 
@@ -164,7 +164,7 @@ def content_hashes(s: Session, collection_id: int, ids: Sequence[str]) -> dict[s
                 ItemRow.collection_id == collection_id, ItemRow.external_id.in_(part)
             )
         )
-        out.update({ext: digest for ext, digest in rows.tuples()})
+        out.update({ext: digest for ext, digest in rows})
     return out
 
 
@@ -194,7 +194,7 @@ def forget_missing(s: Session, collection_id: int) -> int:
     orphan = select(SourceDocRow.doc_id, SourceDocRow.file_id).where(
         SourceDocRow.collection_id == collection_id, ~has_items
     )
-    rows = s.execute(orphan).tuples().all()
+    rows = s.execute(orphan).all()
     if not rows:
         return 0
     file_ids = sorted({f for _, f in rows})
@@ -209,7 +209,7 @@ def file_counts(s: Session, collection_id: int) -> dict[str, int]:
         select(SourceFileRow.status, func.count())
         .where(SourceFileRow.collection_id == collection_id)
         .group_by(SourceFileRow.status)
-    ).tuples()
+    )
     counts = {FILE_DONE: 0, FILE_FAILED: 0, FILE_PENDING: 0, FILE_STALE: 0}
     counts.update({k: int(v) for k, v in rows})
     return counts
@@ -221,4 +221,4 @@ def failed_files(s: Session, collection_id: int, limit: int = 100) -> Iterable[t
         .where(SourceFileRow.collection_id == collection_id, SourceFileRow.status == FILE_FAILED)
         .order_by(SourceFileRow.path)
         .limit(limit)
-    ).tuples()
+    )
