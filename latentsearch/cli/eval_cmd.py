@@ -21,6 +21,7 @@ from latentsearch.cli.common import (
     open_index,
 )
 from latentsearch.cli.output import print_json
+from latentsearch.errors import InvalidInputError
 from latentsearch.evaluation import RETRIEVERS, evaluate, load_qrels, load_queries
 
 EXAMPLES = """
@@ -56,6 +57,8 @@ def eval_command(
     Chunk hits are grouped by their document: a document ranks where its best chunk ranks.
     Queries without any relevant judgement are not scored (and counted as skipped).
     """
+    if mode not in RETRIEVERS:
+        raise InvalidInputError(f"unknown mode {mode!r}; available: {', '.join(sorted(RETRIEVERS))}")
     qs = load_queries(queries)
     judged = load_qrels(qrels)
     with open_index(index, database, device) as db:

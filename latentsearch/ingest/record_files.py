@@ -131,8 +131,10 @@ def to_document(row: Any, where: str, sf: SourceFile, fields: FieldMap) -> Docum
     acl = row.get("acl")
     if isinstance(acl, str):
         acl = [p for p in _SPLIT_ACL.split(acl) if p]
-    if acl is not None and (not isinstance(acl, list) or not all(isinstance(p, str) and p for p in acl)):
-        return Document(id=doc.id, where=where, error="acl must be a list of principals like ['group:eng']")
+    if acl is not None and (not isinstance(acl, list) or not acl or not all(isinstance(p, str) and p.strip() for p in acl)):
+        return Document(
+            id=doc.id, where=where, error="acl must be a non-empty list of principals like ['group:eng'] (['*'] for everyone)"
+        )
     doc.acl = acl
     meta = row.get("metadata")
     if meta is not None and not isinstance(meta, Mapping):
