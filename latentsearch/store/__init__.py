@@ -1,5 +1,6 @@
 """The SQL store: models, sessions, migrations, durable vectors and ACL principals."""
 
+from latentsearch.store.directions import DirectionRow
 from latentsearch.store.engine import Store
 from latentsearch.store.models import (
     Base,
@@ -13,6 +14,7 @@ from latentsearch.store.models import (
 __all__ = [
     "Base",
     "CollectionRow",
+    "DirectionRow",
     "ItemPrincipalRow",
     "ItemRow",
     "Store",
