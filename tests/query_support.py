@@ -3,6 +3,7 @@ ACL rule, brute-force top-k, and module-scoped databases on SQLite and PostgreSQ
 
 from __future__ import annotations
 
+import itertools
 import math
 import uuid
 from collections.abc import Iterator, Mapping
@@ -172,7 +173,7 @@ def check_topk(hits: list[Any], scores: dict[str, float], allowed: set[str], k: 
     for h in hits:
         assert math.isclose(h.score, scores[h.id], abs_tol=tol), (h.id, h.score, scores[h.id])
     got = [h.score for h in hits]
-    assert all(a >= b - tol for a, b in zip(got, got[1:], strict=False)), "hits not sorted by score"
+    assert all(a >= b - tol for a, b in itertools.pairwise(got)), "hits not sorted by score"
     if ids:
         best = sorted((scores[i] for i in allowed), reverse=True)[: len(ids)]
         assert got[-1] >= best[-1] - tol, f"missed a better item: worst hit {got[-1]} < {best[-1]}"

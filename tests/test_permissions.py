@@ -83,7 +83,8 @@ def test_references_to_invisible_items_look_missing(docs: ls.Collection) -> None
             (lambda r: docs.search_batch(["dog", {"id": r}], **p)),
         ]
         for fn in pairs:
-            hidden, absent = message(lambda fn=fn: fn(ref)), message(lambda fn=fn: fn(missing))
+            hidden = message(lambda fn=fn, r=ref: fn(r))
+            absent = message(lambda fn=fn, m=missing: fn(m))
             assert hidden.replace(ref, "X") == absent.replace(missing, "X")
 
 
