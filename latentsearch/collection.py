@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from sqlalchemy.exc import IntegrityError
 
-from latentsearch.collection_query import QueryMethods, id_list
+from latentsearch.collection_query import MAX_K, QueryMethods, check_k, id_list
 from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
 from latentsearch.errors import (
     CollectionNotFoundError,
@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 SAVE_EAGERLY_BYTES = 64 << 20
 SAVE_INTERVAL_S = 30.0
 COMPACT_FRACTION = 0.1
+
+__all__ = ["MAX_K", "Collection", "CollectionInfo", "check_identity", "check_k"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,12 @@ class Collection(QueryMethods):
                 raise EncoderError(
                     f"collection {self.name!r} stores raw vectors (dim={self.dim}); pass numpy vectors, not text or images"
                 )
-            enc = get_encoder(self.identity.spec, device=self._device, normalize=self.identity.normalize)
+            enc = get_encoder(
+                self.identity.spec,
+                device=self._device,
+                batch_size=self._db.batch_size,
+                normalize=self.identity.normalize,
+            )
             check_identity(self.name, self.identity, enc.identity)
             self._encoder = enc
         return self._encoder
@@ -219,15 +226,14 @@ class Collection(QueryMethods):
             rows = rows_from_columns(
                 texts=texts, images=images, vectors=vectors, ids=ids, metadata=metadata, acl=acl, sources=sources
             )
-        items = normalise(rows, dim=self.dim, normalize=self.metric == "cosine", default_acl=self.default_acl)
-        needs = {it.kind for it in items} - {"vector"}
+        needs = {k for r in rows if isinstance(r, Mapping) for k in ("text", "image") if r.get(k) is not None}
         if needs and self.identity is None:
             raise InvalidInputError(
                 f"collection {self.name!r} stores raw vectors; it cannot embed {' or '.join(sorted(needs))}"
             )
         if "image" in needs and not self.encoder.supports_images:
             self.encoder.encode_images([])  # raises UnsupportedModalityError with the fix
-        return items
+        return normalise(rows, dim=self.dim, normalize=self.metric == "cosine", default_acl=self.default_acl)
 
     def _write(self, items: list[NewItem], *, upsert: bool) -> WriteResult:
         if not items:
@@ -421,13 +427,6 @@ def check_identity(name: str, recorded: EncoderIdentity, given: EncoderIdentity)
             f"{given.fingerprint}). Vectors from different models never mix: open it with the original "
             "encoder, or create a new collection."
         )
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(v))
-    if norm == 0.0:
-        raise InvalidInputError("a zero vector has no direction; cosine similarity is undefined")
-    return (v / norm).astype(np.float32)
 
 
 def _row(collection_id: int, seq: int, it: NewItem, created: datetime, now: datetime) -> dict[str, Any]:
