@@ -1,5 +1,6 @@
 """The SQL store: models, sessions, migrations, durable vectors and ACL principals."""
 
+from latentsearch.store.directions import DirectionRow
 from latentsearch.store.engine import Store
 from latentsearch.store.files import BuildRow, SourceDocRow, SourceFileRow
 from latentsearch.store.models import (
@@ -15,6 +16,7 @@ __all__ = [
     "Base",
     "BuildRow",
     "CollectionRow",
+    "DirectionRow",
     "ItemPrincipalRow",
     "ItemRow",
     "SourceDocRow",
