@@ -103,7 +103,7 @@ def delete_command(
     filt = parse_where(where)
     with open_index(index, database) as db:
         col = open_collection(db, collection)
-        result = col.delete(list(ids)) if ids else col.delete(where=filt)  # type: ignore[call-arg]
+        result = col.delete(list(ids)) if ids else col.delete(where=filt)
         forgotten = _forget(db, col.name)
     if json_out:
         print_json({"deleted": result.deleted, "documents_forgotten": forgotten})

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
+from rich.padding import Padding
 
 from latentsearch.cli.app import out
 from latentsearch.results import Hit
@@ -46,38 +46,40 @@ def hit_dict(rank: int, hit: Hit) -> dict[str, Any]:
     return {"rank": rank, "document": document_of(hit), **d}
 
 
-def print_hits(hits: Sequence[Hit], *, as_json: bool, title: str | None = None) -> None:
+def print_hits(hits: Sequence[Hit], *, as_json: bool) -> None:
+    """One block per hit: rank, score, document id and title; the passage; where it came from."""
+    from rich.markup import escape
+
     if as_json:
         print_json([hit_dict(i, h) for i, h in enumerate(hits, start=1)])
         return
     if not hits:
         out.print("[dim]No results.[/dim]")
         return
-    table = Table(title=title, show_lines=False, expand=False)
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("score", justify="right")
-    table.add_column("document", style="bold cyan", overflow="fold", max_width=40)
-    table.add_column("title / source", overflow="fold", max_width=36)
-    table.add_column("passage", overflow="fold", max_width=70)
     for i, h in enumerate(hits, start=1):
-        where = h.source.title or h.source.uri or ""
-        passage = _snippet(h)
+        title = f" [dim]-[/dim] {escape(h.source.title)}" if h.source.title else ""
+        out.print(f"[bold]{i:>2}.[/bold] [green]{h.score:.3f}[/green]  [bold cyan]{escape(document_of(h))}[/bold cyan]{title}")
+        out.print(Padding(_snippet(h), (0, 0, 0, 4), expand=False), overflow="fold")
+        extras = []
+        if h.chunk is not None:
+            extras.append(f"chars {h.chunk.start}-{h.chunk.end} of {escape(h.chunk.parent)}")
+        if h.source.uri:
+            extras.append(escape(h.source.uri))
         if h.why:
-            passage += "\n[dim]" + "  ".join(f"{k}: {v:+.3f}" for k, v in h.why.items()) + "[/dim]"
-        table.add_row(str(i), f"{h.score:.3f}", document_of(h), where, passage)
-    out.print(table)
+            extras.append("why: " + ", ".join(f"{escape(k)} {v:+.3f}" for k, v in h.why.items()))
+        if extras:
+            out.print(Padding("[dim]" + "  |  ".join(extras) + "[/dim]", (0, 0, 0, 4), expand=False), overflow="fold")
 
 
 def _snippet(h: Hit) -> str:
     from rich.markup import escape
 
     if h.kind == "image":
-        return f"[image] {escape(h.text or '')}"
+        return f"[magenta]image[/magenta] {escape(h.text or '')}"
     text = " ".join((h.text or "").split())
     if len(text) > SNIPPET:
         text = text[: SNIPPET - 1] + "…"
-    loc = f"[dim]@{h.chunk.start}-{h.chunk.end}[/dim] " if h.chunk is not None else ""
-    return loc + escape(text)
+    return escape(text)
 
 
 def human_bytes(n: int | None) -> str:

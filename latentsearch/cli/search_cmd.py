@@ -56,9 +56,11 @@ ANALOGY_EXAMPLES = """
 
   latentsearch analogy -P king -P woman -N man --index idx
   latentsearch analogy -P paris -P germany -N france --method 3cosmul --index idx --json
+  latentsearch analogy -P @TICKET-101 -P "billing" -N "vpn" --weight 1 --weight 0.5 --weight 0.5 --index idx
   latentsearch analogy -P image:red_square.png -P "a blue circle" -N "a red circle" --index idx -c media
 
-A term is text, @ITEM-ID for a stored item, or image:PATH in a CLIP collection.
+A term is text, @ITEM-ID for a stored item, or image:PATH in a CLIP collection (a plain
+term that is the id of a stored item you may see stands for that item).
 """
 
 
@@ -84,7 +86,7 @@ def search_command(
     filt = parse_where(where)
     with open_index(index, database, device) as db:
         col = open_collection(db, collection)
-        hits = col.search(q, k, where=filt, principals=principals(principal), mmr=mmr, per_document=per_document)  # type: ignore[call-arg]
+        hits = col.search(q, k, where=filt, principals=principals(principal), mmr=mmr, per_document=per_document)
         print_hits(hits, as_json=json_out)
 
 
@@ -105,7 +107,7 @@ def query_command(
     filt = parse_where(where)
     with open_index(index, database, device) as db:
         col = open_collection(db, collection)
-        hits = col.query(expression, k, where=filt, principals=principals(principal), mmr=mmr)  # type: ignore[attr-defined]
+        hits = col.query(expression, k, where=filt, principals=principals(principal), mmr=mmr)
         print_hits(hits, as_json=json_out)
 
 
@@ -115,6 +117,7 @@ def analogy_command(
     positive: Annotated[list[str], typer.Option("--positive", "-P", show_default=False, help="A term to move towards (repeatable).")],
     negative: Annotated[list[str] | None, typer.Option("--negative", "-N", show_default=False, help="A term to move away from (repeatable).")] = None,
     method: Annotated[str, typer.Option("--method", help="3cosadd (gensim most_similar) or 3cosmul (most_similar_cosmul).")] = "3cosadd",
+    weight: Annotated[list[float] | None, typer.Option("--weight", show_default=False, help="A weight per term, positives first (repeatable; default 1 each).")] = None,
     include_inputs: Annotated[bool, typer.Option("--include-inputs", help="Keep the input items in the results.")] = False,
     collection: CollectionOpt = DEFAULT_COLLECTION,
     k: KOpt = 10,
@@ -132,7 +135,8 @@ def analogy_command(
     filt = parse_where(where)
     with open_index(index, database, device) as db:
         col = open_collection(db, collection)
-        hits = col.analogy(  # type: ignore[attr-defined]
-            pos, neg, k, method=method, exclude_inputs=not include_inputs, where=filt, principals=principals(principal)
+        hits = col.analogy(
+            pos, neg, k, method=method, weights=weight or None, exclude_inputs=not include_inputs,
+            where=filt, principals=principals(principal),
         )
         print_hits(hits, as_json=json_out)
