@@ -91,22 +91,46 @@ def run(data: Path, work: Path) -> None:
     counts = convert(data, work / "cranfield")
     index = work / "index"
     started = time.perf_counter()
-    _cli("build", str(work / "cranfield" / "docs.jsonl"), "--index", str(index), "--index-type", "Flat", "--json")
+    _cli(
+        "build",
+        str(work / "cranfield" / "docs.jsonl"),
+        "--index",
+        str(index),
+        "--index-type",
+        "Flat",
+        "--json",
+    )
     build_s = time.perf_counter() - started
     report = json.loads(
-        _cli("eval", "--index", str(index), "--queries", str(work / "cranfield" / "queries.jsonl"),
-             "--qrels", str(work / "cranfield" / "qrels.txt"), "--json")
+        _cli(
+            "eval",
+            "--index",
+            str(index),
+            "--queries",
+            str(work / "cranfield" / "queries.jsonl"),
+            "--qrels",
+            str(work / "cranfield" / "qrels.txt"),
+            "--json",
+        )
     )
-    print(f"Cranfield ({counts['documents']} docs, {counts['queries']} queries), all-MiniLM-L6-v2, Flat index")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; build {build_s:.0f} s")
+    print(
+        f"Cranfield ({counts['documents']} docs, {counts['queries']} queries), all-MiniLM-L6-v2, Flat index"
+    )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; build {build_s:.0f} s"
+    )
     print(f"{'metric':<12} {'latentsearch':>12} {'reference':>10} {'ratio':>7}")
-    print(f"{'nDCG@10':<12} {report['ndcg']:>12.4f} {REFERENCE_NDCG10:>10.3f} {report['ndcg'] / REFERENCE_NDCG10:>7.3f}")
+    print(
+        f"{'nDCG@10':<12} {report['ndcg']:>12.4f} {REFERENCE_NDCG10:>10.3f} {report['ndcg'] / REFERENCE_NDCG10:>7.3f}"
+    )
     print(f"{'recall@100':<12} {report['recall']:>12.4f} {'-':>10} {'-':>7}")
     print(f"{'MRR@10':<12} {report['mrr']:>12.4f} {'-':>10} {'-':>7}")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("convert", help="convert the SMART files for latentsearch eval")
     c.add_argument("data", type=Path)
@@ -117,7 +141,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.cmd == "convert":
         counts = convert(args.data, args.out)
-        print(f"wrote {counts['documents']} documents, {counts['queries']} queries, {counts['judgements']} judgements to {args.out}")
+        print(
+            f"wrote {counts['documents']} documents, {counts['queries']} queries, {counts['judgements']} judgements to {args.out}"
+        )
     else:
         run(args.data.resolve(), args.work)
 

@@ -5,9 +5,16 @@ from pathlib import Path
 from latentsearch.tinyclip import shape_image
 
 IMAGES = [
-    ("red", "circle"), ("blue", "circle"), ("green", "circle"),
-    ("red", "square"), ("blue", "square"), ("yellow", "square"),
-    ("green", "triangle"), ("purple", "triangle"), ("orange", "cross"), ("blue", "cross"),
+    ("red", "circle"),
+    ("blue", "circle"),
+    ("green", "circle"),
+    ("red", "square"),
+    ("blue", "square"),
+    ("yellow", "square"),
+    ("green", "triangle"),
+    ("purple", "triangle"),
+    ("orange", "cross"),
+    ("blue", "cross"),
 ]
 
 if __name__ == "__main__":

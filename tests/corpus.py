@@ -40,12 +40,19 @@ def run_json(*args: str) -> Any:
     return json.loads(result.stdout)
 
 
-def subprocess_cli(*args: str, timeout: float = 300, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+def subprocess_cli(
+    *args: str, timeout: float = 300, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m latentsearch`` (the real entry point) in a subprocess."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", **kwargs.pop("env", {})}
     return subprocess.run(
         [sys.executable, "-m", "latentsearch", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, env=env, cwd=kwargs.pop("cwd", ROOT), **kwargs,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=kwargs.pop("cwd", ROOT),
+        **kwargs,
     )
 
 
@@ -55,7 +62,9 @@ def make_pdf(lines: list[str]) -> bytes:
     def esc(s: str) -> str:
         return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
-    content = "BT /F1 12 Tf 14 TL 72 720 Td " + " ".join(f"({esc(line)}) '" for line in lines) + " ET"
+    content = (
+        "BT /F1 12 Tf 14 TL 72 720 Td " + " ".join(f"({esc(line)}) '" for line in lines) + " ET"
+    )
     objects = [
         "<< /Type /Catalog /Pages 2 0 R >>",
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -72,7 +81,9 @@ def make_pdf(lines: list[str]) -> bytes:
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
     return out
 
 
@@ -89,7 +100,9 @@ def write_corpus(root: Path) -> Path:
         "Database failover\n=================\n\nPromote the replica with pg_ctl promote when the primary "
         "database is lost, then repoint the DNS record.\n"
     )
-    (docs / "runbooks" / "incidents.txt").write_text("Incident handbook\n\n" + "\n\n".join(LONG_PARAGRAPHS * 3))
+    (docs / "runbooks" / "incidents.txt").write_text(
+        "Incident handbook\n\n" + "\n\n".join(LONG_PARAGRAPHS * 3)
+    )
     (docs / "product" / "release.html").write_text(
         "<html><head><title>Release 2.4</title></head><body><nav>Home | Docs</nav><article>"
         "<h1>Release 2.4</h1><p>Scheduled exports send dashboards as PDF or CSV files every week to "
@@ -97,27 +110,60 @@ def write_corpus(root: Path) -> Path:
         "</article><footer>Copyright Acme</footer></body></html>"
     )
     (docs / "product" / "handbook.pdf").write_bytes(
-        make_pdf(["Employee handbook", "Holidays: every employee gets 28 days of paid leave a year."])
+        make_pdf(
+            ["Employee handbook", "Holidays: every employee gets 28 days of paid leave a year."]
+        )
     )
     records = root / "records"
     records.mkdir()
     tickets = [
-        {"id": "T-1", "title": "VPN drops", "text": "My VPN disconnects every few minutes on Windows.",
-         "acl": ["group:it"], "team": "it", "priority": 1, "url": "https://t.example/T-1"},
-        {"id": "T-2", "title": "Refund", "text": "The customer asks for a refund of the annual plan.",
-         "acl": ["group:support"], "team": "support", "priority": 2, "metadata": {"region": "eu"}},
-        {"id": "T-3", "text": "The dashboard PDF export is blank since the upgrade.", "team": "eng", "priority": 1},
+        {
+            "id": "T-1",
+            "title": "VPN drops",
+            "text": "My VPN disconnects every few minutes on Windows.",
+            "acl": ["group:it"],
+            "team": "it",
+            "priority": 1,
+            "url": "https://t.example/T-1",
+        },
+        {
+            "id": "T-2",
+            "title": "Refund",
+            "text": "The customer asks for a refund of the annual plan.",
+            "acl": ["group:support"],
+            "team": "support",
+            "priority": 2,
+            "metadata": {"region": "eu"},
+        },
+        {
+            "id": "T-3",
+            "text": "The dashboard PDF export is blank since the upgrade.",
+            "team": "eng",
+            "priority": 1,
+        },
     ]
     (records / "tickets.jsonl").write_text("".join(json.dumps(t) + "\n" for t in tickets))
     (records / "products.json").write_text(
-        json.dumps([
-            {"id": "A-100", "name": "Analytics Pro", "text": "Dashboards, scheduled exports and SSO.", "price": 49.5},
-            {"id": "A-200", "name": "Analytics Lite", "text": "Dashboards for small teams.", "price": 9.0},
-        ])
+        json.dumps(
+            [
+                {
+                    "id": "A-100",
+                    "name": "Analytics Pro",
+                    "text": "Dashboards, scheduled exports and SSO.",
+                    "price": 49.5,
+                },
+                {
+                    "id": "A-200",
+                    "name": "Analytics Lite",
+                    "text": "Dashboards for small teams.",
+                    "price": 9.0,
+                },
+            ]
+        )
     )
     (records / "faq.csv").write_text(
         "id,text,title,acl,category\n"
-        "F-1,\"Seats are counted per user who logged in during the month.\",Seats,group:sales;group:support,billing\n"
+        'F-1,"Seats are counted per user who logged in during the month.",Seats,group:sales;group:support,billing\n'
         "F-2,Non-profits get half price on every plan.,Discounts,,billing\n"
     )
     return root

@@ -18,7 +18,15 @@ def _db_args(database: str | None) -> list[str]:
 
 
 def _build(tmp_path: Path, database: str | None, *extra: str) -> dict:
-    return run_json("build", tmp_path / "docs", tmp_path / "records", "--index", tmp_path / "idx", *_db_args(database), *extra)
+    return run_json(
+        "build",
+        tmp_path / "docs",
+        tmp_path / "records",
+        "--index",
+        tmp_path / "idx",
+        *_db_args(database),
+        *extra,
+    )
 
 
 def _open(tmp_path: Path, database: str | None) -> ls.Database:
@@ -28,7 +36,15 @@ def _open(tmp_path: Path, database: str | None) -> ls.Database:
 def test_build_indexes_every_supported_type(tmp_path: Path, database: str | None) -> None:
     write_corpus(tmp_path)
     s = _build(tmp_path, database)
-    assert s["files"] == {"added": 8, "updated": 0, "unchanged": 0, "removed": 0, "failed": 0, "scanned": 8, "skipped": 0}
+    assert s["files"] == {
+        "added": 8,
+        "updated": 0,
+        "unchanged": 0,
+        "removed": 0,
+        "failed": 0,
+        "scanned": 8,
+        "skipped": 0,
+    }
     assert (s["added"], s["updated"], s["unchanged"], s["removed"], s["failed"]) == (12, 0, 0, 0, 0)
     assert s["failures"] == [] and s["items_encoded"] == s["items_written"] > 12
 
@@ -41,7 +57,11 @@ def test_build_indexes_every_supported_type(tmp_path: Path, database: str | None
         assert col.get("runbooks/failover.rst").source.title == "Database failover"
         html = col.get("product/release.html")
         assert html.source.title == "Release 2.4"
-        assert "Scheduled exports" in html.text and "Copyright" not in html.text and "Home | Docs" not in html.text
+        assert (
+            "Scheduled exports" in html.text
+            and "Copyright" not in html.text
+            and "Home | Docs" not in html.text
+        )
         pdf = col.get("product/handbook.pdf")
         assert "28 days of paid leave" in pdf.text and pdf.metadata["pages"] == 1
 
@@ -97,7 +117,12 @@ def test_rebuild_is_incremental(tmp_path: Path, database: str | None) -> None:
     rows[1]["text"] = "The customer asks for a refund of the monthly plan."
     tickets.write_text("".join(json.dumps(r) + "\n" for r in rows[:2]))
     changed = _build(tmp_path, database)
-    assert (changed["added"], changed["updated"], changed["unchanged"], changed["removed"]) == (0, 2, 9, 1)
+    assert (changed["added"], changed["updated"], changed["unchanged"], changed["removed"]) == (
+        0,
+        2,
+        9,
+        1,
+    )
     assert changed["items_encoded"] == 2
     assert changed["files"]["updated"] == 2 and changed["files"]["unchanged"] == 6
 
@@ -122,9 +147,13 @@ def test_editing_one_paragraph_reembeds_only_its_chunks(tmp_path: Path) -> None:
     _build(tmp_path, None, "--chunk-size", "60", "--chunk-overlap", "0")
     path = tmp_path / "docs" / "runbooks" / "incidents.txt"
     with _open(tmp_path, None) as db:
-        n_chunks = len(db.collection("default").get([f"runbooks/incidents.txt#{i}" for i in range(200)]))
+        n_chunks = len(
+            db.collection("default").get([f"runbooks/incidents.txt#{i}" for i in range(200)])
+        )
     text = path.read_text()
-    path.write_text(text.replace(LONG_PARAGRAPHS[-1], LONG_PARAGRAPHS[-1].replace("every week", "every month")))
+    path.write_text(
+        text.replace(LONG_PARAGRAPHS[-1], LONG_PARAGRAPHS[-1].replace("every week", "every month"))
+    )
     s = _build(tmp_path, None, "--chunk-size", "60", "--chunk-overlap", "0")
     assert s["updated"] == 1 and s["unchanged"] == 11
     assert 1 <= s["items_encoded"] <= 3 < n_chunks  # the paragraph changed in three places at most
@@ -136,14 +165,31 @@ def test_chunk_settings_change_rechunks(tmp_path: Path) -> None:
     s = _build(tmp_path, None, "--chunk-size", "40")
     assert s["files"]["unchanged"] == 8 and s["updated"] == 12  # every file read again, same bytes
     with _open(tmp_path, None) as db:
-        assert len(db.collection("default").get([f"runbooks/incidents.txt#{i}" for i in range(200)])) > 10
+        assert (
+            len(db.collection("default").get([f"runbooks/incidents.txt#{i}" for i in range(200)]))
+            > 10
+        )
 
 
 def test_include_exclude_and_acl(tmp_path: Path, database: str | None) -> None:
     write_corpus(tmp_path)
     s = run_json(
-        "build", tmp_path / "docs", tmp_path / "records", "--index", tmp_path / "idx", *_db_args(database),
-        "--include", "*.md", "--include", "*.jsonl", "--exclude", "product", "--acl", "group:eng", "--acl", "user:bob",
+        "build",
+        tmp_path / "docs",
+        tmp_path / "records",
+        "--index",
+        tmp_path / "idx",
+        *_db_args(database),
+        "--include",
+        "*.md",
+        "--include",
+        "*.jsonl",
+        "--exclude",
+        "product",
+        "--acl",
+        "group:eng",
+        "--acl",
+        "user:bob",
     )
     assert s["files"]["scanned"] == 2 and s["added"] == 4
     with _open(tmp_path, database) as db:
@@ -162,8 +208,16 @@ def test_record_field_mapping_and_globs(tmp_path: Path) -> None:
     )
     (exports / "notes.txt").write_text("not matched by the glob")
     s = run_json(
-        "build", f"{exports}/*.csv", "--index", tmp_path / "idx", "--id-field", "key",
-        "--text-field", "summary", "--text-field", "body",
+        "build",
+        f"{exports}/*.csv",
+        "--index",
+        tmp_path / "idx",
+        "--id-field",
+        "key",
+        "--text-field",
+        "summary",
+        "--text-field",
+        "body",
     )
     assert s["files"]["scanned"] == 1 and s["added"] == 2
     with ls.connect(tmp_path / "idx") as db:
@@ -175,8 +229,19 @@ def test_record_field_mapping_and_globs(tmp_path: Path) -> None:
 
 def test_human_output_has_a_summary_table(tmp_path: Path) -> None:
     write_corpus(tmp_path)
-    result = run("build", tmp_path / "docs", "--index", tmp_path / "idx", "--collection", "handbook")
+    result = run(
+        "build", tmp_path / "docs", "--index", tmp_path / "idx", "--collection", "handbook"
+    )
     assert result.exit_code == 0, result.output
-    for word in ("added", "updated", "unchanged", "removed", "failed", "documents", "files", "items encoded"):
+    for word in (
+        "added",
+        "updated",
+        "unchanged",
+        "removed",
+        "failed",
+        "documents",
+        "files",
+        "items encoded",
+    ):
         assert word in result.stdout
     assert "build of collection 'handbook'" in result.stdout

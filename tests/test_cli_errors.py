@@ -16,10 +16,19 @@ COMMANDS = ["build", "search", "query", "analogy", "info", "delete", "eval"]
 
 def test_version_and_entry_points() -> None:
     result = run("--version")
-    assert result.exit_code == 0 and result.stdout.strip() == f"latentsearch {latentsearch.__version__}"
+    assert (
+        result.exit_code == 0
+        and result.stdout.strip() == f"latentsearch {latentsearch.__version__}"
+    )
     proc = subprocess_cli("--version")
-    assert proc.returncode == 0 and proc.stdout.strip() == f"latentsearch {latentsearch.__version__}"
-    (script,) = [e for e in importlib.metadata.entry_points(group="console_scripts") if e.name == "latentsearch"]
+    assert (
+        proc.returncode == 0 and proc.stdout.strip() == f"latentsearch {latentsearch.__version__}"
+    )
+    (script,) = [
+        e
+        for e in importlib.metadata.entry_points(group="console_scripts")
+        if e.name == "latentsearch"
+    ]
     assert script.value == "latentsearch.cli:main" and callable(main)
 
 
@@ -57,26 +66,59 @@ def index(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
 
 
 def test_missing_index_is_not_found(tmp_path: Path) -> None:
-    for args in (["search", "x"], ["query", "x"], ["analogy", "-P", "x"], ["info"], ["delete", "--id", "x"]):
-        _one_line(run(*args, "--index", tmp_path / "nope"), 3, "no index at", "latentsearch build SOURCE --index")
+    for args in (
+        ["search", "x"],
+        ["query", "x"],
+        ["analogy", "-P", "x"],
+        ["info"],
+        ["delete", "--id", "x"],
+    ):
+        _one_line(
+            run(*args, "--index", tmp_path / "nope"),
+            3,
+            "no index at",
+            "latentsearch build SOURCE --index",
+        )
     assert not (tmp_path / "nope").exists()  # reading never creates an index
 
 
 def test_unknown_collection_and_bad_where(index: Path) -> None:
-    _one_line(run("search", "x", "--index", index, "-c", "nope"), 3, "no collection 'nope'", "existing: default")
-    _one_line(run("search", "x", "--index", index, "--where", "{team: eng}"), 2, "--where is not valid JSON", "column 2")
-    _one_line(run("search", "x", "--index", index, "--where", "[1]"), 2, "--where must be a JSON object")
+    _one_line(
+        run("search", "x", "--index", index, "-c", "nope"),
+        3,
+        "no collection 'nope'",
+        "existing: default",
+    )
+    _one_line(
+        run("search", "x", "--index", index, "--where", "{team: eng}"),
+        2,
+        "--where is not valid JSON",
+        "column 2",
+    )
+    _one_line(
+        run("search", "x", "--index", index, "--where", "[1]"), 2, "--where must be a JSON object"
+    )
     _one_line(run("delete", "--index", index), 2, "give --id ID")
     _one_line(run("search", "--index", index), 2, "give a QUERY or --image")
     _one_line(run("search", "x", "--image", "missing.png", "--index", index), 2)
-    _one_line(run("analogy", "-P", "x", "--method", "cos", "--index", index), 2, "3cosadd or 3cosmul")
+    _one_line(
+        run("analogy", "-P", "x", "--method", "cos", "--index", index), 2, "3cosadd or 3cosmul"
+    )
 
 
 def test_build_usage_errors(tmp_path: Path, index: Path) -> None:
     _one_line(run("build", tmp_path / "missing", "--index", tmp_path / "i"), 2, "does not exist")
     _one_line(run("build", f"{tmp_path}/*.nothing", "--index", tmp_path / "i"), 2, "no files match")
-    _one_line(run("build", index.parent / "a.md", "--index", index, "--chunk-size", "5000", "--force"), 2, "chunk size 5000")
-    _one_line(run("build", index.parent / "a.md", "--index", index, "--max-file-size", "lots"), 2, "cannot read size")
+    _one_line(
+        run("build", index.parent / "a.md", "--index", index, "--chunk-size", "5000", "--force"),
+        2,
+        "chunk size 5000",
+    )
+    _one_line(
+        run("build", index.parent / "a.md", "--index", index, "--max-file-size", "lots"),
+        2,
+        "cannot read size",
+    )
     # Option errors from the parser itself: exit 2 too, without a traceback.
     result = run("build", "--index", index)
     assert result.exit_code == 2 and "Traceback" not in result.output

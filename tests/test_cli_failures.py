@@ -70,12 +70,16 @@ def test_unreadable_files_are_skipped_with_reasons(tmp_path: Path, database: str
         assert key in reasons, (key, reasons)
         assert reasons[key].startswith(start), (key, reasons[key])
     assert len(reasons) == len(expected)
-    assert s["files"]["skipped"] == 1 and s["skipped"][0]["reason"] == "unsupported file type '.exe'"
+    assert (
+        s["files"]["skipped"] == 1 and s["skipped"][0]["reason"] == "unsupported file type '.exe'"
+    )
     assert s["failed"] == len(expected) and s["added"] == 3
     with ls.connect(tmp_path / "idx", database=database) as db:
         col = db.collection("default")
         assert sorted(i.id for i in col.get(["good.md", "R-1", "R-5"])) == ["R-1", "R-5", "good.md"]
-        assert col.get("R-1").text == "A valid record about invoices."  # the first of two equal ids wins
+        assert (
+            col.get("R-1").text == "A valid record about invoices."
+        )  # the first of two equal ids wins
         assert len(col) == 3
 
 
@@ -116,7 +120,9 @@ def test_a_file_that_fails_keeps_its_earlier_items_and_is_retried(tmp_path: Path
     assert s["files"]["updated"] == 1 and s["updated"] == 1 and s["failed"] == 0
 
 
-@pytest.mark.skipif(not shutil.which("setpriv") and os.geteuid() == 0, reason="root without setpriv")
+@pytest.mark.skipif(
+    not shutil.which("setpriv") and os.geteuid() == 0, reason="root without setpriv"
+)
 def test_permission_denied_is_reported(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     (docs / "private").mkdir(parents=True)
@@ -138,8 +144,22 @@ def test_permission_denied_is_reported(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     try:
         proc = subprocess.run(
-            [*prefix, sys.executable, "-m", "latentsearch", "build", str(docs), "--index", str(tmp_path / "idx"), "--json"],
-            capture_output=True, text=True, timeout=300, env=env, cwd=ROOT,
+            [
+                *prefix,
+                sys.executable,
+                "-m",
+                "latentsearch",
+                "build",
+                str(docs),
+                "--index",
+                str(tmp_path / "idx"),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+            cwd=ROOT,
         )
     finally:
         (docs / "secret.txt").chmod(0o644)

@@ -33,11 +33,24 @@ def _tree(root: Path) -> Path:
 
 
 def _start(docs: Path, index: Path, database: str | None, *extra: str) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "latentsearch", "build", str(docs), "--index", str(index), "--batch-size", "8", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "latentsearch",
+        "build",
+        str(docs),
+        "--index",
+        str(index),
+        "--batch-size",
+        "8",
+        *extra,
+    ]
     if database:
         cmd += ["--database", database]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    )
 
 
 def _count(url: str, sql: str) -> int:
@@ -54,7 +67,9 @@ def _count(url: str, sql: str) -> int:
 def _wait_for_items(proc: subprocess.Popen[str], url: str, n: int, timeout: float = 240) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert proc.poll() is None, f"the build ended before it could be interrupted: {proc.communicate()}"
+        assert proc.poll() is None, (
+            f"the build ended before it could be interrupted: {proc.communicate()}"
+        )
         got = _count(url, "select count(*) from ls_items")
         if got >= n:
             return got

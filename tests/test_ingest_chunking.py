@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -49,10 +51,12 @@ def test_chunks_fit_respect_paragraphs_and_overlap(tokenizer) -> None:  # type: 
     chunker = Chunker(hf_offsets(tokenizer), 2 * per_paragraph + 5, 12)
     spans = chunker.split(text)
     assert len(spans) >= 6
-    for a, b in zip(spans, spans[1:], strict=False):
+    for a, b in itertools.pairwise(spans):
         assert b.start < a.end  # overlap
         assert _tokens(tokenizer, text[b.start : a.end]) <= 12
-        assert text[b.start - 2 : b.start] == ". " or text[b.start - 2 : b.start] == "\n\n"  # starts a sentence
+        assert (
+            text[b.start - 2 : b.start] == ". " or text[b.start - 2 : b.start] == "\n\n"
+        )  # starts a sentence
     for s in spans:
         assert _tokens(tokenizer, text[s.start : s.end]) <= chunker.size
         # Each chunk ends at the end of a paragraph, not mid-sentence.
@@ -70,11 +74,19 @@ def test_without_breaks_text_is_cut_by_tokens(tokenizer) -> None:  # type: ignor
 
 @settings(max_examples=60, deadline=None)
 @given(
-    words=st.lists(st.sampled_from(["alpha", "beta.", "gamma,", "delta!", "\n\n", "\n", "ünïcode", "42", "(x)"]), min_size=1, max_size=400),
+    words=st.lists(
+        st.sampled_from(
+            ["alpha", "beta.", "gamma,", "delta!", "\n\n", "\n", "ünïcode", "42", "(x)"]
+        ),
+        min_size=1,
+        max_size=400,
+    ),
     size=st.integers(8, 60),
     overlap_fraction=st.floats(0, 0.45),
 )
-def test_spans_cover_the_text_in_order(words: list[str], size: int, overlap_fraction: float) -> None:
+def test_spans_cover_the_text_in_order(
+    words: list[str], size: int, overlap_fraction: float
+) -> None:
     text = " ".join(words)
     chunker = Chunker(regex_offsets, size, int(size * overlap_fraction))
     spans = chunker.split(text)

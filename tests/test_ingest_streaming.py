@@ -22,7 +22,16 @@ MiB = 1 << 20
 def _jsonl(path: Path, n: int, start: int = 0) -> Path:
     with path.open("w") as fh:
         for i in range(start, start + n):
-            fh.write(json.dumps({"id": f"r{i}", "text": f"ticket {i}: a red circle next to a blue square #{i * 7}", "team": i % 9}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "id": f"r{i}",
+                        "text": f"ticket {i}: a red circle next to a blue square #{i * 7}",
+                        "team": i % 9,
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -51,11 +60,19 @@ def test_a_million_record_jsonl_streams_in_flat_memory(tmp_path: Path) -> None:
     size = path.stat().st_size
     assert size > 60 * MiB
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", _STREAM, str(path)], capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", _STREAM, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     n, before_kib, after_kib = map(int, proc.stdout.split())
     assert n == 1_000_000
-    assert (after_kib - before_kib) * 1024 < 16 * MiB, f"peak RSS grew {(after_kib - before_kib) / 1024:.1f} MiB for a {size / MiB:.0f} MiB file"
+    assert (after_kib - before_kib) * 1024 < 16 * MiB, (
+        f"peak RSS grew {(after_kib - before_kib) / 1024:.1f} MiB for a {size / MiB:.0f} MiB file"
+    )
 
 
 def test_progress_counts_every_byte(tmp_path: Path) -> None:
@@ -91,10 +108,14 @@ def test_build_memory_does_not_grow_with_input(tmp_path: Path, tiny_clip_path: P
             finally:
                 tracemalloc.stop()
             assert summary.documents.added == n and len(col) == n
-    assert peaks[3000] < peaks[500] * 1.5 + 2 * MiB, {k: f"{v / MiB:.1f} MiB" for k, v in peaks.items()}
+    assert peaks[3000] < peaks[500] * 1.5 + 2 * MiB, {
+        k: f"{v / MiB:.1f} MiB" for k, v in peaks.items()
+    }
 
 
-def test_one_changed_record_in_a_big_file_embeds_one_item(tmp_path: Path, tiny_clip_path: Path) -> None:
+def test_one_changed_record_in_a_big_file_embeds_one_item(
+    tmp_path: Path, tiny_clip_path: Path
+) -> None:
     path = _jsonl(tmp_path / "r.jsonl", 1500)
     with ls.connect(tmp_path / "idx", device="cpu") as db:
         col = db.create_collection("c", encoder=str(tiny_clip_path))

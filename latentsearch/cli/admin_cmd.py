@@ -91,15 +91,27 @@ def info_command(index: IndexOpt, database: DatabaseOpt = None, json_out: JsonOp
 @handle_errors
 def delete_command(
     index: IndexOpt,
-    ids: Annotated[list[str] | None, typer.Option("--id", show_default=False, help="Id of an item or document to delete (repeatable).")] = None,
-    where: Annotated[str | None, typer.Option("--where", "-w", show_default=False, help="Delete every item matching this JSON filter.")] = None,
+    ids: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--id", show_default=False, help="Id of an item or document to delete (repeatable)."
+        ),
+    ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            "--where", "-w", show_default=False, help="Delete every item matching this JSON filter."
+        ),
+    ] = None,
     collection: CollectionOpt = DEFAULT_COLLECTION,
     database: DatabaseOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Delete items (and their chunks) by id or by filter."""
     if bool(ids) == (where is not None):
-        raise InvalidInputError("give --id ID (repeatable) or --where JSON, not both and not neither")
+        raise InvalidInputError(
+            "give --id ID (repeatable) or --where JSON, not both and not neither"
+        )
     filt = parse_where(where)
     with open_index(index, database) as db:
         col = open_collection(db, collection)
@@ -156,7 +168,9 @@ def _device() -> dict[str, Any]:
 def _print_info(r: dict[str, Any]) -> None:
     out.print(f"[bold]index[/bold]     {r['index']}  ({human_bytes(r['size_bytes'])} on disk)")
     out.print(f"[bold]database[/bold]  {r['database']}")
-    out.print(f"[bold]device[/bold]    encoder on {r['device']['encoder']}, {r['device']['faiss_gpus']} FAISS GPU(s)")
+    out.print(
+        f"[bold]device[/bold]    encoder on {r['device']['encoder']}, {r['device']['faiss_gpus']} FAISS GPU(s)"
+    )
     if not r["collections"]:
         out.print("[dim]No collections yet.[/dim]")
     for c in r["collections"]:
@@ -164,9 +178,17 @@ def _print_info(r: dict[str, Any]) -> None:
         grid.add_column(style="bold")
         grid.add_column(overflow="fold")
         enc = c["encoder"]
-        grid.add_row("encoder", f"{enc['model']} ({enc['kind']}, {c['dim']}-d, {c['metric']})" if enc else f"raw vectors ({c['dim']}-d, {c['metric']})")
+        grid.add_row(
+            "encoder",
+            f"{enc['model']} ({enc['kind']}, {c['dim']}-d, {c['metric']})"
+            if enc
+            else f"raw vectors ({c['dim']}-d, {c['metric']})",
+        )
         grid.add_row("index", f"{c['index']}, {human_bytes(c['index_file_bytes'])}")
-        grid.add_row("items", f"{c['count']:,}" + (" (principals required)" if c["require_principals"] else ""))
+        grid.add_row(
+            "items",
+            f"{c['count']:,}" + (" (principals required)" if c["require_principals"] else ""),
+        )
         grid.add_row("files", ", ".join(f"{v} {k}" for k, v in c["files"].items() if v) or "-")
         b = c["last_build"]
         if b:

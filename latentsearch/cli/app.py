@@ -54,7 +54,7 @@ app = typer.Typer(
         "Build and query latentsearch indexes: folders of documents, record exports and images, "
         "embedded and searchable by meaning.\n\n"
         "Start with [bold]latentsearch build docs/ --index idx[/bold], then "
-        "[bold]latentsearch search \"vpn is down\" --index idx[/bold]. "
+        '[bold]latentsearch search "vpn is down" --index idx[/bold]. '
         "Every command has examples in its --help."
     ),
     no_args_is_help=True,
@@ -74,16 +74,23 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
     debug: Annotated[
         bool, typer.Option("--debug", help="Log everything and show full tracebacks on errors.")
     ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens (INFO level).")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log what happens (INFO level).")
+    ] = False,
 ) -> None:
     state.debug = debug
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True
+    )
     if not debug:
         for noisy in ("sentence_transformers", "transformers", "huggingface_hub", "faiss"):
             logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
@@ -121,17 +128,27 @@ def handle_errors(fn: F) -> F:
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
-            err.print("[yellow]Interrupted.[/yellow] The index is consistent; run the same build again to resume.")
+            err.print(
+                "[yellow]Interrupted.[/yellow] The index is consistent; run the same build again to resume."
+            )
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except LatentSearchError as exc:
             _traceback()
             fail(_escape(str(exc)), exit_code(exc))
         except OSError as exc:
             _traceback()
-            fail(_escape(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}"), EXIT_ERROR)
+            fail(
+                _escape(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}"),
+                EXIT_ERROR,
+            )
         except Exception as exc:
             _traceback()
-            fail(_escape(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it"), EXIT_INTERNAL)
+            fail(
+                _escape(
+                    f"internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it"
+                ),
+                EXIT_INTERNAL,
+            )
 
     return wrapper  # type: ignore[return-value]
 

@@ -21,7 +21,10 @@ DEFAULT_COLLECTION = "default"
 IndexOpt = Annotated[
     Path,
     typer.Option(
-        "--index", "-i", envvar="LATENTSEARCH_INDEX", show_default=False,
+        "--index",
+        "-i",
+        envvar="LATENTSEARCH_INDEX",
+        show_default=False,
         help="Index folder (FAISS files, and the SQLite database unless --database is given).",
     ),
 ]
@@ -32,7 +35,9 @@ CollectionOpt = Annotated[
 DatabaseOpt = Annotated[
     str | None,
     typer.Option(
-        "--database", envvar="LATENTSEARCH_DATABASE", show_default=False,
+        "--database",
+        envvar="LATENTSEARCH_DATABASE",
+        show_default=False,
         help="SQLAlchemy URL of the metadata store, e.g. postgresql+psycopg://user@host/db (default: SQLite in the index folder).",
     ),
 ]
@@ -43,18 +48,31 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 KOpt = Annotated[int, typer.Option("-k", "--k", min=1, max=10_000, help="Number of results.")]
 WhereOpt = Annotated[
     str | None,
-    typer.Option("--where", "-w", show_default=False, help='Metadata filter as JSON, e.g. \'{"team": "eng", "year": {"$gte": 2023}}\'.'),
+    typer.Option(
+        "--where",
+        "-w",
+        show_default=False,
+        help='Metadata filter as JSON, e.g. \'{"team": "eng", "year": {"$gte": 2023}}\'.',
+    ),
 ]
 PrincipalOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--principal", "-p", show_default=False,
+        "--principal",
+        "-p",
+        show_default=False,
         help="Search as this principal (repeatable), e.g. -p user:alice -p group:eng. Only items whose ACL holds one of them, or '*', are returned.",
     ),
 ]
 MmrOpt = Annotated[
     float | None,
-    typer.Option("--mmr", min=0.0, max=1.0, show_default=False, help="Diversify results with maximal marginal relevance (lambda 0..1; 1 = pure relevance)."),
+    typer.Option(
+        "--mmr",
+        min=0.0,
+        max=1.0,
+        show_default=False,
+        help="Diversify results with maximal marginal relevance (lambda 0..1; 1 = pure relevance).",
+    ),
 ]
 
 
@@ -69,7 +87,9 @@ def check_index(index: Path, database: str | None) -> None:
 
 
 @contextmanager
-def open_index(index: Path, database: str | None, device: str = "auto", *, create: bool = False) -> Iterator[Database]:
+def open_index(
+    index: Path, database: str | None, device: str = "auto", *, create: bool = False
+) -> Iterator[Database]:
     if not create:
         check_index(index, database)
     db = connect(index, database=database, device=device)
@@ -102,7 +122,9 @@ def parse_where(where: str | None) -> dict[str, Any] | None:
             'give an object like \'{"team": "eng"}\' in single quotes'
         ) from None
     if not isinstance(value, dict):
-        raise InvalidInputError(f"--where must be a JSON object like '{{\"team\": \"eng\"}}', not {type(value).__name__}")
+        raise InvalidInputError(
+            f'--where must be a JSON object like \'{{"team": "eng"}}\', not {type(value).__name__}'
+        )
     return value
 
 
@@ -122,7 +144,9 @@ def parse_term(term: str) -> Any:
 def image_path(value: str | Path) -> Path:
     path = Path(value).expanduser()
     if not path.is_file():
-        raise InvalidInputError(f"image {str(value)!r} is not a file; give the path of a PNG, JPEG, WebP, GIF or BMP image")
+        raise InvalidInputError(
+            f"image {str(value)!r} is not a file; give the path of a PNG, JPEG, WebP, GIF or BMP image"
+        )
     return path
 
 

@@ -41,15 +41,26 @@ Qrels: TREC format, 'qid iteration docid relevance', graded relevance allowed (>
 @handle_errors
 def eval_command(
     index: IndexOpt,
-    queries: Annotated[Path, typer.Option("--queries", "-q", show_default=False, help="Queries: JSONL or TSV.")],
-    qrels: Annotated[Path, typer.Option("--qrels", show_default=False, help="Relevance judgements in TREC format.")],
+    queries: Annotated[
+        Path, typer.Option("--queries", "-q", show_default=False, help="Queries: JSONL or TSV.")
+    ],
+    qrels: Annotated[
+        Path,
+        typer.Option("--qrels", show_default=False, help="Relevance judgements in TREC format."),
+    ],
     k: Annotated[int, typer.Option("-k", "--k", min=1, help="Cutoff for nDCG@k and MRR@k.")] = 10,
-    depth: Annotated[int, typer.Option("--depth", min=1, max=10_000, help="Cutoff for recall@depth.")] = 100,
-    mode: Annotated[str, typer.Option("--mode", help=f"Retrieval mode: {', '.join(sorted(RETRIEVERS))}.")] = "dense",
+    depth: Annotated[
+        int, typer.Option("--depth", min=1, max=10_000, help="Cutoff for recall@depth.")
+    ] = 100,
+    mode: Annotated[
+        str, typer.Option("--mode", help=f"Retrieval mode: {', '.join(sorted(RETRIEVERS))}.")
+    ] = "dense",
     collection: CollectionOpt = DEFAULT_COLLECTION,
     database: DatabaseOpt = None,
     device: DeviceOpt = "auto",
-    per_query: Annotated[bool, typer.Option("--per-query", help="With --json: include each query's scores.")] = False,
+    per_query: Annotated[
+        bool, typer.Option("--per-query", help="With --json: include each query's scores.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Measure retrieval quality: nDCG@k, recall@depth and MRR@k at document level.
@@ -58,7 +69,9 @@ def eval_command(
     Queries without any relevant judgement are not scored (and counted as skipped).
     """
     if mode not in RETRIEVERS:
-        raise InvalidInputError(f"unknown mode {mode!r}; available: {', '.join(sorted(RETRIEVERS))}")
+        raise InvalidInputError(
+            f"unknown mode {mode!r}; available: {', '.join(sorted(RETRIEVERS))}"
+        )
     qs = load_queries(queries)
     judged = load_qrels(qrels)
     with open_index(index, database, device) as db:
@@ -68,10 +81,18 @@ def eval_command(
         data = dataclasses.asdict(report)
         if not per_query:
             data.pop("per_query")
-        data.update({f"ndcg@{report.k}": report.ndcg, f"recall@{report.depth}": report.recall, f"mrr@{report.k}": report.mrr})
+        data.update(
+            {
+                f"ndcg@{report.k}": report.ndcg,
+                f"recall@{report.depth}": report.recall,
+                f"mrr@{report.k}": report.mrr,
+            }
+        )
         print_json(data)
         return
-    table = Table(title=f"{collection!r}, mode {report.mode}, {report.queries} queries", title_justify="left")
+    table = Table(
+        title=f"{collection!r}, mode {report.mode}, {report.queries} queries", title_justify="left"
+    )
     for name in (f"nDCG@{report.k}", f"recall@{report.depth}", f"MRR@{report.k}"):
         table.add_column(name, justify="right")
     table.add_row(f"{report.ndcg:.4f}", f"{report.recall:.4f}", f"{report.mrr:.4f}")

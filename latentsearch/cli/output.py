@@ -58,7 +58,9 @@ def print_hits(hits: Sequence[Hit], *, as_json: bool) -> None:
         return
     for i, h in enumerate(hits, start=1):
         title = f" [dim]-[/dim] {escape(h.source.title)}" if h.source.title else ""
-        out.print(f"[bold]{i:>2}.[/bold] [green]{h.score:.3f}[/green]  [bold cyan]{escape(document_of(h))}[/bold cyan]{title}")
+        out.print(
+            f"[bold]{i:>2}.[/bold] [green]{h.score:.3f}[/green]  [bold cyan]{escape(document_of(h))}[/bold cyan]{title}"
+        )
         out.print(Padding(_snippet(h), (0, 0, 0, 4), expand=False), overflow="fold")
         extras = []
         if h.chunk is not None:
@@ -68,7 +70,10 @@ def print_hits(hits: Sequence[Hit], *, as_json: bool) -> None:
         if h.why:
             extras.append("why: " + ", ".join(f"{escape(k)} {v:+.3f}" for k, v in h.why.items()))
         if extras:
-            out.print(Padding("[dim]" + "  |  ".join(extras) + "[/dim]", (0, 0, 0, 4), expand=False), overflow="fold")
+            out.print(
+                Padding("[dim]" + "  |  ".join(extras) + "[/dim]", (0, 0, 0, 4), expand=False),
+                overflow="fold",
+            )
 
 
 def _snippet(h: Hit) -> str:

@@ -67,13 +67,30 @@ term that is the id of a stored item you may see stands for that item).
 @handle_errors
 def search_command(
     index: IndexOpt,
-    query: Annotated[str | None, typer.Argument(help="Text to search for, or @ID for items like a stored one.", show_default=False)] = None,
+    query: Annotated[
+        str | None,
+        typer.Argument(
+            help="Text to search for, or @ID for items like a stored one.", show_default=False
+        ),
+    ] = None,
     collection: CollectionOpt = DEFAULT_COLLECTION,
     k: KOpt = 10,
     where: WhereOpt = None,
     principal: PrincipalOpt = None,
-    image: Annotated[str | None, typer.Option("--image", show_default=False, help="Search with this image instead of text (CLIP collections).")] = None,
-    per_document: Annotated[bool, typer.Option("--per-document/--chunks", help="One hit per document (best chunk), or raw chunks.")] = True,
+    image: Annotated[
+        str | None,
+        typer.Option(
+            "--image",
+            show_default=False,
+            help="Search with this image instead of text (CLIP collections).",
+        ),
+    ] = None,
+    per_document: Annotated[
+        bool,
+        typer.Option(
+            "--per-document/--chunks", help="One hit per document (best chunk), or raw chunks."
+        ),
+    ] = True,
     mmr: MmrOpt = None,
     database: DatabaseOpt = None,
     device: DeviceOpt = "auto",
@@ -86,13 +103,17 @@ def search_command(
     filt = parse_where(where)
     with open_index(index, database, device) as db:
         col = open_collection(db, collection)
-        hits = col.search(q, k, where=filt, principals=principals(principal), mmr=mmr, per_document=per_document)
+        hits = col.search(
+            q, k, where=filt, principals=principals(principal), mmr=mmr, per_document=per_document
+        )
         print_hits(hits, as_json=json_out)
 
 
 @handle_errors
 def query_command(
-    expression: Annotated[str, typer.Argument(help="An expression such as 'king - man + woman'.", show_default=False)],
+    expression: Annotated[
+        str, typer.Argument(help="An expression such as 'king - man + woman'.", show_default=False)
+    ],
     index: IndexOpt,
     collection: CollectionOpt = DEFAULT_COLLECTION,
     k: KOpt = 10,
@@ -114,11 +135,35 @@ def query_command(
 @handle_errors
 def analogy_command(
     index: IndexOpt,
-    positive: Annotated[list[str], typer.Option("--positive", "-P", show_default=False, help="A term to move towards (repeatable).")],
-    negative: Annotated[list[str] | None, typer.Option("--negative", "-N", show_default=False, help="A term to move away from (repeatable).")] = None,
-    method: Annotated[str, typer.Option("--method", help="3cosadd (gensim most_similar) or 3cosmul (most_similar_cosmul).")] = "3cosadd",
-    weight: Annotated[list[float] | None, typer.Option("--weight", show_default=False, help="A weight per term, positives first (repeatable; default 1 each).")] = None,
-    include_inputs: Annotated[bool, typer.Option("--include-inputs", help="Keep the input items in the results.")] = False,
+    positive: Annotated[
+        list[str],
+        typer.Option(
+            "--positive", "-P", show_default=False, help="A term to move towards (repeatable)."
+        ),
+    ],
+    negative: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--negative", "-N", show_default=False, help="A term to move away from (repeatable)."
+        ),
+    ] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method", help="3cosadd (gensim most_similar) or 3cosmul (most_similar_cosmul)."
+        ),
+    ] = "3cosadd",
+    weight: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--weight",
+            show_default=False,
+            help="A weight per term, positives first (repeatable; default 1 each).",
+        ),
+    ] = None,
+    include_inputs: Annotated[
+        bool, typer.Option("--include-inputs", help="Keep the input items in the results.")
+    ] = False,
     collection: CollectionOpt = DEFAULT_COLLECTION,
     k: KOpt = 10,
     where: WhereOpt = None,
@@ -136,7 +181,13 @@ def analogy_command(
     with open_index(index, database, device) as db:
         col = open_collection(db, collection)
         hits = col.analogy(
-            pos, neg, k, method=method, weights=weight or None, exclude_inputs=not include_inputs,
-            where=filt, principals=principals(principal),
+            pos,
+            neg,
+            k,
+            method=method,
+            weights=weight or None,
+            exclude_inputs=not include_inputs,
+            where=filt,
+            principals=principals(principal),
         )
         print_hits(hits, as_json=json_out)

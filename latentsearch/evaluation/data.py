@@ -24,7 +24,9 @@ def _read(path: Path, what: str) -> list[str]:
     except FileNotFoundError:
         raise InvalidInputError(f"{what} file {str(path)!r} does not exist") from None
     except UnicodeDecodeError as exc:
-        raise InvalidInputError(f"{what} file {str(path)!r} is not UTF-8 text (byte {exc.start})") from None
+        raise InvalidInputError(
+            f"{what} file {str(path)!r} is not UTF-8 text (byte {exc.start})"
+        ) from None
 
 
 def load_queries(path: str | Path) -> list[Query]:
@@ -57,9 +59,18 @@ def _json_query(line: str, path: Path, n: int) -> Query:
     try:
         row = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"{path}:{n}: invalid JSON ({exc.msg}); each line must be {{\"id\": ..., \"text\": ...}}") from None
-    if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("text"), str) or not row["text"].strip():
-        raise InvalidInputError(f'{path}:{n}: each line must be {{"id": ..., "text": "..."}} with non-empty text')
+        raise InvalidInputError(
+            f'{path}:{n}: invalid JSON ({exc.msg}); each line must be {{"id": ..., "text": ...}}'
+        ) from None
+    if (
+        not isinstance(row, dict)
+        or "id" not in row
+        or not isinstance(row.get("text"), str)
+        or not row["text"].strip()
+    ):
+        raise InvalidInputError(
+            f'{path}:{n}: each line must be {{"id": ..., "text": "..."}} with non-empty text'
+        )
     return Query(str(row["id"]), row["text"])
 
 
@@ -79,7 +90,9 @@ def load_qrels(path: str | Path) -> Qrels:
         if not parts:
             continue
         if len(parts) != 4:
-            raise InvalidInputError(f"{path}:{n}: expected 'qid iteration docid relevance', got {len(parts)} fields")
+            raise InvalidInputError(
+                f"{path}:{n}: expected 'qid iteration docid relevance', got {len(parts)} fields"
+            )
         qid, _it, doc, rel = parts
         try:
             grade = float(rel)

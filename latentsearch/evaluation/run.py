@@ -85,19 +85,34 @@ class EvalReport:
 
 
 def evaluate(
-    col: Collection, queries: Sequence[Query], qrels: Qrels, *, k: int = 10, depth: int = 100, mode: str = "dense"
+    col: Collection,
+    queries: Sequence[Query],
+    qrels: Qrels,
+    *,
+    k: int = 10,
+    depth: int = 100,
+    mode: str = "dense",
 ) -> EvalReport:
     if mode not in RETRIEVERS:
-        raise InvalidInputError(f"unknown mode {mode!r}; available: {', '.join(sorted(RETRIEVERS))}")
+        raise InvalidInputError(
+            f"unknown mode {mode!r}; available: {', '.join(sorted(RETRIEVERS))}"
+        )
     if not 1 <= k <= depth:
         raise InvalidInputError(f"k must be from 1 to the recall depth ({depth}), not {k}")
     scored = [q for q in queries if any(g > 0 for g in qrels.get(q.id, {}).values())]
     if not scored:
-        raise InvalidInputError("no query has a relevant judgement in the qrels: do the query ids match?")
+        raise InvalidInputError(
+            "no query has a relevant judgement in the qrels: do the query ids match?"
+        )
     started = time.perf_counter()
     rankings = RETRIEVERS[mode](col, scored, depth)
     per = [
-        QueryScore(q.id, ndcg(r, qrels[q.id], k), recall(r, qrels[q.id], depth), reciprocal_rank(r, qrels[q.id], k))
+        QueryScore(
+            q.id,
+            ndcg(r, qrels[q.id], k),
+            recall(r, qrels[q.id], depth),
+            reciprocal_rank(r, qrels[q.id], k),
+        )
         for q, r in zip(scored, rankings, strict=True)
     ]
     return EvalReport(

@@ -13,14 +13,9 @@ and the next build resumes, re-embedding nothing it already stored.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -30,7 +25,13 @@ from latentsearch.errors import InvalidInputError
 from latentsearch.ingest.chunking import Chunker, chunker_for
 from latentsearch.ingest.documents import Document, LoadError
 from latentsearch.ingest.loaders import load
-from latentsearch.ingest.record_files import FieldMap
+from latentsearch.ingest.options import (
+    BuildOptions,
+    file_hash,
+    is_under,
+    settings_hash,
+    source_root,
+)
 from latentsearch.ingest.report import BuildSummary, NullReporter, Problem, Reporter
 from latentsearch.ingest.sources import Filters, ScanProblem, SourceFile, check_sources, scan
 from latentsearch.ingest.writer import PendingDoc, Writer
@@ -40,35 +41,20 @@ from latentsearch.store.files import FILE_DONE, FILE_FAILED, FILE_PENDING
 
 log = logging.getLogger(__name__)
 
-LOADER_VERSION = 1  # bump when loaders change what they extract, so files are read again
-DOC_BATCH = 256
-DEFAULT_MAX_FILE_SIZE = 64 << 20
+DOC_BATCH = 256  # documents compared with the recorded state per query
 
 
-@dataclass(slots=True)
-class BuildOptions:
-    """Everything `build` takes besides the collection (see ``latentsearch build --help``)."""
-
-    sources: Sequence[str]
-    include: Sequence[str] = ()
-    exclude: Sequence[str] = ()
-    chunk_size: int | None = None  # None: the encoder's maximum input length
-    chunk_overlap: int | None = None  # None: an eighth of the chunk size
-    acl: list[str] | None = None
-    prune: bool = False
-    force: bool = False
-    fields: FieldMap = field(default_factory=FieldMap)
-    max_file_size: int = DEFAULT_MAX_FILE_SIZE
-    batch_size: int = 128
-
-
-def build(db: Database, col: Collection, options: BuildOptions, reporter: Reporter | None = None) -> BuildSummary:
+def build(
+    db: Database, col: Collection, options: BuildOptions, reporter: Reporter | None = None
+) -> BuildSummary:
     """Bring ``col`` up to date with ``options.sources``; see the module docstring."""
     return Builder(db, col, options, reporter or NullReporter()).run()
 
 
 class Builder:
-    def __init__(self, db: Database, col: Collection, options: BuildOptions, reporter: Reporter) -> None:
+    def __init__(
+        self, db: Database, col: Collection, options: BuildOptions, reporter: Reporter
+    ) -> None:
         check_sources(options.sources)
         if options.batch_size < 1:
             raise InvalidInputError(f"batch size must be at least 1, not {options.batch_size}")
@@ -81,8 +67,9 @@ class Builder:
         assert cid is not None
         self.cid = int(cid)
         self.images = col.identity is not None and "image" in col.identity.modalities
-        self._chunker: Chunker | None = None  # built on first use: a no-change build never loads the model
-        self.settings = _settings_hash(col, options)
+        # Built on first use, so a build with nothing to embed never loads the model.
+        self._chunker: Chunker | None = None
+        self.settings = settings_hash(col, options)
         self.summary = BuildSummary(collection=col.name)
         self.build_id = 0
         self.writer: Writer | None = None
@@ -93,7 +80,9 @@ class Builder:
     @property
     def chunker(self) -> Chunker:
         if self._chunker is None:
-            self._chunker = chunker_for(self.col.encoder, self.opt.chunk_size, self.opt.chunk_overlap)
+            self._chunker = chunker_for(
+                self.col.encoder, self.opt.chunk_size, self.opt.chunk_overlap
+            )
         return self._chunker
 
     # -- the run ----------------------------------------------------------------------
@@ -101,7 +90,15 @@ class Builder:
         started = time.perf_counter()
         with self.store.transaction() as s:
             self.build_id = state.start_build(s, self.cid, [str(x) for x in self.opt.sources])
-        self.writer = Writer(self.col, self.store, self.cid, self.build_id, self.opt.batch_size, self.summary, self.rep)
+        self.writer = Writer(
+            self.col,
+            self.store,
+            self.cid,
+            self.build_id,
+            self.opt.batch_size,
+            self.summary,
+            self.rep,
+        )
         status = "failed"
         try:
             files = self._scan()
@@ -133,7 +130,12 @@ class Builder:
                     self.summary.skip(Problem(entry.path, entry.reason))
                 continue
             if entry.kind == "image" and not self.images:
-                self.summary.skip(Problem(str(entry.path), "an image, and this collection's encoder reads text only (build with --encoder clip)"))
+                self.summary.skip(
+                    Problem(
+                        str(entry.path),
+                        "an image, and this collection's encoder reads text only (build with --encoder clip)",
+                    )
+                )
                 continue
             files.append(entry)
             self.paths.add(str(entry.path))
@@ -146,22 +148,36 @@ class Builder:
         path = str(sf.path)
         other = self.doc_ids.setdefault(sf.doc_id, path)
         if other != path:
-            return self._file_failed(sf, f"its id {sf.doc_id!r} is already taken by {other}; build one of them into another collection")
+            return self._file_failed(
+                sf,
+                f"its id {sf.doc_id!r} is already taken by {other}; build one of them into another collection",
+            )
         if sf.size == 0:
             return self._file_failed(sf, "empty file (0 bytes)")
         if sf.kind != "records" and sf.size > self.opt.max_file_size:
-            return self._file_failed(sf, f"over the size limit ({sf.size:,} > {self.opt.max_file_size:,} bytes; raise --max-file-size)")
+            return self._file_failed(
+                sf,
+                f"over the size limit ({sf.size:,} > {self.opt.max_file_size:,} bytes; raise --max-file-size)",
+            )
         try:
-            digest = _file_hash(sf.path)
+            digest = file_hash(sf.path)
         except PermissionError:
             return self._file_failed(sf, "permission denied")
         except OSError as exc:
             return self._file_failed(sf, f"cannot read: {exc.strerror or exc}")
         with self.store.session() as s:
             row = state.file_row(s, self.cid, path)
-            known = (row.status, row.content_hash, row.settings, row.documents, row.id) if row else None
+            known = (
+                (row.status, row.content_hash, row.settings, row.documents, row.id) if row else None
+            )
         same = known is not None and known[1] == digest
-        if known and same and known[0] == FILE_DONE and known[2] == self.settings and not self.opt.force:
+        if (
+            known
+            and same
+            and known[0] == FILE_DONE
+            and known[2] == self.settings
+            and not self.opt.force
+        ):
             self.summary.files.unchanged += 1
             self.summary.documents.unchanged += known[3]
             self.seen_files.append(known[4])
@@ -169,15 +185,24 @@ class Builder:
             return None
         with self.store.transaction() as s:
             fid = state.upsert_file(
-                s, self.cid, path, doc_id=sf.doc_id, size=sf.size, mtime_ns=sf.mtime_ns,
-                status=FILE_PENDING, error=None, build_id=self.build_id,
+                s,
+                self.cid,
+                path,
+                doc_id=sf.doc_id,
+                size=sf.size,
+                mtime_ns=sf.mtime_ns,
+                status=FILE_PENDING,
+                error=None,
+                build_id=self.build_id,
             )
         if self._read(sf, fid, digest):
             counts = self.summary.files
             if known is None or known[1] is None:
                 counts.added += 1
             elif same:
-                counts.unchanged += 1  # same bytes, read again: new settings, failed before, --force...
+                counts.unchanged += (
+                    1  # same bytes, read again: new settings, failed before, --force...
+                )
             else:
                 counts.updated += 1
         return None
@@ -227,15 +252,28 @@ class Builder:
             dup = self.writer.pending_in(d.id)
             if dup is None and prev is not None:
                 row, other = prev
-                if row.build_id == self.build_id or (row.file_id != fid and other in self.paths and other != str(sf.path)):
+                if row.build_id == self.build_id or (
+                    row.file_id != fid and other in self.paths and other != str(sf.path)
+                ):
                     dup = other
             if dup is not None:
-                self.writer.fail(fid, Problem(str(sf.path), f"duplicate id {d.id!r}: also in {dup}", d.where))
+                self.writer.fail(
+                    fid, Problem(str(sf.path), f"duplicate id {d.id!r}: also in {dup}", d.where)
+                )
                 continue
-            if prev is not None and prev[0].record_hash == digest and prev[0].file_id == fid and not self.opt.force:
+            if (
+                prev is not None
+                and prev[0].record_hash == digest
+                and prev[0].file_id == fid
+                and not self.opt.force
+            ):
                 unchanged.append(d.id)
                 continue
-            self.writer.add(PendingDoc(d, fid, str(sf.path), digest, new=prev is None), self.chunker, self.opt.acl)
+            self.writer.add(
+                PendingDoc(d, fid, str(sf.path), digest, new=prev is None),
+                self.chunker,
+                self.opt.acl,
+            )
         if unchanged:
             self.summary.documents.unchanged += len(unchanged)
             with self.store.transaction() as s:
@@ -246,8 +284,15 @@ class Builder:
         self.summary.fail(Problem(str(sf.path), reason), file=True)
         with self.store.transaction() as s:
             state.upsert_file(
-                s, self.cid, str(sf.path), doc_id=sf.doc_id, size=sf.size, mtime_ns=sf.mtime_ns,
-                status=FILE_FAILED, error=reason, build_id=self.build_id,
+                s,
+                self.cid,
+                str(sf.path),
+                doc_id=sf.doc_id,
+                size=sf.size,
+                mtime_ns=sf.mtime_ns,
+                status=FILE_FAILED,
+                error=reason,
+                build_id=self.build_id,
             )
 
     def _mark_seen(self) -> None:
@@ -257,50 +302,14 @@ class Builder:
     def _gone(self) -> None:
         """Files recorded earlier that this build did not see: prune them, or count them."""
         assert self.writer is not None
-        roots = [_root(src) for src in self.opt.sources]
+        roots = [source_root(src) for src in self.opt.sources]
         with self.store.session() as s:
             unseen = [(f.id, f.path) for f in state.unseen_files(s, self.cid, self.build_id)]
         for fid, path in unseen:
-            if os.path.exists(path) and not any(_under(path, r) for r in roots):
+            if os.path.exists(path) and not any(is_under(path, r) for r in roots):
                 continue  # belongs to sources this build was not asked about
             if not self.opt.prune:
                 self.summary.gone += 1
                 continue
             self.writer.remove_file(fid)
             self.summary.files.removed += 1
-
-
-def _settings_hash(col: Collection, opt: BuildOptions) -> str:
-    """Hash of the options that shape items: when it changes, every file is read again.
-
-    Default chunk sizes follow from the model, which the fingerprint pins down.
-    """
-    blob = json.dumps(
-        {
-            "loader": LOADER_VERSION,
-            "encoder": col.identity.fingerprint if col.identity else None,
-            "chunk": [opt.chunk_size, opt.chunk_overlap],
-            "fields": opt.fields.key(),
-            "acl": sorted(opt.acl) if opt.acl is not None else None,
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _file_hash(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def _root(src: str) -> str:
-    src = os.path.expanduser(src)
-    parts = Path(src).parts
-    for i, p in enumerate(parts):
-        if any(c in p for c in "*?["):
-            return os.path.abspath(str(Path(*parts[:i])) if i else ".")
-    return os.path.abspath(src)
-
-
-def _under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)

@@ -49,7 +49,11 @@ def hf_offsets(tokenizer: Any) -> Tokenize:
 
     def offsets(text: str) -> Offsets:
         enc = tokenizer(
-            text, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
+            text,
+            add_special_tokens=False,
+            return_offsets_mapping=True,
+            truncation=False,
+            verbose=False,
         )
         return [(int(a), int(b)) for a, b in enc["offset_mapping"] if b > a]
 
@@ -61,8 +65,14 @@ class Chunker:
 
     def __init__(self, tokenize: Tokenize, size: int, overlap: int) -> None:
         if isinstance(size, bool) or not isinstance(size, int) or size < 8:
-            raise InvalidInputError(f"chunk size must be an integer of at least 8 tokens, not {size!r}")
-        if isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < size // 2:
+            raise InvalidInputError(
+                f"chunk size must be an integer of at least 8 tokens, not {size!r}"
+            )
+        if (
+            isinstance(overlap, bool)
+            or not isinstance(overlap, int)
+            or not 0 <= overlap < size // 2
+        ):
             raise InvalidInputError(
                 f"chunk overlap must be an integer from 0 to {size // 2 - 1} (under half the chunk size {size}), not {overlap!r}"
             )
@@ -160,7 +170,11 @@ def chunker_for(encoder: Any, size: int | None = None, overlap: int | None = Non
     limit = getattr(model, "max_seq_length", None)
     if tokenizer is not None and callable(tokenizer):
         tokenize = hf_offsets(tokenizer)
-        specials = int(tokenizer.num_special_tokens_to_add()) if hasattr(tokenizer, "num_special_tokens_to_add") else 2
+        specials = (
+            int(tokenizer.num_special_tokens_to_add())
+            if hasattr(tokenizer, "num_special_tokens_to_add")
+            else 2
+        )
     else:
         tokenize, specials = regex_offsets, 0
     most = int(limit) - specials if limit else None

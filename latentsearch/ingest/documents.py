@@ -60,7 +60,9 @@ def chunk_id(doc_id: str, n: int) -> str:
     return f"{doc_id}#{n}"
 
 
-def to_records(doc: Document, chunker: Chunker | None, acl: list[str] | None) -> list[dict[str, Any]]:
+def to_records(
+    doc: Document, chunker: Chunker | None, acl: list[str] | None
+) -> list[dict[str, Any]]:
     """The item records (as `Collection.upsert` takes them) for one document."""
     source = {"uri": doc.uri, "title": doc.title}
     base: dict[str, Any] = {"metadata": doc.metadata, "source": source}

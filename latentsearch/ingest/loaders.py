@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import codecs
+import io
 import logging
 import re
 from collections.abc import Iterator
@@ -66,7 +67,9 @@ def decode_text(data: bytes) -> str:
             try:
                 return data.decode(encoding)
             except UnicodeDecodeError as exc:
-                raise LoadError(f"undecodable text: invalid {encoding} at byte {exc.start}") from exc
+                raise LoadError(
+                    f"undecodable text: invalid {encoding} at byte {exc.start}"
+                ) from exc
     if b"\0" in data[:8192]:
         raise LoadError("binary file: it holds NUL bytes, so it is not text")
     try:
@@ -119,8 +122,6 @@ def load_pdf(sf: SourceFile) -> Document:
 
     data = read_bytes(sf)
     try:
-        import io
-
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise LoadError("encrypted PDF: decrypt it first")
@@ -135,7 +136,9 @@ def load_pdf(sf: SourceFile) -> Document:
     text = "\n\n".join(p.strip() for p in pages if p.strip())
     if not text:
         raise LoadError("empty: the PDF has no extractable text (a scan? run OCR first)")
-    return Document(id=sf.doc_id, text=text, title=str(title) if title else None, metadata={"pages": len(pages)})
+    return Document(
+        id=sf.doc_id, text=text, title=str(title) if title else None, metadata={"pages": len(pages)}
+    )
 
 
 def load_image(sf: SourceFile) -> Document:

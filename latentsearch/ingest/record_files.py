@@ -78,7 +78,9 @@ def _json_rows(fh: io.BufferedReader) -> Iterator[tuple[str, Any]]:
     if b"\0" in head:
         raise LoadError("binary file: it holds NUL bytes, so it is not JSON")
     if not head.startswith(b"["):
-        raise LoadError("not a JSON array: a .json file must hold an array of records (or use .jsonl)")
+        raise LoadError(
+            "not a JSON array: a .json file must hold an array of records (or use .jsonl)"
+        )
     try:
         for n, row in enumerate(ijson.items(fh, "item", use_float=True), start=1):
             yield f"record {n}", row
@@ -95,7 +97,10 @@ def _csv_rows(fh: io.BufferedReader) -> Iterator[tuple[str, Any]]:
         for row in reader:
             extra = row.pop(None, None)  # type: ignore[call-overload]
             if extra:
-                yield f"line {reader.line_num}", _Bad(f"{len(extra)} more values than header columns")
+                yield (
+                    f"line {reader.line_num}",
+                    _Bad(f"{len(extra)} more values than header columns"),
+                )
                 continue
             yield f"line {reader.line_num}", {k: v for k, v in row.items() if v not in (None, "")}
     except csv.Error as exc:
@@ -112,11 +117,17 @@ def to_document(row: Any, where: str, sf: SourceFile, fields: FieldMap) -> Docum
     if isinstance(row, _Bad):
         return Document(id="", where=where, error=row.reason)
     if not isinstance(row, Mapping):
-        return Document(id="", where=where, error=f"a record must be an object, not {type(row).__name__}")
+        return Document(
+            id="", where=where, error=f"a record must be an object, not {type(row).__name__}"
+        )
     missing = [f for f in fields.text_fields if f not in row]
     if len(missing) == len(fields.text_fields):
         have = ", ".join(sorted(map(str, row))[:8])
-        return Document(id="", where=where, error=f"no {' or '.join(map(repr, missing))} field (fields: {have}); name the text field with --text-field")
+        return Document(
+            id="",
+            where=where,
+            error=f"no {' or '.join(map(repr, missing))} field (fields: {have}); name the text field with --text-field",
+        )
     parts = [row[f] for f in fields.text_fields if row.get(f) is not None]
     if any(not isinstance(p, str) for p in parts):
         return Document(id="", where=where, error="the text field must be a string")
@@ -131,9 +142,15 @@ def to_document(row: Any, where: str, sf: SourceFile, fields: FieldMap) -> Docum
     acl = row.get("acl")
     if isinstance(acl, str):
         acl = [p for p in _SPLIT_ACL.split(acl) if p]
-    if acl is not None and (not isinstance(acl, list) or not acl or not all(isinstance(p, str) and p.strip() for p in acl)):
+    if acl is not None and (
+        not isinstance(acl, list)
+        or not acl
+        or not all(isinstance(p, str) and p.strip() for p in acl)
+    ):
         return Document(
-            id=doc.id, where=where, error="acl must be a non-empty list of principals like ['group:eng'] (['*'] for everyone)"
+            id=doc.id,
+            where=where,
+            error="acl must be a non-empty list of principals like ['group:eng'] (['*'] for everyone)",
         )
     doc.acl = acl
     meta = row.get("metadata")
@@ -142,7 +159,9 @@ def to_document(row: Any, where: str, sf: SourceFile, fields: FieldMap) -> Docum
     skip = {fields.id_field, *fields.text_fields, *RESERVED}
     doc.metadata = {**{k: v for k, v in row.items() if k not in skip}, **(meta or {})}
     if not _finite(doc.metadata):
-        return Document(id=doc.id, where=where, error="metadata holds NaN or infinity, which JSON cannot store")
+        return Document(
+            id=doc.id, where=where, error="metadata holds NaN or infinity, which JSON cannot store"
+        )
     return doc
 
 

@@ -91,13 +91,19 @@ class Filters:
 def check_sources(sources: Sequence[str]) -> None:
     """Fail fast, before any work, on a source that names nothing."""
     if not sources:
-        raise InvalidInputError("give at least one SOURCE: a file, a folder or a glob like 'docs/**/*.md'")
+        raise InvalidInputError(
+            "give at least one SOURCE: a file, a folder or a glob like 'docs/**/*.md'"
+        )
     for src in sources:
         if _is_glob(src):
             if not glob.glob(os.path.expanduser(src), recursive=True):
-                raise InvalidInputError(f"no files match {src!r}; check the pattern (quote it so the shell keeps it)")
+                raise InvalidInputError(
+                    f"no files match {src!r}; check the pattern (quote it so the shell keeps it)"
+                )
         elif not os.path.lexists(os.path.expanduser(src)):
-            raise InvalidInputError(f"source {src!r} does not exist; give an existing file or folder")
+            raise InvalidInputError(
+                f"source {src!r} does not exist; give an existing file or folder"
+            )
 
 
 def scan(sources: Sequence[str], filters: Filters) -> Iterator[SourceFile | ScanProblem]:
@@ -108,7 +114,11 @@ def scan(sources: Sequence[str], filters: Filters) -> Iterator[SourceFile | Scan
         if _is_glob(expanded):
             base = _glob_base(expanded)
             for match in sorted(glob.glob(expanded, recursive=True)):
-                rel = Path(os.path.relpath(match, base)).as_posix() if base else Path(match).as_posix()
+                rel = (
+                    Path(os.path.relpath(match, base)).as_posix()
+                    if base
+                    else Path(match).as_posix()
+                )
                 yield from _entry(Path(match), rel, filters, seen, [], named=False)
         else:
             path = Path(expanded)
@@ -129,7 +139,13 @@ def _glob_base(pattern: str) -> str:
 
 
 def _entry(
-    path: Path, rel: str, filters: Filters, seen: set[tuple[int, int]], stack: list[tuple[int, int]], *, named: bool
+    path: Path,
+    rel: str,
+    filters: Filters,
+    seen: set[tuple[int, int]],
+    stack: list[tuple[int, int]],
+    *,
+    named: bool,
 ) -> Iterator[SourceFile | ScanProblem]:
     if not named and (_hidden(rel) or filters.excluded(rel)):
         return
@@ -148,7 +164,9 @@ def _entry(
         return
     kind = KINDS.get(path.suffix.lower())
     if kind is None:
-        yield ScanProblem(str(path), f"unsupported file type {path.suffix or '(no extension)'!r}", failed=False)
+        yield ScanProblem(
+            str(path), f"unsupported file type {path.suffix or '(no extension)'!r}", failed=False
+        )
         return
     key = (st.st_dev, st.st_ino)
     if key in seen:  # the same file reached again through a link
@@ -159,13 +177,19 @@ def _entry(
 
 
 def _walk(
-    folder: Path, rel: str, filters: Filters, seen: set[tuple[int, int]], stack: list[tuple[int, int]]
+    folder: Path,
+    rel: str,
+    filters: Filters,
+    seen: set[tuple[int, int]],
+    stack: list[tuple[int, int]],
 ) -> Iterator[SourceFile | ScanProblem]:
     try:
         st = folder.stat()
         key = (st.st_dev, st.st_ino)
         if key in stack:
-            yield ScanProblem(str(folder), "symlink loop: this folder links back to one of its parents")
+            yield ScanProblem(
+                str(folder), "symlink loop: this folder links back to one of its parents"
+            )
             return
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:

@@ -39,8 +39,14 @@ class PendingDoc:
 
 class Writer:
     def __init__(
-        self, col: Collection, store: Store, cid: int, build_id: int, batch_size: int,
-        summary: BuildSummary, reporter: Reporter,
+        self,
+        col: Collection,
+        store: Store,
+        cid: int,
+        build_id: int,
+        batch_size: int,
+        summary: BuildSummary,
+        reporter: Reporter,
     ) -> None:
         self.col, self.store, self.cid, self.build_id = col, store, cid, build_id
         self.batch_size = batch_size
@@ -94,19 +100,26 @@ class Writer:
             hashes = state.content_hashes(s, self.cid, [r["id"] for _, recs in queue for r in recs])
         # A document that was one item and is now several chunks: drop the single item first
         # (deleting a document id also deletes items whose parent it is).
-        first = [pd.doc.id for pd, recs in queue if "chunk" in recs[0] and pd.doc.id in old[pd.doc.id]]
+        first = [
+            pd.doc.id for pd, recs in queue if "chunk" in recs[0] and pd.doc.id in old[pd.doc.id]
+        ]
         if first:
             self.col.delete(first)
         written = self._upsert(queue)
         stale = [
-            i for pd, recs in written
-            for i in sorted(old[pd.doc.id] - {r["id"] for r in recs} - {pd.doc.id if pd.doc.id in first else ""})
+            i
+            for pd, recs in written
+            for i in sorted(
+                old[pd.doc.id] - {r["id"] for r in recs} - {pd.doc.id if pd.doc.id in first else ""}
+            )
         ]
         for k in range(0, len(stale), DELETE_BATCH):
             self.col.delete(stale[k : k + DELETE_BATCH])
         with self.store.transaction() as s:
             for pd, recs in written:
-                state.put_docs(s, self.cid, pd.file_id, self.build_id, [(pd.doc.id, pd.digest, len(recs))])
+                state.put_docs(
+                    s, self.cid, pd.file_id, self.build_id, [(pd.doc.id, pd.digest, len(recs))]
+                )
         encoded = sum(_to_encode(r, hashes) for _, recs in written for r in recs)
         docs = self.summary.documents
         docs.added += sum(1 for pd, _ in written if pd.new)
@@ -115,7 +128,9 @@ class Writer:
         self.summary.items_encoded += encoded
         self.rep.encoded(encoded)
 
-    def _upsert(self, queue: list[tuple[PendingDoc, list[dict[str, Any]]]]) -> list[tuple[PendingDoc, list[dict[str, Any]]]]:
+    def _upsert(
+        self, queue: list[tuple[PendingDoc, list[dict[str, Any]]]]
+    ) -> list[tuple[PendingDoc, list[dict[str, Any]]]]:
         """Write all at once; if the batch is refused, write document by document to find the bad ones."""
         try:
             self.col.upsert([r for _, recs in queue for r in recs])
@@ -134,12 +149,19 @@ class Writer:
     # -- files ------------------------------------------------------------------------
     def finish_file(self, file_id: int, digest: str, settings: str) -> None:
         """A file was read to the end: delete its documents this build did not see, record it."""
-        self._delete_docs(file_id, lambda s: state.stale_docs(s, file_id, self.build_id, DELETE_BATCH))
+        self._delete_docs(
+            file_id, lambda s: state.stale_docs(s, file_id, self.build_id, DELETE_BATCH)
+        )
         errors = self._errors.pop(file_id, None)
         with self.store.transaction() as s:
             docs, items = state.file_totals(s, file_id)
             state.set_file(
-                s, file_id, content_hash=digest, settings=settings, documents=docs, items=items,
+                s,
+                file_id,
+                content_hash=digest,
+                settings=settings,
+                documents=docs,
+                items=items,
                 status=FILE_FAILED if errors else FILE_DONE,
                 error=f"{errors[0]} record(s) not indexed, e.g. {errors[1]}" if errors else None,
             )

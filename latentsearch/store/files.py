@@ -51,7 +51,9 @@ class SourceFileRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     collection_id: Mapped[int] = mapped_column(ForeignKey("ls_collections.id", ondelete="CASCADE"))
     path: Mapped[str] = mapped_column(String(2048))  # absolute path as walked
-    doc_id: Mapped[str] = mapped_column(String(512))  # id of its document (or prefix of its records')
+    doc_id: Mapped[str] = mapped_column(
+        String(512)
+    )  # id of its document (or prefix of its records')
     size: Mapped[int] = mapped_column(BigInteger)
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
     content_hash: Mapped[str | None] = mapped_column(String(64))

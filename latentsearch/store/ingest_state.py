@@ -33,19 +33,26 @@ def start_build(s: Session, collection_id: int, sources: list[str]) -> int:
 
 def finish_build(s: Session, build_id: int, status: str, summary: dict[str, Any]) -> None:
     s.execute(
-        update(BuildRow).where(BuildRow.id == build_id).values(status=status, summary=summary, finished=utcnow())
+        update(BuildRow)
+        .where(BuildRow.id == build_id)
+        .values(status=status, summary=summary, finished=utcnow())
     )
 
 
 def last_build(s: Session, collection_id: int) -> BuildRow | None:
     return s.scalars(
-        select(BuildRow).where(BuildRow.collection_id == collection_id).order_by(BuildRow.id.desc()).limit(1)
+        select(BuildRow)
+        .where(BuildRow.collection_id == collection_id)
+        .order_by(BuildRow.id.desc())
+        .limit(1)
     ).first()
 
 
 def file_row(s: Session, collection_id: int, path: str) -> SourceFileRow | None:
     return s.scalars(
-        select(SourceFileRow).where(SourceFileRow.collection_id == collection_id, SourceFileRow.path == path)
+        select(SourceFileRow).where(
+            SourceFileRow.collection_id == collection_id, SourceFileRow.path == path
+        )
     ).first()
 
 
@@ -54,7 +61,13 @@ def upsert_file(s: Session, collection_id: int, path: str, **values: Any) -> int
     values["updated"] = utcnow()
     row = file_row(s, collection_id, path)
     if row is None:
-        defaults = {"documents": 0, "items": 0, "content_hash": None, "settings": None, "error": None}
+        defaults = {
+            "documents": 0,
+            "items": 0,
+            "content_hash": None,
+            "settings": None,
+            "error": None,
+        }
         row = SourceFileRow(collection_id=collection_id, path=path, **{**defaults, **values})
         s.add(row)
         s.flush()
@@ -64,13 +77,17 @@ def upsert_file(s: Session, collection_id: int, path: str, **values: Any) -> int
 
 
 def set_file(s: Session, file_id: int, **values: Any) -> None:
-    s.execute(update(SourceFileRow).where(SourceFileRow.id == file_id).values(**values, updated=utcnow()))
+    s.execute(
+        update(SourceFileRow).where(SourceFileRow.id == file_id).values(**values, updated=utcnow())
+    )
 
 
 def file_totals(s: Session, file_id: int) -> tuple[int, int]:
     """(documents, items) recorded for a file."""
     n, items = s.execute(
-        select(func.count(), func.coalesce(func.sum(SourceDocRow.items), 0)).where(SourceDocRow.file_id == file_id)
+        select(func.count(), func.coalesce(func.sum(SourceDocRow.items), 0)).where(
+            SourceDocRow.file_id == file_id
+        )
     ).one()
     return int(n), int(items)
 
@@ -80,7 +97,9 @@ def mark_seen(s: Session, file_ids: Sequence[int], build_id: int) -> None:
         s.execute(update(SourceFileRow).where(SourceFileRow.id.in_(part)).values(build_id=build_id))
 
 
-def docs(s: Session, collection_id: int, doc_ids: Sequence[str]) -> dict[str, tuple[SourceDocRow, str]]:
+def docs(
+    s: Session, collection_id: int, doc_ids: Sequence[str]
+) -> dict[str, tuple[SourceDocRow, str]]:
     """Known documents by id, each with the path of the file it came from."""
     out: dict[str, tuple[SourceDocRow, str]] = {}
     for part in chunks(list(doc_ids)):
@@ -93,12 +112,25 @@ def docs(s: Session, collection_id: int, doc_ids: Sequence[str]) -> dict[str, tu
     return out
 
 
-def put_docs(s: Session, collection_id: int, file_id: int, build_id: int, rows: Sequence[tuple[str, str, int]]) -> None:
+def put_docs(
+    s: Session,
+    collection_id: int,
+    file_id: int,
+    build_id: int,
+    rows: Sequence[tuple[str, str, int]],
+) -> None:
     """Record documents ``(doc_id, record_hash, items)`` as coming from ``file_id`` in this build."""
     ids = [r[0] for r in rows]
     delete_docs(s, collection_id, ids)
     values = [
-        {"collection_id": collection_id, "doc_id": d, "file_id": file_id, "record_hash": h, "items": n, "build_id": build_id}
+        {
+            "collection_id": collection_id,
+            "doc_id": d,
+            "file_id": file_id,
+            "record_hash": h,
+            "items": n,
+            "build_id": build_id,
+        }
         for d, h, n in rows
     ]
     for part in chunks(values):
@@ -117,7 +149,9 @@ def touch_docs(s: Session, collection_id: int, doc_ids: Sequence[str], build_id:
 def delete_docs(s: Session, collection_id: int, doc_ids: Sequence[str]) -> None:
     for part in chunks(list(doc_ids)):
         s.execute(
-            delete(SourceDocRow).where(SourceDocRow.collection_id == collection_id, SourceDocRow.doc_id.in_(part))
+            delete(SourceDocRow).where(
+                SourceDocRow.collection_id == collection_id, SourceDocRow.doc_id.in_(part)
+            )
         )
 
 
@@ -136,7 +170,10 @@ def stale_docs(s: Session, file_id: int, build_id: int, limit: int = 1000) -> li
 def doc_ids_of_file(s: Session, file_id: int, limit: int = 1000) -> list[str]:
     return list(
         s.scalars(
-            select(SourceDocRow.doc_id).where(SourceDocRow.file_id == file_id).order_by(SourceDocRow.doc_id).limit(limit)
+            select(SourceDocRow.doc_id)
+            .where(SourceDocRow.file_id == file_id)
+            .order_by(SourceDocRow.doc_id)
+            .limit(limit)
         )
     )
 
@@ -215,7 +252,9 @@ def file_counts(s: Session, collection_id: int) -> dict[str, int]:
     return counts
 
 
-def failed_files(s: Session, collection_id: int, limit: int = 100) -> Iterable[tuple[str, str | None]]:
+def failed_files(
+    s: Session, collection_id: int, limit: int = 100
+) -> Iterable[tuple[str, str | None]]:
     return s.execute(
         select(SourceFileRow.path, SourceFileRow.error)
         .where(SourceFileRow.collection_id == collection_id, SourceFileRow.status == FILE_FAILED)
