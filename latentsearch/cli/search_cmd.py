@@ -120,6 +120,12 @@ def query_command(
     where: WhereOpt = None,
     principal: PrincipalOpt = None,
     mmr: MmrOpt = None,
+    include_inputs: Annotated[
+        bool,
+        typer.Option(
+            "--include-inputs", help="Keep items named in the expression (@ID) in the results."
+        ),
+    ] = False,
     database: DatabaseOpt = None,
     device: DeviceOpt = "auto",
     json_out: JsonOpt = False,
@@ -128,7 +134,14 @@ def query_command(
     filt = parse_where(where)
     with open_index(index, database, device) as db:
         col = open_collection(db, collection)
-        hits = col.query(expression, k, where=filt, principals=principals(principal), mmr=mmr)
+        hits = col.query(
+            expression,
+            k,
+            where=filt,
+            principals=principals(principal),
+            mmr=mmr,
+            exclude_inputs=not include_inputs,
+        )
         print_hits(hits, as_json=json_out)
 
 
