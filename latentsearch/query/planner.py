@@ -72,9 +72,18 @@ class Plan:
 def scope(space: Space, s: Session, where: ColumnElement[bool] | None, acc: Access) -> Scope:
     """Decide the candidate set in SQL (one query)."""
     if where is None and acc.unrestricted:
-        n = int(s.scalar(select(func.count()).select_from(ItemRow).where(ItemRow.collection_id == space.collection_id)) or 0)
+        n = int(
+            s.scalar(
+                select(func.count())
+                .select_from(ItemRow)
+                .where(ItemRow.collection_id == space.collection_id)
+            )
+            or 0
+        )
         return Scope(None, n)
-    ids = s.scalars(select(ItemRow.id).where(item_scope(space.collection_id, where, acc)).order_by(ItemRow.id)).all()
+    ids = s.scalars(
+        select(ItemRow.id).where(item_scope(space.collection_id, where, acc)).order_by(ItemRow.id)
+    ).all()
     arr = np.asarray(ids, dtype=np.int64)
     return Scope(arr, len(arr))
 
@@ -96,7 +105,9 @@ def top_k(
 ) -> tuple[list[Ranked], Plan]:
     """The exact top-``k`` of each query within the scope, minus each query's ``exclude`` ids."""
     n = len(queries)
-    excl = [np.asarray(e, dtype=np.int64) for e in exclude] if exclude is not None else [EMPTY_IDS] * n
+    excl = (
+        [np.asarray(e, dtype=np.int64) for e in exclude] if exclude is not None else [EMPTY_IDS] * n
+    )
     if sc.size == 0:
         return [Ranked(EMPTY_IDS, np.zeros(0, np.float32)) for _ in range(n)], Plan("empty", 0)
     if sc.allowed is not None and sc.size <= space.settings.exact_max:
@@ -136,7 +147,9 @@ def top_k(
             steps.append(f"oversample×{rounds}")
     if short:
         steps.append("exact-scan")
-        for i, r in zip(short, exact(space, queries[short], k, sc, [excl[i] for i in short]), strict=True):
+        for i, r in zip(
+            short, exact(space, queries[short], k, sc, [excl[i] for i in short]), strict=True
+        ):
             out[i] = r
     plan = Plan("+".join(steps), sc.size)
     log.debug("planner: %s over %d items for %d queries (k=%d)", plan.strategy, sc.size, n, k)
@@ -150,7 +163,9 @@ def _keep(ids: np.ndarray, scores: np.ndarray, sc: Scope, excl: np.ndarray, k: i
     return Ranked(ids[ok][:k], scores[ok][:k])
 
 
-def exact(space: Space, queries: np.ndarray, k: int, sc: Scope, excl: Sequence[np.ndarray]) -> list[Ranked]:
+def exact(
+    space: Space, queries: np.ndarray, k: int, sc: Scope, excl: Sequence[np.ndarray]
+) -> list[Ranked]:
     """Brute force over the scope's stored vectors (streamed from SQL in batches)."""
 
     def scorer(vectors: np.ndarray) -> np.ndarray:
@@ -176,7 +191,11 @@ def scan(
     for ids, vecs in stream(space, sc):
         scores = scorer(vecs)
         for i in range(n):
-            keep = np.ones(len(ids), dtype=bool) if excl is None or not len(excl[i]) else ~np.isin(ids, excl[i])
+            keep = (
+                np.ones(len(ids), dtype=bool)
+                if excl is None or not len(excl[i])
+                else ~np.isin(ids, excl[i])
+            )
             cand_ids = np.concatenate([best_ids[i], ids[keep]])
             cand_scores = np.concatenate([best_scores[i], scores[i][keep]])
             order = _order(cand_ids, cand_scores, k)
@@ -207,7 +226,11 @@ def stream(space: Space, sc: Scope) -> Iterator[tuple[np.ndarray, np.ndarray]]:
             part = sc.allowed[start : start + batch].tolist()
             found: dict[int, bytes] = {}
             for chunk in sql.chunks(part):
-                rows = s.execute(select(VectorRow.item_id, VectorRow.data).where(VectorRow.item_id.in_(chunk)))
+                rows = s.execute(
+                    select(VectorRow.item_id, VectorRow.data).where(VectorRow.item_id.in_(chunk))
+                )
                 found.update({int(pk): data for pk, data in rows})
-            ids = np.asarray([pk for pk in part if pk in found], dtype=np.int64)  # deleted meanwhile: skipped
+            ids = np.asarray(
+                [pk for pk in part if pk in found], dtype=np.int64
+            )  # deleted meanwhile: skipped
             yield ids, sql.from_blobs([found[int(pk)] for pk in ids], space.dim)
