@@ -74,7 +74,7 @@ class QueryMethods:
         ext = id_list([ids] if single else ids)
         with self._db.store.session() as s:
             rows = visible_by_external(s, self._id, ext, acc)
-            found = [rows[e] for e in dict.fromkeys(ext) if e in rows]
+            found = [rows[e] for e in ext if e in rows]
             acls = sql.principals_of(s, [r.id for r in found])
             vecs = sql.vectors_for(s, [r.id for r in found], self.dim) if include_vectors else None
         out = [

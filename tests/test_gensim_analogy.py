@@ -101,7 +101,8 @@ def test_every_google_analogy_matches_gensim(db: ls.Database, analogy_setup, met
     assert ours_right == pytest.approx(theirs_right, abs=ties)
     print(  # the numbers docs/query.md reports (run with -s to see them)
         f"{method} on {db.store.dialect}: {agree}/{n} top-1 agree with gensim ({ties} exact ties); "
-        f"accuracy latentsearch {100 * ours_right / n:.2f}%, gensim {100 * theirs_right / n:.2f}%"
+        f"accuracy latentsearch {100 * ours_right / n:.2f}% ({ours_right}/{n}), "
+        f"gensim {100 * theirs_right / n:.2f}% ({theirs_right}/{n})"
     )
     # single calls take the same road as the batch
     for (a, b, c, _), hits in list(zip(questions, ours, strict=True))[::977]:

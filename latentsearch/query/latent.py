@@ -27,15 +27,15 @@ DIRECTION_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$")
 
 def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     """Spherical linear interpolation between unit vectors (constant angular speed)."""
-    dot = float(np.clip(np.dot(a, b), -1.0, 1.0))
-    omega = math.acos(dot)
-    if omega < 1e-6:
+    dot = float(np.clip(np.dot(a.astype(np.float64), b), -1.0, 1.0))
+    if dot > 1.0 - 1e-6:  # (nearly) the same direction: the straight line is the arc
         return ((1 - t) * a + t * b).astype(np.float32)
-    if math.pi - omega < 1e-6:
+    if dot < -1.0 + 1e-6:
         raise InvalidInputError(
             "the two ends point in opposite directions: the great circle between them is not unique; "
             "use method='linear' or other ends"
         )
+    omega = math.acos(dot)
     s = math.sin(omega)
     return (math.sin((1 - t) * omega) / s * a + math.sin(t * omega) / s * b).astype(np.float32)
 
