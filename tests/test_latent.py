@@ -63,7 +63,9 @@ def test_slerp_walks_the_great_circle_at_constant_speed() -> None:
     np.testing.assert_allclose(pts[-1], b, atol=1e-6)
     for i, p in enumerate(pts):
         assert np.linalg.norm(p) == pytest.approx(1.0, abs=1e-6)
-        angle = 2 * math.asin(float(np.linalg.norm(p.astype(np.float64) - a)) / 2)  # well conditioned
+        angle = 2 * math.asin(
+            float(np.linalg.norm(p.astype(np.float64) - a)) / 2
+        )  # well conditioned
         assert angle == pytest.approx(omega * i / 5, abs=1e-5)
     with pytest.raises(InvalidInputError, match="opposite"):
         slerp(a, -a, 0.5)
@@ -205,7 +207,9 @@ def test_clip_image_terms(shapes: ls.Collection, tmp_path) -> None:
     from latentsearch.tinyclip import COLORS, shape_image
 
     def redness(hits) -> float:  # R − B of the hits' colours: red 185, purple −50, blue −195
-        return float(np.mean([COLORS[h.metadata["color"]][0] - COLORS[h.metadata["color"]][2] for h in hits]))
+        return float(
+            np.mean([COLORS[h.metadata["color"]][0] - COLORS[h.metadata["color"]][2] for h in hits])
+        )
 
     path = tmp_path / "red_circle.png"
     shape_image("red", "circle", seed=7).save(path)
@@ -219,7 +223,9 @@ def test_clip_image_terms(shapes: ls.Collection, tmp_path) -> None:
     swapped = shapes.query(f'image:{path} - "a red circle" + "a blue circle"', k=3)
     assert [h.metadata["color"] for h in swapped] == ["blue"] * 3
     # the same arithmetic through analogy(), with a PIL image as a term
-    pil = shapes.analogy([shape_image("red", "circle", seed=7), "a blue circle"], ["a red circle"], k=3)
+    pil = shapes.analogy(
+        [shape_image("red", "circle", seed=7), "a blue circle"], ["a red circle"], k=3
+    )
     assert [h.id for h in pil] == [h.id for h in swapped]
 
 

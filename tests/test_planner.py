@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+import faiss
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -98,7 +99,7 @@ where_st = st.one_of(
 principals_st = st.one_of(
     st.none(), st.lists(st.sampled_from([*PRINCIPALS, "u:nobody", "*"]), max_size=3, unique=True)
 )
-knobs_st = st.tuples(st.sampled_from([0, 40, 10**6]), st.booleans())
+knobs_st = st.tuples(st.sampled_from([0, 40, None, 10**6]), st.booleans())
 
 
 def _query(data) -> np.ndarray:
@@ -260,3 +261,37 @@ def test_hypothesis_generated_data(db: ls.Database) -> None:
         check_topk(hits, dict(zip(ids, (vecs @ q).tolist(), strict=True)), allowed, k)
 
     check()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(faiss.get_num_gpus() == 0, reason="needs a GPU")
+def test_gpu_index_oversamples_and_stays_exact(tmp_path) -> None:
+    """A GPU index ignores ID selectors: the planner oversamples on the GPU, re-checks, and the
+    answers still equal brute force."""
+    rng = np.random.default_rng(9)
+    x = unit(rng.normal(size=(6000, 32)))
+    ids = [f"g{i}" for i in range(len(x))]
+    metas = [{"g": i % 10} for i in range(len(x))]
+    with ls.connect(tmp_path, device="cpu") as db:
+        col = db.create_collection("gpu", dim=32, index="Flat", device="cuda")
+        col.add(
+            vectors=x,
+            ids=ids,
+            metadata=metas,
+            acl=[["*"] if i % 3 else ["u:a"] for i in range(len(x))],
+        )
+        col.planner.exact_max = 0
+        assert not col.index.honours_selectors
+        q = unit(rng.normal(size=32))
+        scores = dict(zip(ids, (x @ q).tolist(), strict=True))
+        for where, principals in [({"g": 3}, None), ({"g": {"$in": [1, 2]}}, []), (None, ["u:a"])]:
+            allowed = {
+                i for i, m in zip(ids, metas, strict=True) if matches(where, {"metadata": m})
+            }
+            if principals is not None:
+                allowed = {i for i in allowed if int(i[1:]) % 3 or "u:a" in principals}
+            check_topk(col.search(q, 50, where=where, principals=principals), scores, allowed, 50)
+        sc = scope_of(col._space, {"g": 3}, access(None, required=False))
+        _, plan = planner.top_k(col._space, q[None, :], 50, sc)
+        assert plan.strategy.startswith("oversample")
+        assert col.index._gpu is not None  # the unfiltered rounds really ran on the GPU

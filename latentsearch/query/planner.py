@@ -4,7 +4,8 @@ The scope (items that match the filter and that the caller may see) is decided i
 permissions apply before ranking. Then, per batch of query vectors:
 
 1. an empty scope answers nothing;
-2. a small scope (``exact_max`` items or fewer) is scored exactly from the stored vectors;
+2. a small scope (`PlannerSettings.exact_limit`: by default 2% of the index, within [64, 2048]) is
+   scored exactly from the stored vectors;
 3. otherwise FAISS searches with an ID selector restricting it to the scope (CPU indexes honour
    selectors; FAISS GPU indexes outside cuVS builds do not, so on a GPU this step is skipped);
 4. queries that got fewer than ``min(k, available)`` results (HNSW can stop early under a
@@ -81,10 +82,9 @@ def scope(space: Space, s: Session, where: ColumnElement[bool] | None, acc: Acce
             or 0
         )
         return Scope(None, n)
-    ids = s.scalars(
-        select(ItemRow.id).where(item_scope(space.collection_id, where, acc)).order_by(ItemRow.id)
-    ).all()
-    arr = np.asarray(ids, dtype=np.int64)
+    stmt = select(ItemRow.id).where(item_scope(space.collection_id, where, acc)).order_by(ItemRow.id)
+    rows = s.connection().execute(stmt)  # Core rows, not ORM: a scope can hold millions of ids
+    arr = np.fromiter((r[0] for r in rows), dtype=np.int64)
     return Scope(arr, len(arr))
 
 
@@ -110,8 +110,11 @@ def top_k(
     )
     if sc.size == 0:
         return [Ranked(EMPTY_IDS, np.zeros(0, np.float32)) for _ in range(n)], Plan("empty", 0)
-    if sc.allowed is not None and sc.size <= space.settings.exact_max:
-        return exact(space, queries, k, sc, excl), Plan("exact", sc.size)
+    if sc.allowed is not None:
+        with space.lock:
+            total = space.index().ntotal
+        if sc.size <= space.settings.exact_limit(total):
+            return exact(space, queries, k, sc, excl), Plan("exact", sc.size)
     avail = [sc.size - int(sc.contains(e).sum()) for e in excl]
     want = [min(k, a) for a in avail]
     extra = max((len(e) for e in excl), default=0)
