@@ -123,10 +123,7 @@ class QueryMethods:
             raise InvalidInputError(
                 "queries must be a list (of texts, images, vectors or {'id': ...})"
             )
-        if isinstance(queries, np.ndarray) and queries.ndim == 2:
-            specs = [as_query(q) for q in queries]
-        else:
-            specs = [as_query(q) for q in queries]
+        specs = [as_query(q) for q in queries]
         if not specs:
             return []
         terms = resolve(self._space, specs, acc)

@@ -12,7 +12,7 @@ import numpy as np
 from latentsearch.errors import InvalidInputError, ItemNotFoundError
 from latentsearch.query import planner
 from latentsearch.query.hits import visible_by_external
-from latentsearch.query.inputs import Spec, as_term, resolve, term_list, unit
+from latentsearch.query.inputs import as_term, resolve, term_list, unit
 from latentsearch.query.search import Request, run, scope_of
 from latentsearch.query.space import Space
 from latentsearch.results import InterpolationStep
@@ -106,8 +106,8 @@ def direction(
                 space.collection_id,
                 name,
                 vec,
-                [_label(sp) for sp in specs[: len(pos)]],
-                [_label(sp) for sp in specs[len(pos) :]],
+                [sp.label for sp in specs[: len(pos)]],
+                [sp.label for sp in specs[len(pos) :]],
             )
     return vec
 
@@ -146,7 +146,3 @@ def centroid(
             f"no visible item in {space.name!r} matches the filter; a centroid needs at least one"
         )
     return (total / count).astype(np.float32)
-
-
-def _label(sp: Spec) -> str:
-    return sp.label
