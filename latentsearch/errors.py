@@ -73,6 +73,10 @@ class ItemNotFoundError(NotFoundError):
     """No item with that id visible to the caller."""
 
 
+class IndexNotFoundError(NotFoundError):
+    """No index (index folder with its database) where one was expected."""
+
+
 class DirectionNotFoundError(NotFoundError):
     """No saved direction of that name in the collection."""
 
@@ -123,6 +127,7 @@ __all__ = [
     "FilterError",
     "ImageError",
     "IndexBuildError",
+    "IndexNotFoundError",
     "InvalidInputError",
     "ItemNotFoundError",
     "LatentSearchError",

@@ -2,6 +2,7 @@
 
 from latentsearch.store.directions import DirectionRow
 from latentsearch.store.engine import Store
+from latentsearch.store.files import BuildRow, SourceDocRow, SourceFileRow
 from latentsearch.store.models import (
     Base,
     CollectionRow,
@@ -13,10 +14,13 @@ from latentsearch.store.models import (
 
 __all__ = [
     "Base",
+    "BuildRow",
     "CollectionRow",
     "DirectionRow",
     "ItemPrincipalRow",
     "ItemRow",
+    "SourceDocRow",
+    "SourceFileRow",
     "Store",
     "TombstoneRow",
     "VectorRow",

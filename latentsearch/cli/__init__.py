@@ -1,0 +1,25 @@
+"""The ``latentsearch`` command: build, search, query, analogy, info, delete, eval.
+
+Each command is a function in its own module; this module registers them on `app`, in the
+order ``--help`` lists them. Add new commands the same way.
+"""
+
+from __future__ import annotations
+
+from latentsearch.cli import admin_cmd, build_cmd, eval_cmd, search_cmd
+from latentsearch.cli.app import app
+
+__all__ = ["app", "main"]
+
+app.command("build", epilog=build_cmd.EXAMPLES)(build_cmd.build_command)
+app.command("search", epilog=search_cmd.SEARCH_EXAMPLES)(search_cmd.search_command)
+app.command("query", epilog=search_cmd.QUERY_EXAMPLES)(search_cmd.query_command)
+app.command("analogy", epilog=search_cmd.ANALOGY_EXAMPLES)(search_cmd.analogy_command)
+app.command("info", epilog=admin_cmd.INFO_EXAMPLES)(admin_cmd.info_command)
+app.command("delete", epilog=admin_cmd.DELETE_EXAMPLES)(admin_cmd.delete_command)
+app.command("eval", epilog=eval_cmd.EXAMPLES)(eval_cmd.eval_command)
+
+
+def main() -> None:
+    """Entry point of the ``latentsearch`` console script and ``python -m latentsearch``."""
+    app(prog_name="latentsearch")
