@@ -1,6 +1,7 @@
 """The SQL store: models, sessions, migrations, durable vectors and ACL principals."""
 
 from latentsearch.store.engine import Store
+from latentsearch.store.keys import ApiKeyRow
 from latentsearch.store.models import (
     Base,
     CollectionRow,
@@ -11,6 +12,7 @@ from latentsearch.store.models import (
 )
 
 __all__ = [
+    "ApiKeyRow",
     "Base",
     "CollectionRow",
     "ItemPrincipalRow",
