@@ -163,7 +163,7 @@ class Collection:
 
     # -- public: reads ----------------------------------------------------------------
     @overload
-    def get(self, ids: str, *, include_vectors: bool = False) -> Item: ...
+    def get(self, ids: str, *, include_vectors: bool = False) -> Item: ...  # type: ignore[overload-overlap]
     @overload
     def get(self, ids: Sequence[str], *, include_vectors: bool = False) -> list[Item]: ...
     def get(self, ids: str | Sequence[str], *, include_vectors: bool = False) -> Item | list[Item]:
@@ -264,15 +264,14 @@ class Collection:
             rows = rows_from_columns(
                 texts=texts, images=images, vectors=vectors, ids=ids, metadata=metadata, acl=acl, sources=sources
             )
-        items = normalise(rows, dim=self.dim, normalize=self.metric == "cosine", default_acl=self.default_acl)
-        needs = {it.kind for it in items} - {"vector"}
+        needs = {k for r in rows if isinstance(r, Mapping) for k in ("text", "image") if r.get(k) is not None}
         if needs and self.identity is None:
             raise InvalidInputError(
                 f"collection {self.name!r} stores raw vectors; it cannot embed {' or '.join(sorted(needs))}"
             )
         if "image" in needs and not self.encoder.supports_images:
             self.encoder.encode_images([])  # raises UnsupportedModalityError with the fix
-        return items
+        return normalise(rows, dim=self.dim, normalize=self.metric == "cosine", default_acl=self.default_acl)
 
     def _write(self, items: list[NewItem], *, upsert: bool) -> WriteResult:
         if not items:

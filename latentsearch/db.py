@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -91,6 +92,7 @@ class Database:
         if metric not in METRICS:
             raise InvalidInputError(f"metric must be one of {sorted(METRICS)}, not {metric!r}")
         dev = device or self.device
+        resolve_device(dev, what="index")  # fail before anything is written
         enc = self._encoder(encoder, dim, dev, normalize=metric == "cosine")
         identity = enc.identity if enc else None
         d = identity.dim if identity else dim
@@ -197,10 +199,8 @@ class Database:
         """Save every open collection's index and release the database."""
         with self._lock:
             for col in self._open.values():
-                try:
+                with contextlib.suppress(CollectionNotFoundError):  # dropped by another process
                     col._close()
-                except CollectionNotFoundError:
-                    pass
             self._open.clear()
             self.store.close()
 

@@ -17,11 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import faiss
+import faiss as _faiss
 import numpy as np
 
 from latentsearch.device import faiss_num_gpus, resolve_device
 from latentsearch.errors import DimensionMismatchError, IndexBuildError, InvalidInputError
+
+# faiss ships stubs that cover little of its SWIG API (SearchParametersHNSW, selectors'
+# attributes...), so it is used untyped here rather than with ignores sprinkled everywhere.
+faiss: Any = _faiss
 
 log = logging.getLogger(__name__)
 

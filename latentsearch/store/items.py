@@ -143,7 +143,8 @@ def vectors_for(s: Session, pks: Sequence[int], dim: int) -> np.ndarray:
     """Stored vectors for these primary keys, in the given order (all must exist)."""
     found: dict[int, bytes] = {}
     for part in chunks(list(pks)):
-        found.update(s.execute(select(VectorRow.item_id, VectorRow.data).where(VectorRow.item_id.in_(part))).tuples())
+        rows = s.execute(select(VectorRow.item_id, VectorRow.data).where(VectorRow.item_id.in_(part)))
+        found.update({int(pk): data for pk, data in rows})
     return from_blobs([found[int(pk)] for pk in pks], dim)
 
 
