@@ -19,6 +19,7 @@ from latentsearch.server.schemas import DeleteRequest, WriteRequest, WriteRespon
 from latentsearch.server.state import State
 from latentsearch.store import items as sql
 from latentsearch.store import stats
+from latentsearch.store.models import ItemRow
 
 router = APIRouter()
 CollectionName = Annotated[str, Path(min_length=1, max_length=200)]
@@ -48,7 +49,7 @@ def delete_items(name: CollectionName, body: DeleteRequest, request: Request, ca
     col = state.collection(name)
     principals = None if caller.role == "admin" else caller.principals()
     if body.ids is not None:
-        ids = body.ids if principals is None else [it.id for it in col.get(body.ids, principals=principals)]
+        ids = body.ids if principals is None else _visible(state, col._id, body.ids, principals)
     else:
         with state.db.store.session() as s:
             ids = stats.visible_ids(s, col._id, where=_compile(body.where), principals=principals)
@@ -56,6 +57,14 @@ def delete_items(name: CollectionName, body: DeleteRequest, request: Request, ca
     deleted = result.deleted if result else 0
     WRITES.labels("delete").inc(deleted)
     return WriteResponse(deleted=deleted, ids=list(ids))
+
+
+def _visible(state: State, collection_id: int, ids: list[str], principals: list[str]) -> list[str]:
+    """Those of ``ids`` that exist and that ``principals`` may see."""
+    if not ids:
+        return []
+    with state.db.store.session() as s:
+        return stats.visible_ids(s, collection_id, where=ItemRow.external_id.in_(ids), principals=principals)
 
 
 def _write(name: str, body: WriteRequest, request: Request, caller: Caller, *, upsert: bool) -> WriteResponse:
@@ -66,8 +75,7 @@ def _write(name: str, body: WriteRequest, request: Request, caller: Caller, *, u
         ids = [r["id"] for r in records if "id" in r]
         with state.db.store.session() as s:
             existing = set(sql.existing(s, col._id, ids))
-        visible = {it.id for it in col.get(sorted(existing), principals=caller.principals())} if existing else set()
-        hidden = existing - visible
+        hidden = existing - set(_visible(state, col._id, sorted(existing), caller.principals()))
         if hidden:
             raise HTTPException(403, f"{len(hidden)} of these ids belong to items this key may not change")
     result = col.upsert(records) if upsert else col.add(records)

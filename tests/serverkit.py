@@ -1,0 +1,154 @@
+"""Helpers for server tests: a company corpus with ACLs, keys, and a real `serve` process.
+
+`serve()` starts `latentsearch serve` (uvicorn) on 127.0.0.1 with a free port in its own
+process group, waits for /health, and always stops it (SIGTERM, then SIGKILL) on exit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+import latentsearch as ls
+from latentsearch.store import keys as keystore
+
+ENG = "group:eng"
+SALES = "group:sales"
+# Words that appear only in one side's private documents: finding one in the other side's
+# results would be a leak.
+ENG_SECRET = "wireguard"
+SALES_SECRET = "acmecorp"
+
+CORPUS = [
+    {"id": "eng-vpn", "text": "VPN outage runbook: restart the wireguard gateway and rotate its keys.",
+     "source": {"uri": "https://wiki.example/eng/vpn", "title": "VPN outage runbook"},
+     "metadata": {"team": "eng", "type": "runbook"}, "acl": [ENG]},
+    {"id": "eng-db", "text": "Database failover: promote the wireguard-protected replica, then repoint services.",
+     "source": {"uri": "https://wiki.example/eng/db", "title": "Database failover"},
+     "metadata": {"team": "eng", "type": "runbook"}, "acl": [ENG]},
+    {"id": "sales-q3", "text": "Q3 pipeline review: the acmecorp renewal slipped; discount approved by finance.",
+     "source": {"uri": "https://crm.example/q3", "title": "Q3 pipeline"},
+     "metadata": {"team": "sales", "type": "report"}, "acl": [SALES]},
+    {"id": "sales-vpn", "text": "VPN outage on sales laptops running Windows: acmecorp demo environment unreachable.",
+     "source": {"uri": "https://tickets.example/481", "title": "Ticket 481: sales VPN outage"},
+     "metadata": {"team": "sales", "type": "ticket"}, "acl": [SALES]},
+    {"id": "pub-holidays", "text": "Company holiday calendar: offices close on public holidays and the last week of December.",
+     "source": {"uri": "https://intranet.example/holidays", "title": "Holiday calendar"},
+     "metadata": {"team": "hr", "type": "policy"}, "acl": ["*"]},
+    {"id": "pub-vpn-mac", "text": "How to install the VPN client on macOS laptops, for every employee.",
+     "source": {"uri": "https://intranet.example/vpn-mac", "title": "VPN on macOS"},
+     "metadata": {"team": "it", "type": "howto"}, "acl": ["*"]},
+    {"id": "handbook#1", "text": "Expenses: submit receipts within thirty days through the finance portal.",
+     "source": {"uri": "https://intranet.example/handbook", "title": "Employee handbook"},
+     "chunk": {"parent": "handbook", "start": 120, "end": 191},
+     "metadata": {"team": "hr", "type": "policy"}, "acl": ["*"]},
+]
+PRIVATE = {ENG: {"eng-vpn", "eng-db"}, SALES: {"sales-q3", "sales-vpn"}}
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    alice: str  # reader, group eng
+    bob: str  # reader, group sales
+    writer: str  # writer, group eng
+    admin: str  # admin, no groups
+    revoked: str
+
+
+def build(index: Path, database: str | None, *, images: Path | None = None) -> Keys:
+    """Create the strict `docs` collection (and `photos` with a tiny CLIP at ``images``) and keys."""
+    with ls.connect(index, database=database, device="cpu") as db:
+        col = db.create_collection("docs", encoder="text", require_principals=True)
+        col.add(CORPUS)
+        if images is not None:
+            from latentsearch.tinyclip import shape_image
+
+            photos = db.create_collection("photos", encoder=str(images), require_principals=True)
+            folder = index / "pictures"
+            folder.mkdir(parents=True, exist_ok=True)
+            recs = []
+            for color, shape, acl in (("red", "circle", [ENG]), ("blue", "square", [SALES]), ("green", "triangle", ["*"])):
+                path = folder / f"{color}-{shape}.png"
+                shape_image(color, shape).save(path)
+                recs.append({"id": f"{color}-{shape}", "image": str(path), "acl": acl,
+                             "source": {"title": f"A {color} {shape}"}, "metadata": {"color": color}})
+            photos.add(recs)
+        with db.store.transaction() as s:
+            made = Keys(
+                alice=keystore.create_key(s, "alice", ["eng"], "reader").key,
+                bob=keystore.create_key(s, "bob", ["sales"], "reader").key,
+                writer=keystore.create_key(s, "wendy", ["eng"], "writer").key,
+                admin=keystore.create_key(s, "root", [], "admin").key,
+                revoked=keystore.create_key(s, "mallory", ["eng", "sales"], "admin").key,
+            )
+            keystore.revoke_key(s, made.revoked)
+    return made
+
+
+def quick_clip(folder: Path) -> Path:
+    """A tiny CLIP trained for a few steps only: these tests need an image encoder, not a good one
+    (the fully trained `tiny_clip_path` takes minutes on a busy 2-core machine)."""
+    from latentsearch.tinyclip import build_tiny_clip
+
+    return build_tiny_clip(folder / "tiny-clip", steps=3)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(index: Path, database: str | None = None, *, workers: int = 1, timeout: float = 120.0) -> Iterator[str]:
+    """Run `latentsearch serve` in a subprocess; yield its base URL; always stop it."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "latentsearch.server.cli", "serve", "--index", str(index),
+           "--port", str(port), "--workers", str(workers), "--device", "cpu", "--log-level", "warning"]
+    if database:
+        cmd += ["--database", database]
+    log = open(index / f"server-{port}.log", "wb")  # noqa: SIM115 - closed below
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}: {_tail(index / f'server-{port}.log')}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start in {timeout}s: {_tail(index / f'server-{port}.log')}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def _tail(path: Path) -> str:
+    return path.read_text(errors="replace")[-3000:] if path.exists() else ""
