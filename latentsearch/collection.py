@@ -101,7 +101,12 @@ class Collection:
                 raise EncoderError(
                     f"collection {self.name!r} stores raw vectors (dim={self.dim}); pass numpy vectors, not text or images"
                 )
-            enc = get_encoder(self.identity.spec, device=self._device, normalize=self.identity.normalize)
+            enc = get_encoder(
+                self.identity.spec,
+                device=self._device,
+                batch_size=self._db.batch_size,
+                normalize=self.identity.normalize,
+            )
             check_identity(self.name, self.identity, enc.identity)
             self._encoder = enc
         return self._encoder

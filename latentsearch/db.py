@@ -33,20 +33,30 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 
 
 def connect(
-    path: str | Path = DEFAULT_PATH, *, database: str | None = None, device: str = "auto"
+    path: str | Path = DEFAULT_PATH,
+    *,
+    database: str | None = None,
+    device: str = "auto",
+    batch_size: int = 64,
 ) -> Database:
     """Open (creating if needed) an index folder.
 
     ``database`` is a SQLAlchemy URL for the metadata store; by default a SQLite file in the
-    folder. ``device`` (``"auto"|"cpu"|"cuda"``) is the default for encoders and indexes.
+    folder. ``device`` (``"auto"|"cpu"|"cuda"``) is the default for encoders and indexes, and
+    ``batch_size`` the number of texts or images encoded per forward pass.
     """
-    return Database(path, database=database, device=device)
+    return Database(path, database=database, device=device, batch_size=batch_size)
 
 
 class Database:
     """Collections stored under one folder (FAISS files) and one SQL database (metadata)."""
 
-    def __init__(self, path: str | Path, *, database: str | None = None, device: str = "auto") -> None:
+    def __init__(
+        self, path: str | Path, *, database: str | None = None, device: str = "auto", batch_size: int = 64
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidInputError(f"batch_size must be a positive integer, not {batch_size!r}")
+        self.batch_size = batch_size
         self.path = Path(path).expanduser().resolve()
         self.path.mkdir(parents=True, exist_ok=True)
         resolve_device(device, what="encoder")  # validate early and log the choice
@@ -204,8 +214,9 @@ class Database:
             self._open.clear()
             self.store.close()
 
-    @staticmethod
-    def _encoder(encoder: str | Encoder | None, dim: int | None, device: str, *, normalize: bool) -> Encoder | None:
+    def _encoder(
+        self, encoder: str | Encoder | None, dim: int | None, device: str, *, normalize: bool
+    ) -> Encoder | None:
         if isinstance(encoder, Encoder):
             if dim is not None and dim != encoder.dim:
                 raise InvalidInputError(f"dim={dim} but the encoder produces {encoder.dim}-d vectors")
@@ -218,7 +229,7 @@ class Database:
             encoder = "text"
         if not isinstance(encoder, str):
             raise InvalidInputError(f"encoder must be a string or an Encoder, not {type(encoder).__name__}")
-        enc = get_encoder(encoder, device=device, normalize=normalize)
+        enc = get_encoder(encoder, device=device, batch_size=self.batch_size, normalize=normalize)
         if dim is not None and dim != enc.dim:
             raise InvalidInputError(f"dim={dim} but {encoder!r} produces {enc.dim}-d vectors; leave dim out")
         return enc
