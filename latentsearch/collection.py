@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 from sqlalchemy.exc import IntegrityError
 
+from latentsearch.collection_query import QueryMethods, id_list
 from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
 from latentsearch.errors import (
     CollectionNotFoundError,
@@ -27,15 +28,15 @@ from latentsearch.errors import (
     EncoderError,
     EncoderMismatchError,
     InvalidInputError,
-    ItemNotFoundError,
     StoreError,
 )
 from latentsearch.index import VectorIndex, choose_spec
-from latentsearch.index.faiss_index import check_vectors
 from latentsearch.ingest.records import NewItem, normalise, rows_from_columns
-from latentsearch.results import Chunk, Hit, Item, Source, WriteResult
+from latentsearch.query.space import Space
+from latentsearch.results import WriteResult
 from latentsearch.store import CollectionRow, ItemRow
 from latentsearch.store import items as sql
+from latentsearch.store.filters import compile_where, matching_ids
 from latentsearch.store.models import utcnow
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ log = logging.getLogger(__name__)
 SAVE_EAGERLY_BYTES = 64 << 20
 SAVE_INTERVAL_S = 30.0
 COMPACT_FRACTION = 0.1
-MAX_K = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ class CollectionInfo:
     require_principals: bool
 
 
-class Collection:
+class Collection(QueryMethods):
     """A named set of items in one latent space. Get one from `Database`; don't construct it."""
 
     def __init__(self, db: Database, row: CollectionRow, encoder: Encoder | None, device: str) -> None:
@@ -83,6 +83,18 @@ class Collection:
         self._last_save = 0.0
         self._dirty = False
         self._index, self._checkpoint = self._open_index()
+        self._space = Space(
+            store=db.store,
+            collection_id=row.id,
+            name=row.name,
+            dim=row.dim,
+            metric=row.metric,
+            identity=self.identity,
+            require_principals=row.require_principals,
+            lock=self._lock,
+            index=lambda: self.index,
+            encoder=lambda: self.encoder,
+        )
 
     # -- public: basics ---------------------------------------------------------------
     def __len__(self) -> int:
@@ -154,10 +166,14 @@ class Collection:
         items = self._prepare(records, texts, images, vectors, ids, metadata, acl, sources)
         return self._write(items, upsert=True)
 
-    def delete(self, ids: Sequence[str]) -> WriteResult:
-        """Delete items by id (and the chunks of those documents). Unknown ids are ignored."""
-        ext = _id_list(ids)
+    def delete(self, ids: Sequence[str] | None = None, *, where: Mapping[str, Any] | None = None) -> WriteResult:
+        """Delete items by id, or every item matching a filter (``where={}`` matches all), and the
+        chunks of those documents. Unknown ids are ignored. Deletes are not subject to principals."""
+        if (ids is None) == (where is None):
+            raise InvalidInputError("give ids=[...] or where={...} (where={} deletes every item)")
+        clause = compile_where(where) if where is not None else None  # FilterError before any write
         with self._lock, self._db.store.transaction() as s:
+            ext = id_list(ids) if ids is not None else matching_ids(s, self._id, clause)
             pks = sql.find_for_delete(s, self._id, ext)
             if not pks:
                 return WriteResult()
@@ -165,67 +181,6 @@ class Collection:
             sql.delete_items(s, self._id, seq, pks)
         self._apply(seq, remove=np.asarray(pks, dtype=np.int64))
         return WriteResult(deleted=len(pks), ids=tuple(ext))
-
-    # -- public: reads ----------------------------------------------------------------
-    @overload
-    def get(self, ids: str, *, include_vectors: bool = False) -> Item: ...  # type: ignore[overload-overlap]
-    @overload
-    def get(self, ids: Sequence[str], *, include_vectors: bool = False) -> list[Item]: ...
-    def get(self, ids: str | Sequence[str], *, include_vectors: bool = False) -> Item | list[Item]:
-        """Items by id: one `Item` for a str (or `ItemNotFoundError`), else a list of those found."""
-        single = isinstance(ids, str)
-        ext = _id_list([ids] if single else ids)
-        with self._db.store.session() as s:
-            rows = sql.existing(s, self._id, ext)
-            pks = [rows[e].id for e in ext if e in rows]
-            acls = sql.principals_of(s, pks)
-            vecs = sql.vectors_for(s, pks, self.dim) if include_vectors else None
-        out = []
-        for i, pk in enumerate(pks):
-            row = next(r for r in rows.values() if r.id == pk)
-            out.append(_item(row, acls[pk], vecs[i] if vecs is not None else None))
-        if single:
-            if not out:
-                raise ItemNotFoundError(f"no item with id {ext[0]!r} in collection {self.name!r}")
-            return out[0]
-        return out
-
-    def search(self, query: Any, k: int = 10) -> list[Hit]:
-        """The ``k`` items most similar to ``query`` (text, PIL image, vector or ``{"id": ...}``)."""
-        k = check_k(k)
-        q = self.embed_query(query)
-        return self.search_vectors(q, k)[0]
-
-    def search_vectors(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
-        """Nearest items for a batch of query vectors, in one FAISS call and one SQL round trip."""
-        k = check_k(k)
-        q = check_vectors(queries, self.dim, "query vectors")
-        with self._lock:
-            self.sync()
-            res = self._index.search(q, k)
-        return self._hits(res.ids, res.scores)
-
-    def embed_query(self, query: Any) -> np.ndarray:
-        """One normalised query vector from text, an image, a vector or an item reference."""
-        if isinstance(query, str):
-            if not query.strip():
-                raise InvalidInputError("the query text is empty")
-            return self.encoder.encode_texts([query])[0]
-        if isinstance(query, Image.Image | Path):
-            return self.encoder.encode_images([query])[0]
-        if isinstance(query, Mapping) and set(query) == {"id"}:
-            item = self.get(str(query["id"]), include_vectors=True)
-            assert item.vector is not None
-            return item.vector
-        if isinstance(query, np.ndarray | list | tuple):
-            v = check_vectors(np.asarray(query, dtype=np.float32), self.dim, "query vector")[0]
-            if not np.isfinite(v).all():
-                raise InvalidInputError("the query vector contains NaN or infinity")
-            return _unit(v) if self.metric == "cosine" else v
-        raise InvalidInputError(
-            f"cannot search with a {type(query).__name__}: give text, a PIL image, a pathlib.Path to an image, "
-            "a numpy vector or {'id': ...}"
-        )
 
     # -- public: maintenance ----------------------------------------------------------
     def sync(self) -> int:
@@ -457,15 +412,6 @@ class Collection:
             if row is not None:
                 row.options = dict(self.options)
 
-    def _hits(self, ids: np.ndarray, scores: np.ndarray) -> list[list[Hit]]:
-        wanted = {int(i) for i in ids.reshape(-1) if i >= 0}
-        with self._db.store.session() as s:
-            rows = sql.hydrate(s, wanted)
-        return [
-            [_hit(rows[int(i)], float(sc)) for i, sc in zip(qi, qs, strict=True) if int(i) in rows]
-            for qi, qs in zip(ids, scores, strict=True)
-        ]
-
     def _close(self) -> None:
         with self._lock:
             self._save()
@@ -481,27 +427,11 @@ def check_identity(name: str, recorded: EncoderIdentity, given: EncoderIdentity)
         )
 
 
-def check_k(k: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= MAX_K:
-        raise InvalidInputError(f"k must be an integer from 1 to {MAX_K}, not {k!r}")
-    return int(k)
-
-
 def _unit(v: np.ndarray) -> np.ndarray:
     norm = float(np.linalg.norm(v))
     if norm == 0.0:
         raise InvalidInputError("a zero vector has no direction; cosine similarity is undefined")
     return (v / norm).astype(np.float32)
-
-
-def _id_list(ids: Any) -> list[str]:
-    if isinstance(ids, str):
-        raise InvalidInputError("ids must be a list of strings, e.g. ids=['a']")
-    out = list(ids)
-    for i in out:
-        if not isinstance(i, str):
-            raise InvalidInputError(f"ids must be strings, got {i!r}")
-    return out
 
 
 def _row(collection_id: int, seq: int, it: NewItem, created: datetime, now: datetime) -> dict[str, Any]:
@@ -522,37 +452,3 @@ def _row(collection_id: int, seq: int, it: NewItem, created: datetime, now: date
         "created": created,
         "updated": now,
     }
-
-
-def _chunk(row: ItemRow) -> Chunk | None:
-    if row.parent_id is None or row.chunk_start is None or row.chunk_end is None:
-        return None
-    return Chunk(parent=row.parent_id, start=row.chunk_start, end=row.chunk_end)
-
-
-def _item(row: ItemRow, acl: list[str], vector: np.ndarray | None) -> Item:
-    return Item(
-        id=row.external_id,
-        kind=row.kind,  # type: ignore[arg-type]
-        text=row.text if row.kind != "image" else row.content_ref,
-        metadata=dict(row.meta or {}),
-        source=Source(uri=row.source_uri, title=row.source_title),
-        acl=acl,
-        content_hash=row.content_hash,
-        created=row.created,
-        updated=row.updated,
-        chunk=_chunk(row),
-        vector=vector,
-    )
-
-
-def _hit(row: ItemRow, score: float) -> Hit:
-    return Hit(
-        id=row.external_id,
-        score=score,
-        kind=row.kind,  # type: ignore[arg-type]
-        text=row.text if row.kind != "image" else row.content_ref,
-        metadata=dict(row.meta or {}),
-        source=Source(uri=row.source_uri, title=row.source_title),
-        chunk=_chunk(row),
-    )

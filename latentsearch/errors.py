@@ -39,6 +39,28 @@ class UnsupportedModalityError(InvalidInputError):
     """Asking an encoder for something it cannot embed (e.g. images with a text model)."""
 
 
+class FilterError(InvalidInputError):
+    """A ``where=`` filter that is malformed: an unknown operator or field, or a wrong operand type.
+
+    ``path`` names the offending part, e.g. ``where.$and[1].price.$gt``.
+    """
+
+    def __init__(self, message: str, path: str = "where") -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
+class ExpressionError(InvalidInputError):
+    """A query expression that cannot be parsed or evaluated. ``column`` is 1-based."""
+
+    def __init__(self, message: str, expression: str, column: int) -> None:
+        caret = " " * (column - 1) + "^"
+        super().__init__(f"{message} (column {column})\n  {expression}\n  {caret}")
+        self.expression = expression
+        self.column = column
+        self.reason = message
+
+
 class NotFoundError(LatentSearchError, LookupError):
     """Something that does not exist (or that the caller may not see)."""
 
@@ -49,6 +71,10 @@ class CollectionNotFoundError(NotFoundError):
 
 class ItemNotFoundError(NotFoundError):
     """No item with that id visible to the caller."""
+
+
+class DirectionNotFoundError(NotFoundError):
+    """No saved direction of that name in the collection."""
 
 
 class CollectionExistsError(LatentSearchError):
@@ -88,10 +114,13 @@ __all__ = [
     "CollectionNotFoundError",
     "DeviceError",
     "DimensionMismatchError",
+    "DirectionNotFoundError",
     "DuplicateIdError",
     "EmptyTextError",
     "EncoderError",
     "EncoderMismatchError",
+    "ExpressionError",
+    "FilterError",
     "ImageError",
     "IndexBuildError",
     "InvalidInputError",

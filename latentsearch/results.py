@@ -71,3 +71,29 @@ class WriteResult:
     unchanged: int = 0
     deleted: int = 0
     ids: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class InterpolationStep:
+    """One step of `Collection.interpolate`: the position ``t`` in [0, 1], the vector there, and
+    the nearest visible items (``hit`` is the nearest, or ``None`` when nothing is visible)."""
+
+    t: float
+    vector: np.ndarray = field(repr=False)
+    hits: list[Hit] = field(default_factory=list)
+
+    @property
+    def hit(self) -> Hit | None:
+        return self.hits[0] if self.hits else None
+
+
+@dataclass(frozen=True, slots=True)
+class DirectionInfo:
+    """A saved concept direction (use it in expressions as ``vec:<name>``)."""
+
+    name: str
+    dim: int
+    norm: float
+    positive: tuple[str, ...]
+    negative: tuple[str, ...]
+    created: datetime

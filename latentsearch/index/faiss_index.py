@@ -137,6 +137,16 @@ class VectorIndex:
         """True when a trained index has grown ``growth`` times past the data it was trained on."""
         return self.trained_on > 0 and self.ntotal >= growth * self.trained_on
 
+    @property
+    def honours_selectors(self) -> bool:
+        """False while searches run on a GPU clone, whose FAISS indexes ignore ID selectors.
+
+        (`search` with ``allowed=`` then falls back to the CPU copy, which is exact but slower; the
+        planner prefers to oversample on the GPU and re-check.) HNSW honours selectors but may
+        return fewer than ``k`` results under one; callers must check the count.
+        """
+        return self.device != "cuda" or self._gpu_unusable or self.pending is not None
+
     def needs_compaction(self) -> bool:
         return len(self.deleted) > 0
 

@@ -1,5 +1,6 @@
 """The SQL store: models, sessions, migrations, durable vectors and ACL principals."""
 
+from latentsearch.store.directions import DirectionRow
 from latentsearch.store.engine import Store
 from latentsearch.store.keys import ApiKeyRow
 from latentsearch.store.models import (
@@ -15,6 +16,7 @@ __all__ = [
     "ApiKeyRow",
     "Base",
     "CollectionRow",
+    "DirectionRow",
     "ItemPrincipalRow",
     "ItemRow",
     "Store",

@@ -1,0 +1,205 @@
+"""Turning what callers pass (text, images, vectors, item ids, saved directions) into vectors.
+
+Two reading rules for a plain ``str``:
+
+* as a *query* (`search`, `search_batch`) it is always text to embed;
+* as a *term* (analogy, recommend, interpolate, direction, and bare words in expressions) it is the
+  stored vector of the item whose id equals it, when the caller may see such an item, and text to
+  embed otherwise. Items used this way count as inputs (analogy excludes them from the results).
+
+``{"id": ...}`` always means an item: one that is missing or invisible to the caller raises the
+same `ItemNotFoundError`, so nothing is revealed about items the caller may not see.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from latentsearch.errors import (
+    DirectionNotFoundError,
+    InvalidInputError,
+    ItemNotFoundError,
+    NonFiniteVectorError,
+    UnsupportedModalityError,
+)
+from latentsearch.index.faiss_index import check_vectors
+from latentsearch.query.hits import visible_by_external
+from latentsearch.query.space import Space
+from latentsearch.store import directions
+from latentsearch.store import items as sql
+from latentsearch.store.acl import Access
+
+KINDS = ("text", "word", "id", "image", "vector", "direction")
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """An unresolved term: ``kind`` is one of `KINDS`; ``label`` names it in ``hit.why``."""
+
+    kind: str
+    value: Any
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A resolved term: its vector (unit length in cosine collections) and item, if it is one."""
+
+    label: str
+    vector: np.ndarray
+    item: int | None = None
+
+
+def as_query(q: Any) -> Spec:
+    """A `search` query: text, PIL image, image path, vector or ``{"id": ...}``."""
+    if isinstance(q, str):
+        return Spec("text", q, q)
+    return _common(q, "query")
+
+
+def as_term(t: Any) -> Spec:
+    """An analogy / recommend / interpolation term (a ``str`` is an item id if one is visible, else text)."""
+    if isinstance(t, str):
+        return Spec("word", t, t)
+    return _common(t, "term")
+
+
+def _common(q: Any, what: str) -> Spec:
+    if isinstance(q, Image.Image):
+        return Spec("image", q, "<image>")
+    if isinstance(q, Path):
+        return Spec("image", q, f"image:{q}")
+    if isinstance(q, Mapping) and len(q) == 1:
+        (key, value), = q.items()
+        if key == "id" and isinstance(value, str):
+            return Spec("id", value, f"@{value}")
+        if key == "text" and isinstance(value, str):
+            return Spec("text", value, value)
+        if key == "image" and isinstance(value, str | Path | Image.Image):
+            return Spec("image", Path(value) if isinstance(value, str) else value, f"image:{value}")
+        if key == "vec" and isinstance(value, str):
+            return Spec("direction", value, f"vec:{value}")
+    if isinstance(q, np.ndarray | list | tuple) and not isinstance(q, str):
+        return Spec("vector", q, "<vector>")
+    raise InvalidInputError(
+        f"cannot use a {type(q).__name__} as a {what}: give text, a PIL image, a pathlib.Path to an "
+        "image, a numpy vector, {'id': ...}, {'text': ...}, {'image': path} or {'vec': name}"
+    )
+
+
+def term_list(v: Any) -> list[Any]:
+    """Terms as a list; one bare term (``"king"``, a vector, a dict) counts as a list of one."""
+    if v is None:
+        return []
+    if isinstance(v, str | Mapping | np.ndarray | Path | Image.Image) or not isinstance(v, Sequence):
+        return [v]
+    return list(v)
+
+
+def resolve(space: Space, specs: Sequence[Spec], acc: Access) -> list[Term]:
+    """Vectors for every spec, batched: one SQL lookup, one encoder call per modality."""
+    names = [sp.value for sp in specs if sp.kind in ("id", "word")]
+    rows, vectors = {}, {}
+    with space.store.session() as s:
+        if names:
+            rows = visible_by_external(s, space.collection_id, names, acc)
+            pks = [r.id for r in rows.values()]
+            vectors = dict(zip(pks, sql.vectors_for(s, pks, space.dim), strict=True))
+        wanted = sorted({sp.value for sp in specs if sp.kind == "direction"})
+        saved = directions.load(s, space.collection_id, wanted) if wanted else {}
+    for name in wanted:
+        if name not in saved:
+            raise DirectionNotFoundError(
+                f"no direction named {name!r} in collection {space.name!r}; save one with "
+                f"col.direction(positive=[...], negative=[...], name={name!r})"
+            )
+    out: list[Term | None] = [None] * len(specs)
+    texts: dict[str, list[int]] = {}
+    images: list[int] = []
+    for i, sp in enumerate(specs):
+        if sp.kind in ("id", "word") and sp.value in rows:
+            row = rows[sp.value]
+            out[i] = Term(sp.label, _unit(space, vectors[row.id], sp.label), row.id)
+        elif sp.kind == "id":
+            raise ItemNotFoundError(f"no item with id {sp.value!r} in collection {space.name!r}")
+        elif sp.kind in ("text", "word"):
+            texts.setdefault(_text(space, sp), []).append(i)
+        elif sp.kind == "image":
+            images.append(i)
+        elif sp.kind == "direction":
+            out[i] = Term(sp.label, _unit(space, saved[sp.value], sp.label))
+        else:
+            out[i] = Term(sp.label, _vector(space, sp.value, sp.label))
+    if texts:
+        encoded = space.encoder().encode_texts(list(texts))
+        for vec, idx in zip(encoded, texts.values(), strict=True):
+            for i in idx:
+                out[i] = Term(specs[i].label, _unit(space, vec, specs[i].label))
+    if images:
+        if not space.can_embed:
+            raise UnsupportedModalityError(_raw(space, "images"))
+        encoded = space.encoder().encode_images([specs[i].value for i in images])
+        for i, vec in zip(images, encoded, strict=True):
+            out[i] = Term(specs[i].label, _unit(space, vec, specs[i].label))
+    return [t for t in out if t is not None]
+
+
+def _text(space: Space, sp: Spec) -> str:
+    if not isinstance(sp.value, str) or not sp.value.strip():
+        raise InvalidInputError("the query text is empty")
+    if not space.can_embed:
+        if sp.kind == "word":
+            raise ItemNotFoundError(
+                f"no item with id {sp.value!r} in collection {space.name!r} (it stores raw vectors, "
+                "so text cannot be embedded instead)"
+            )
+        raise UnsupportedModalityError(_raw(space, "text"))
+    return str(sp.value)
+
+
+def _raw(space: Space, what: str) -> str:
+    return f"collection {space.name!r} stores raw vectors (no encoder); it cannot embed {what}: pass vectors or item ids"
+
+
+def _vector(space: Space, value: Any, label: str) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{label}: a vector must be numeric: {exc}") from exc
+    v = check_vectors(arr.reshape(1, -1) if arr.ndim == 1 else arr, space.dim, "query vector")
+    if len(v) != 1:
+        raise InvalidInputError(f"{label}: expected one vector, got {len(v)}; use search_batch for several")
+    return _unit(space, v[0], label)
+
+
+def _unit(space: Space, v: np.ndarray, label: str) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)
+    if not np.isfinite(v).all():
+        raise NonFiniteVectorError(f"{label}: the vector contains NaN or infinity")
+    if space.metric != "cosine":
+        return v
+    return unit(v, label)
+
+
+def unit(v: np.ndarray, what: str = "vector") -> np.ndarray:
+    norm = float(np.linalg.norm(v))
+    if norm == 0.0 or not math.isfinite(norm):
+        raise InvalidInputError(f"{what}: a zero vector has no direction; cosine similarity is undefined")
+    return (v / norm).astype(np.float32)
+
+
+def check_weight(w: Any, what: str) -> float:
+    """A finite float weight, or `InvalidInputError` (NaN and infinity included)."""
+    if isinstance(w, bool) or not isinstance(w, int | float | np.integer | np.floating):
+        raise InvalidInputError(f"{what} must be a number, not {w!r}")
+    f = float(w)
+    if not math.isfinite(f):
+        raise InvalidInputError(f"{what} must be finite, not {w!r}")
+    return f

@@ -1,0 +1,125 @@
+"""Similarity search from query vectors to `Hit`s: plan, rank, group, diversify, hydrate, explain.
+
+Every read that ranks items by one query vector comes through `run`: plain search, batches,
+expressions, 3CosAdd analogies, recommendations and interpolation steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from latentsearch.query import planner
+from latentsearch.query.hits import document_key, make_hit, rows_for
+from latentsearch.query.inputs import Term
+from latentsearch.query.planner import Ranked, Scope
+from latentsearch.query.rerank import best_per_document, explain, mmr_order
+from latentsearch.query.space import Space
+from latentsearch.results import Hit
+from latentsearch.store import ItemRow
+from latentsearch.store import items as sql
+from latentsearch.store.acl import Access
+from latentsearch.store.filters import compile_where
+
+
+@dataclass(slots=True)
+class Request:
+    """A batch of query vectors and everything that shapes their answers."""
+
+    vectors: np.ndarray
+    k: int
+    acc: Access
+    where: Mapping[str, Any] | None = None
+    exclude: Sequence[np.ndarray] | None = None
+    mmr: float | None = None
+    per_document: bool = False
+    terms: Sequence[Sequence[Term]] | None = None  # per query, for hit.why
+
+
+def scope_of(space: Space, where: Mapping[str, Any] | None, acc: Access) -> Scope:
+    """Compile the filter (raising `FilterError` first) and decide the candidate set."""
+    clause = compile_where(where) if where is not None else None
+    with space.store.session() as s:
+        return planner.scope(space, s, clause, acc)
+
+
+def run(space: Space, req: Request) -> list[list[Hit]]:
+    sc = scope_of(space, req.where, req.acc)
+    k = req.k
+    fetch = 2 * k if req.per_document else k
+    if req.mmr is not None:
+        fetch = max(fetch, space.settings.mmr_pool * k, 20)
+    while True:
+        ranked, _plan = planner.top_k(space, req.vectors, fetch, sc, req.exclude)
+        with space.store.session() as s:
+            rows = rows_for(s, space.collection_id, (int(p) for r in ranked for p in r.ids), req.acc)
+        pools = [_pool(r, rows, req.per_document) for r in ranked]
+        # One hit per document: fetch deeper until k documents or the scope is exhausted.
+        short = req.per_document and any(
+            len(p.ids) < k and len(r.ids) >= fetch for p, r in zip(pools, ranked, strict=True)
+        )
+        if not short or fetch >= sc.size:
+            break
+        fetch = min(fetch * 4, sc.size)
+    if req.mmr is not None:
+        pools = [_diversify(space, p, k, req.mmr) for p in pools]
+    return finish(space, [Ranked(p.ids[:k], p.scores[:k]) for p in pools], req.acc, req.terms, rows)
+
+
+def finish(
+    space: Space,
+    ranked: Sequence[Ranked],
+    acc: Access,
+    terms: Sequence[Sequence[Term]] | None,
+    rows: dict[int, ItemRow] | None = None,
+) -> list[list[Hit]]:
+    """Hydrate ranked answers into hits (one SQL query), explaining them against their terms."""
+    if rows is None:
+        with space.store.session() as s:
+            rows = rows_for(s, space.collection_id, (int(p) for r in ranked for p in r.ids), acc)
+    kept = []
+    for r in ranked:
+        ok = np.asarray([int(pk) in rows for pk in r.ids], dtype=bool)
+        kept.append(Ranked(r.ids[ok], r.scores[ok]))
+    whys = _whys(space, kept, terms)
+    return [
+        [make_hit(rows[int(pk)], float(sc), why[j] if why else None) for j, (pk, sc) in enumerate(zip(r.ids, r.scores, strict=True))]
+        for r, why in zip(kept, whys, strict=True)
+    ]
+
+
+def _pool(r: Ranked, rows: dict[int, ItemRow], per_document: bool) -> Ranked:
+    keep = np.asarray([int(pk) in rows for pk in r.ids], dtype=bool)
+    ids, scores = r.ids[keep], r.scores[keep]
+    if per_document:
+        pos = best_per_document([document_key(rows[int(pk)]) for pk in ids])
+        ids, scores = ids[pos], scores[pos]
+    return Ranked(ids, scores)
+
+
+def _diversify(space: Space, p: Ranked, k: int, lam: float) -> Ranked:
+    if len(p.ids) <= 1:
+        return p
+    with space.store.session() as s:
+        vecs = sql.vectors_for(s, p.ids.tolist(), space.dim)
+    norms = np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+    order = mmr_order(p.scores.astype(np.float64), vecs / norms, k, lam)
+    return Ranked(p.ids[order], p.scores[order])
+
+
+def _whys(space: Space, pools: list[Ranked], terms: Sequence[Sequence[Term]] | None) -> list[list[dict[str, float]] | None]:
+    if terms is None:
+        return [None] * len(pools)
+    pks = sorted({int(pk) for p in pools for pk in p.ids})
+    with space.store.session() as s:
+        vecs = dict(zip(pks, sql.vectors_for(s, pks, space.dim), strict=True)) if pks else {}
+    out: list[list[dict[str, float]] | None] = []
+    for p, ts in zip(pools, terms, strict=True):
+        if not ts or not len(p.ids):
+            out.append(None if not ts else [])
+            continue
+        out.append(explain(ts, np.stack([vecs[int(pk)] for pk in p.ids])))
+    return out

@@ -1,0 +1,47 @@
+"""What the query layer needs of a collection, without knowing the `Collection` class."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from latentsearch.encoders import Encoder, EncoderIdentity
+from latentsearch.index import VectorIndex
+from latentsearch.store import Store
+
+
+@dataclass(slots=True)
+class PlannerSettings:
+    """Knobs of the planner. The answers never depend on them, only the route taken.
+
+    ``exact_max``: filtered scopes up to this many items are scored exactly from stored vectors.
+    ``oversample``: growth factor of the re-check rounds where the index returns too few.
+    ``mmr_pool``: candidates considered by MMR, as a multiple of ``k`` (at least 20).
+    """
+
+    exact_max: int = 2048
+    oversample: int = 4
+    scan_batch: int = 20_000
+    mmr_pool: int = 4
+
+
+@dataclass(slots=True)
+class Space:
+    """One collection's latent space as the query layer sees it."""
+
+    store: Store
+    collection_id: int
+    name: str
+    dim: int
+    metric: str
+    identity: EncoderIdentity | None
+    require_principals: bool
+    lock: threading.RLock
+    index: Callable[[], VectorIndex]  # the index, synced with the store (call under `lock`)
+    encoder: Callable[[], Encoder]
+    settings: PlannerSettings = field(default_factory=PlannerSettings)
+
+    @property
+    def can_embed(self) -> bool:
+        return self.identity is not None
