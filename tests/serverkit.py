@@ -30,28 +30,56 @@ ENG_SECRET = "wireguard"
 SALES_SECRET = "acmecorp"
 
 CORPUS = [
-    {"id": "eng-vpn", "text": "VPN outage runbook: restart the wireguard gateway and rotate its keys.",
-     "source": {"uri": "https://wiki.example/eng/vpn", "title": "VPN outage runbook"},
-     "metadata": {"team": "eng", "type": "runbook"}, "acl": [ENG]},
-    {"id": "eng-db", "text": "Database failover: promote the wireguard-protected replica, then repoint services.",
-     "source": {"uri": "https://wiki.example/eng/db", "title": "Database failover"},
-     "metadata": {"team": "eng", "type": "runbook"}, "acl": [ENG]},
-    {"id": "sales-q3", "text": "Q3 pipeline review: the acmecorp renewal slipped; discount approved by finance.",
-     "source": {"uri": "https://crm.example/q3", "title": "Q3 pipeline"},
-     "metadata": {"team": "sales", "type": "report"}, "acl": [SALES]},
-    {"id": "sales-vpn", "text": "VPN outage on sales laptops running Windows: acmecorp demo environment unreachable.",
-     "source": {"uri": "https://tickets.example/481", "title": "Ticket 481: sales VPN outage"},
-     "metadata": {"team": "sales", "type": "ticket"}, "acl": [SALES]},
-    {"id": "pub-holidays", "text": "Company holiday calendar: offices close on public holidays and the last week of December.",
-     "source": {"uri": "https://intranet.example/holidays", "title": "Holiday calendar"},
-     "metadata": {"team": "hr", "type": "policy"}, "acl": ["*"]},
-    {"id": "pub-vpn-mac", "text": "How to install the VPN client on macOS laptops, for every employee.",
-     "source": {"uri": "https://intranet.example/vpn-mac", "title": "VPN on macOS"},
-     "metadata": {"team": "it", "type": "howto"}, "acl": ["*"]},
-    {"id": "handbook#1", "text": "Expenses: submit receipts within thirty days through the finance portal.",
-     "source": {"uri": "https://intranet.example/handbook", "title": "Employee handbook"},
-     "chunk": {"parent": "handbook", "start": 120, "end": 191},
-     "metadata": {"team": "hr", "type": "policy"}, "acl": ["*"]},
+    {
+        "id": "eng-vpn",
+        "text": "VPN outage runbook: restart the wireguard gateway and rotate its keys.",
+        "source": {"uri": "https://wiki.example/eng/vpn", "title": "VPN outage runbook"},
+        "metadata": {"team": "eng", "type": "runbook"},
+        "acl": [ENG],
+    },
+    {
+        "id": "eng-db",
+        "text": "Database failover: promote the wireguard-protected replica, then repoint services.",
+        "source": {"uri": "https://wiki.example/eng/db", "title": "Database failover"},
+        "metadata": {"team": "eng", "type": "runbook"},
+        "acl": [ENG],
+    },
+    {
+        "id": "sales-q3",
+        "text": "Q3 pipeline review: the acmecorp renewal slipped; discount approved by finance.",
+        "source": {"uri": "https://crm.example/q3", "title": "Q3 pipeline"},
+        "metadata": {"team": "sales", "type": "report"},
+        "acl": [SALES],
+    },
+    {
+        "id": "sales-vpn",
+        "text": "VPN outage on sales laptops running Windows: acmecorp demo environment unreachable.",
+        "source": {"uri": "https://tickets.example/481", "title": "Ticket 481: sales VPN outage"},
+        "metadata": {"team": "sales", "type": "ticket"},
+        "acl": [SALES],
+    },
+    {
+        "id": "pub-holidays",
+        "text": "Company holiday calendar: offices close on public holidays and the last week of December.",
+        "source": {"uri": "https://intranet.example/holidays", "title": "Holiday calendar"},
+        "metadata": {"team": "hr", "type": "policy"},
+        "acl": ["*"],
+    },
+    {
+        "id": "pub-vpn-mac",
+        "text": "How to install the VPN client on macOS laptops, for every employee.",
+        "source": {"uri": "https://intranet.example/vpn-mac", "title": "VPN on macOS"},
+        "metadata": {"team": "it", "type": "howto"},
+        "acl": ["*"],
+    },
+    {
+        "id": "handbook#1",
+        "text": "Expenses: submit receipts within thirty days through the finance portal.",
+        "source": {"uri": "https://intranet.example/handbook", "title": "Employee handbook"},
+        "chunk": {"parent": "handbook", "start": 120, "end": 191},
+        "metadata": {"team": "hr", "type": "policy"},
+        "acl": ["*"],
+    },
 ]
 PRIVATE = {ENG: {"eng-vpn", "eng-db"}, SALES: {"sales-q3", "sales-vpn"}}
 
@@ -77,11 +105,22 @@ def build(index: Path, database: str | None, *, images: Path | None = None) -> K
             folder = index / "pictures"
             folder.mkdir(parents=True, exist_ok=True)
             recs = []
-            for color, shape, acl in (("red", "circle", [ENG]), ("blue", "square", [SALES]), ("green", "triangle", ["*"])):
+            for color, shape, acl in (
+                ("red", "circle", [ENG]),
+                ("blue", "square", [SALES]),
+                ("green", "triangle", ["*"]),
+            ):
                 path = folder / f"{color}-{shape}.png"
                 shape_image(color, shape).save(path)
-                recs.append({"id": f"{color}-{shape}", "image": str(path), "acl": acl,
-                             "source": {"title": f"A {color} {shape}"}, "metadata": {"color": color}})
+                recs.append(
+                    {
+                        "id": f"{color}-{shape}",
+                        "image": str(path),
+                        "acl": acl,
+                        "source": {"title": f"A {color} {shape}"},
+                        "metadata": {"color": color},
+                    }
+                )
             photos.add(recs)
         with db.store.transaction() as s:
             made = Keys(
@@ -110,29 +149,51 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(index: Path, database: str | None = None, *, workers: int = 1, timeout: float = 120.0) -> Iterator[str]:
+def serve(
+    index: Path, database: str | None = None, *, workers: int = 1, timeout: float = 120.0
+) -> Iterator[str]:
     """Run `latentsearch serve` in a subprocess; yield its base URL; always stop it."""
     port = free_port()
-    cmd = [sys.executable, "-m", "latentsearch.server.cli", "serve", "--index", str(index),
-           "--port", str(port), "--workers", str(workers), "--device", "cpu", "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "latentsearch.server.cli",
+        "serve",
+        "--index",
+        str(index),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--device",
+        "cpu",
+        "--log-level",
+        "warning",
+    ]
     if database:
         cmd += ["--database", database]
     log = open(index / f"server-{port}.log", "wb")  # noqa: SIM115 - closed below
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}: {_tail(index / f'server-{port}.log')}")
+                raise RuntimeError(
+                    f"server exited with {proc.returncode}: {_tail(index / f'server-{port}.log')}"
+                )
             try:
                 if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start in {timeout}s: {_tail(index / f'server-{port}.log')}")
+                raise RuntimeError(
+                    f"server did not start in {timeout}s: {_tail(index / f'server-{port}.log')}"
+                )
             time.sleep(0.3)
         yield url
     finally:

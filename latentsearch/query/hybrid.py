@@ -14,10 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from latentsearch.errors import InvalidInputError, PermissionDeniedError
+from latentsearch.collection_query import check_k
+from latentsearch.errors import InvalidInputError
+from latentsearch.query.hits import make_hit, rows_for
 from latentsearch.query.terms import query_terms
 from latentsearch.results import Hit
-from latentsearch.store import items as sql
+from latentsearch.store.acl import access
+from latentsearch.store.filters import compile_where
 from latentsearch.store.keyword import keyword_search
 
 if TYPE_CHECKING:
@@ -45,11 +48,15 @@ class Fusion:
 
     def __post_init__(self) -> None:
         if self.method not in ("rrf", "weighted"):
-            raise InvalidInputError(f"fusion method must be 'rrf' or 'weighted', not {self.method!r}")
+            raise InvalidInputError(
+                f"fusion method must be 'rrf' or 'weighted', not {self.method!r}"
+            )
         if isinstance(self.rrf_k, bool) or not isinstance(self.rrf_k, int) or self.rrf_k < 1:
             raise InvalidInputError(f"rrf_k must be a positive integer, not {self.rrf_k!r}")
         if not 0.0 <= float(self.dense_weight) <= 1.0:
-            raise InvalidInputError(f"dense_weight must be between 0 and 1, not {self.dense_weight!r}")
+            raise InvalidInputError(
+                f"dense_weight must be between 0 and 1, not {self.dense_weight!r}"
+            )
         if self.depth is not None and (not isinstance(self.depth, int) or self.depth < 1):
             raise InvalidInputError(f"depth must be a positive integer, not {self.depth!r}")
 
@@ -70,7 +77,9 @@ def search(
     if mode not in MODES:
         raise InvalidInputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if mode == "dense":
-        return col.search(query, k, where=where, principals=principals, mmr=mmr, per_document=per_document)
+        return col.search(
+            query, k, where=where, principals=principals, mmr=mmr, per_document=per_document
+        )
     if not isinstance(query, str):
         raise InvalidInputError(
             f"mode={mode!r} needs a text query; search images, vectors and item ids with mode='dense'"
@@ -82,8 +91,14 @@ def search(
     fusion = fusion or Fusion()
     depth = fusion.depth or max(50, 3 * k)
     dense = col.search(query, depth, where=where, principals=principals, per_document=per_document)
-    words = keyword(col, query, depth, where=where, principals=principals, per_document=per_document)
-    fused = rrf([dense, words], fusion.rrf_k) if fusion.method == "rrf" else weighted(dense, words, fusion.dense_weight)
+    words = keyword(
+        col, query, depth, where=where, principals=principals, per_document=per_document
+    )
+    fused = (
+        rrf([dense, words], fusion.rrf_k)
+        if fusion.method == "rrf"
+        else weighted(dense, words, fusion.dense_weight)
+    )
     return fused[:k]
 
 
@@ -97,25 +112,18 @@ def keyword(
     per_document: bool = False,
 ) -> list[Hit]:
     """Keyword search: the ``k`` items (or documents) whose title and text best match ``text``."""
-    from latentsearch.collection import check_k
-
     k = check_k(k)
     if not isinstance(text, str) or not text.strip():
         raise InvalidInputError("the query text is empty")
-    if principals is None and col.require_principals:
-        raise PermissionDeniedError(
-            f"collection {col.name!r} requires principals: pass principals=['user:alice', 'group:eng']"
-        )
-    if principals is not None and (isinstance(principals, str) or not all(isinstance(p, str) for p in principals)):
-        raise InvalidInputError("principals must be a list of strings like ['user:alice', 'group:eng']")
+    acc = access(principals, required=col.require_principals, collection=col.name)
     terms = query_terms(text)
-    clause = _compile(where)
+    clause = compile_where(where) if where is not None else None
     want = k * 4 if per_document else k
     while True:
         with col._db.store.session() as s:
-            found = keyword_search(s, col._id, terms, want, where=clause, principals=principals)
-            rows = sql.hydrate(s, [m.item_id for m in found])
-        hits = [_hit(rows[m.item_id], m.score) for m in found if m.item_id in rows]
+            found = keyword_search(s, col._id, terms, want, where=clause, principals=acc.principals)
+            rows = rows_for(s, col._id, [m.item_id for m in found], acc)
+        hits = [make_hit(rows[m.item_id], m.score) for m in found if m.item_id in rows]
         if per_document:
             hits = best_per_document(hits)
         if len(hits) >= k or len(found) < want:
@@ -142,7 +150,10 @@ def weighted(dense: Sequence[Hit], words: Sequence[Hit], dense_weight: float = 0
     scores: dict[str, float] = {}
     first: dict[str, Hit] = {}
     why: dict[str, dict[str, float]] = {}
-    for which, ranking, w in (("dense", dense, dense_weight), ("keyword", words, 1.0 - dense_weight)):
+    for which, ranking, w in (
+        ("dense", dense, dense_weight),
+        ("keyword", words, 1.0 - dense_weight),
+    ):
         if not ranking:
             continue
         lo, hi = min(h.score for h in ranking), max(h.score for h in ranking)
@@ -165,17 +176,3 @@ def best_per_document(hits: Sequence[Hit]) -> list[Hit]:
             seen.add(doc)
             out.append(h)
     return out
-
-
-def _compile(where: Mapping[str, Any] | None) -> Any:
-    if where is None:
-        return None
-    from latentsearch.store.filters import compile_where
-
-    return compile_where(where)
-
-
-def _hit(row: Any, score: float) -> Hit:
-    from latentsearch.collection import _hit as hit_from_row
-
-    return hit_from_row(row, score)

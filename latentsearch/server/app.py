@@ -23,7 +23,10 @@ STATIC = Path(__file__).parent / "static"
 ERRORS = {
     401: {"model": ErrorOut, "description": "no API key, or a bad or revoked one"},
     403: {"model": ErrorOut, "description": "the key's role does not allow this"},
-    404: {"model": ErrorOut, "description": "no such collection or item (or not visible to this key)"},
+    404: {
+        "model": ErrorOut,
+        "description": "no such collection or item (or not visible to this key)",
+    },
     413: {"model": ErrorOut, "description": "request body too large"},
     422: {"model": ErrorOut, "description": "invalid request; the message names the field"},
 }
@@ -81,5 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
 
 def create_app_from_env() -> FastAPI:
     """The factory uvicorn workers call (``latentsearch serve`` passes settings by environment)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     return create_app(Settings.from_env())

@@ -32,7 +32,9 @@ class Caller:
         if on_behalf_of is None:
             return self.key.principals
         if self.role != "admin":
-            raise HTTPException(403, "only an admin key may query on behalf of others (on_behalf_of)")
+            raise HTTPException(
+                403, "only an admin key may query on behalf of others (on_behalf_of)"
+            )
         return principals_for(on_behalf_of.user, on_behalf_of.groups)
 
 
@@ -49,12 +51,18 @@ def _key_from(request: Request) -> str | None:
 def current_caller(request: Request) -> Caller:
     key = _key_from(request)
     if not key:
-        raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            "missing API key: send 'Authorization: Bearer <key>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     state = request.app.state.ls
     with state.db.store.session() as s:
         info = authenticate(s, key)
     if info is None:
-        raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+        )
     request.state.caller = info.key_id
     return Caller(info)
 

@@ -31,7 +31,9 @@ MAX_PIXELS = 40_000_000
 def decode_image(data: str, field: str) -> tuple[Image.Image, bytes, str]:
     """A base64 image, checked: returns the image, its bytes and its file extension."""
     try:
-        raw = base64.b64decode(data.split(",", 1)[1] if data.startswith("data:") else data, validate=True)
+        raw = base64.b64decode(
+            data.split(",", 1)[1] if data.startswith("data:") else data, validate=True
+        )
     except (binascii.Error, ValueError) as exc:
         raise ImageError(f"{field}: not valid base64 ({exc})") from exc
     try:

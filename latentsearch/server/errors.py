@@ -49,7 +49,10 @@ def _field(loc: tuple[Any, ...]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = [{"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))} for e in exc.errors()]
+        detail = [
+            {"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ]
         first = detail[0] if detail else {"field": "body", "message": "invalid request"}
         return JSONResponse(
             {"error": f"{first['field']}: {first['message']}", "detail": detail}, status_code=422
@@ -57,7 +60,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(
+            {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(LatentSearchError)
     async def typed(_: Request, exc: LatentSearchError) -> JSONResponse:
@@ -67,8 +72,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         rid = uuid.uuid4().hex[:12]
-        log.error("unhandled error %s on %s %s", rid, request.method, request.url.path, exc_info=exc)
-        return JSONResponse({"error": f"internal error (request id {rid}); see the server log"}, status_code=500)
+        log.error(
+            "unhandled error %s on %s %s", rid, request.method, request.url.path, exc_info=exc
+        )
+        return JSONResponse(
+            {"error": f"internal error (request id {rid}); see the server log"}, status_code=500
+        )
 
 
 class BodyLimit:
@@ -112,8 +121,16 @@ class BodyLimit:
 
     async def _reject(self, send: Send) -> None:
         body = f'{{"error": "request body too large (limit {self.limit} bytes)"}}'.encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

@@ -21,7 +21,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter(
-    "latentsearch_http_requests_total", "HTTP requests by route, method and status", ["route", "method", "status"]
+    "latentsearch_http_requests_total",
+    "HTTP requests by route, method and status",
+    ["route", "method", "status"],
 )
 LATENCY = Histogram(
     "latentsearch_http_request_duration_seconds",
@@ -29,8 +31,12 @@ LATENCY = Histogram(
     ["route", "method"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
-SEARCHES = Counter("latentsearch_searches_total", "Searches by endpoint and mode", ["endpoint", "mode"])
-WRITES = Counter("latentsearch_items_written_total", "Items added, updated or deleted over HTTP", ["op"])
+SEARCHES = Counter(
+    "latentsearch_searches_total", "Searches by endpoint and mode", ["endpoint", "mode"]
+)
+WRITES = Counter(
+    "latentsearch_items_written_total", "Items added, updated or deleted over HTTP", ["op"]
+)
 
 
 def render() -> Response:

@@ -45,7 +45,13 @@ def _state(request: Request) -> State:
 @router.get("/me", tags=["keys"], summary="Who this key is: user, groups, role")
 def me(caller: Reader) -> dict[str, Any]:
     k = caller.key
-    return {"key_id": k.key_id, "user": k.user, "groups": list(k.groups), "role": k.role, "principals": k.principals}
+    return {
+        "key_id": k.key_id,
+        "user": k.user,
+        "groups": list(k.groups),
+        "role": k.role,
+        "principals": k.principals,
+    }
 
 
 @router.get("/collections", tags=["collections"], response_model=list[CollectionOut])
@@ -69,7 +75,9 @@ def collections(request: Request, caller: Reader) -> list[CollectionOut]:
 
 
 @router.post("/collections/{name}/search", tags=["search"], response_model=SearchResponse)
-def search(name: CollectionName, body: SearchRequest, request: Request, caller: Reader) -> SearchResponse:
+def search(
+    name: CollectionName, body: SearchRequest, request: Request, caller: Reader
+) -> SearchResponse:
     """Search by text, base64 image, vector or item id, in dense, keyword or hybrid mode."""
     started = time.perf_counter()
     principals = caller.principals(body.on_behalf_of)
@@ -87,8 +95,15 @@ def search(name: CollectionName, body: SearchRequest, request: Request, caller: 
         query = {"id": body.id}
     fusion = hybrid.Fusion(**body.fusion.model_dump()) if body.fusion else None
     hits = hybrid.search(
-        col, query, body.k, mode=body.mode, where=body.where, principals=principals,
-        mmr=body.mmr, per_document=body.per_document, fusion=fusion,
+        col,
+        query,
+        body.k,
+        mode=body.mode,
+        where=body.where,
+        principals=principals,
+        mmr=body.mmr,
+        per_document=body.per_document,
+        fusion=fusion,
     )
     SEARCHES.labels("search", body.mode).inc()
     return SearchResponse(
@@ -97,18 +112,26 @@ def search(name: CollectionName, body: SearchRequest, request: Request, caller: 
 
 
 @router.post("/collections/{name}/query", tags=["search"], response_model=SearchResponse)
-def query(name: CollectionName, body: QueryRequest, request: Request, caller: Reader) -> SearchResponse:
+def query(
+    name: CollectionName, body: QueryRequest, request: Request, caller: Reader
+) -> SearchResponse:
     """Evaluate a query expression such as ``"vpn outage" - "windows"``."""
     started = time.perf_counter()
     principals = caller.principals(body.on_behalf_of)
     col = _state(request).collection(name)
     hits = col.query(body.expr, body.k, where=body.where, principals=principals, mmr=body.mmr)
     SEARCHES.labels("query", "dense").inc()
-    return SearchResponse(hits=[hit_out(h, positive_text(body.expr)) for h in hits], mode="dense", took_ms=_ms(started))
+    return SearchResponse(
+        hits=[hit_out(h, positive_text(body.expr)) for h in hits],
+        mode="dense",
+        took_ms=_ms(started),
+    )
 
 
 @router.post("/collections/{name}/analogy", tags=["search"], response_model=SearchResponse)
-def analogy(name: CollectionName, body: AnalogyRequest, request: Request, caller: Reader) -> SearchResponse:
+def analogy(
+    name: CollectionName, body: AnalogyRequest, request: Request, caller: Reader
+) -> SearchResponse:
     """``positive - negative`` analogies (e.g. king - man + woman) over texts or stored items."""
     started = time.perf_counter()
     principals = caller.principals(body.on_behalf_of)
@@ -116,8 +139,14 @@ def analogy(name: CollectionName, body: AnalogyRequest, request: Request, caller
     pos = [t if isinstance(t, str) else {"id": t.id} for t in body.positive]
     neg = [t if isinstance(t, str) else {"id": t.id} for t in body.negative]
     hits = col.analogy(
-        pos, neg, body.k, method=body.method, weights=body.weights, exclude_inputs=body.exclude_inputs,
-        where=body.where, principals=principals,
+        pos,
+        neg,
+        body.k,
+        method=body.method,
+        weights=body.weights,
+        exclude_inputs=body.exclude_inputs,
+        where=body.where,
+        principals=principals,
     )
     SEARCHES.labels("analogy", "dense").inc()
     text = " ".join(t for t in body.positive if isinstance(t, str)) or None
@@ -131,7 +160,9 @@ def get_item(name: CollectionName, item_id: ItemId, request: Request, caller: Re
 
 
 @router.get("/collections/{name}/images/{item_id}", tags=["items"], response_class=FileResponse)
-def get_image(name: CollectionName, item_id: ItemId, request: Request, caller: Reader) -> FileResponse:
+def get_image(
+    name: CollectionName, item_id: ItemId, request: Request, caller: Reader
+) -> FileResponse:
     """The image file of an image item (for thumbnails)."""
     col = _state(request).collection(name)
     item = col.get(item_id, principals=caller.principals())
@@ -152,7 +183,9 @@ def facets(
     with _state(request).db.store.session() as s:
         f = stats.facets(s, col._id, fields=fields, principals=caller.principals())
     return FacetsResponse(
-        facets={k: [FacetValue(value=v.value, count=v.count) for v in vs] for k, vs in f.fields.items()},
+        facets={
+            k: [FacetValue(value=v.value, count=v.count) for v in vs] for k, vs in f.fields.items()
+        },
         scanned=f.scanned,
     )
 

@@ -11,7 +11,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
 
-from latentsearch.query.hybrid import _compile
 from latentsearch.server.auth import Caller, Writer
 from latentsearch.server.convert import record
 from latentsearch.server.metrics import WRITES
@@ -19,6 +18,7 @@ from latentsearch.server.schemas import DeleteRequest, WriteRequest, WriteRespon
 from latentsearch.server.state import State
 from latentsearch.store import items as sql
 from latentsearch.store import stats
+from latentsearch.store.filters import compile_where
 from latentsearch.store.models import ItemRow
 
 router = APIRouter()
@@ -30,20 +30,28 @@ def _state(request: Request) -> State:
     return state
 
 
-@router.post("/collections/{name}/items", tags=["items"], status_code=201, response_model=WriteResponse)
-def add_items(name: CollectionName, body: WriteRequest, request: Request, caller: Writer) -> WriteResponse:
+@router.post(
+    "/collections/{name}/items", tags=["items"], status_code=201, response_model=WriteResponse
+)
+def add_items(
+    name: CollectionName, body: WriteRequest, request: Request, caller: Writer
+) -> WriteResponse:
     """Add new items (409 if any id exists; use PUT to update)."""
     return _write(name, body, request, caller, upsert=False)
 
 
 @router.put("/collections/{name}/items", tags=["items"], response_model=WriteResponse)
-def upsert_items(name: CollectionName, body: WriteRequest, request: Request, caller: Writer) -> WriteResponse:
+def upsert_items(
+    name: CollectionName, body: WriteRequest, request: Request, caller: Writer
+) -> WriteResponse:
     """Add or update items; unchanged content is not re-embedded."""
     return _write(name, body, request, caller, upsert=True)
 
 
 @router.delete("/collections/{name}/items", tags=["items"], response_model=WriteResponse)
-def delete_items(name: CollectionName, body: DeleteRequest, request: Request, caller: Writer) -> WriteResponse:
+def delete_items(
+    name: CollectionName, body: DeleteRequest, request: Request, caller: Writer
+) -> WriteResponse:
     """Delete items by ``ids`` or by a ``where`` filter (and the chunks of those documents)."""
     state = _state(request)
     col = state.collection(name)
@@ -52,7 +60,9 @@ def delete_items(name: CollectionName, body: DeleteRequest, request: Request, ca
         ids = body.ids if principals is None else _visible(state, col._id, body.ids, principals)
     else:
         with state.db.store.session() as s:
-            ids = stats.visible_ids(s, col._id, where=_compile(body.where), principals=principals)
+            ids = stats.visible_ids(
+                s, col._id, where=compile_where(body.where), principals=principals
+            )
     result = col.delete(ids) if ids else None
     deleted = result.deleted if result else 0
     WRITES.labels("delete").inc(deleted)
@@ -64,10 +74,14 @@ def _visible(state: State, collection_id: int, ids: list[str], principals: list[
     if not ids:
         return []
     with state.db.store.session() as s:
-        return stats.visible_ids(s, collection_id, where=ItemRow.external_id.in_(ids), principals=principals)
+        return stats.visible_ids(
+            s, collection_id, where=ItemRow.external_id.in_(ids), principals=principals
+        )
 
 
-def _write(name: str, body: WriteRequest, request: Request, caller: Caller, *, upsert: bool) -> WriteResponse:
+def _write(
+    name: str, body: WriteRequest, request: Request, caller: Caller, *, upsert: bool
+) -> WriteResponse:
     state = _state(request)
     col = state.collection(name)
     records = [record(r, i, state.uploads) for i, r in enumerate(body.records)]
@@ -77,7 +91,9 @@ def _write(name: str, body: WriteRequest, request: Request, caller: Caller, *, u
             existing = set(sql.existing(s, col._id, ids))
         hidden = existing - set(_visible(state, col._id, sorted(existing), caller.principals()))
         if hidden:
-            raise HTTPException(403, f"{len(hidden)} of these ids belong to items this key may not change")
+            raise HTTPException(
+                403, f"{len(hidden)} of these ids belong to items this key may not change"
+            )
     result = col.upsert(records) if upsert else col.add(records)
     WRITES.labels("upsert" if upsert else "add").inc(result.added + result.updated)
     return WriteResponse(

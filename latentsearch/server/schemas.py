@@ -47,7 +47,9 @@ class SearchRequest(Strict):
     """Search by exactly one of ``text``, ``image`` (base64), ``vector`` or ``id``."""
 
     text: str | None = Field(None, min_length=1, max_length=MAX_TEXT_CHARS)
-    image: str | None = Field(None, min_length=1, description="a base64-encoded PNG/JPEG/WebP image")
+    image: str | None = Field(
+        None, min_length=1, description="a base64-encoded PNG/JPEG/WebP image"
+    )
     vector: list[float] | None = Field(None, min_length=1, max_length=MAX_VECTOR_DIM)
     id: str | None = Field(None, min_length=1, max_length=512, description="search near this item")
     k: int = Field(10, ge=1, le=MAX_K)
@@ -62,7 +64,9 @@ class SearchRequest(Strict):
     def _one_query(self) -> SearchRequest:
         given = [f for f in ("text", "image", "vector", "id") if getattr(self, f) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of text, image, vector or id (got {', '.join(given) or 'none'})")
+            raise ValueError(
+                f"give exactly one of text, image, vector or id (got {', '.join(given) or 'none'})"
+            )
         return self
 
 
@@ -123,7 +127,9 @@ class RecordIn(Strict):
     def _one_content(self) -> RecordIn:
         given = [f for f in ("text", "image", "vector") if getattr(self, f) is not None]
         if len(given) != 1:
-            raise ValueError(f"each record needs exactly one of text, image or vector (got {', '.join(given) or 'none'})")
+            raise ValueError(
+                f"each record needs exactly one of text, image or vector (got {', '.join(given) or 'none'})"
+            )
         return self
 
 

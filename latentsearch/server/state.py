@@ -49,12 +49,16 @@ class Settings:
     def from_env(cls) -> Settings:
         index = os.environ.get(f"{ENV_PREFIX}INDEX")
         if not index:
-            raise InvalidInputError(f"set {ENV_PREFIX}INDEX to the index folder (or use `latentsearch serve --index PATH`)")
+            raise InvalidInputError(
+                f"set {ENV_PREFIX}INDEX to the index folder (or use `latentsearch serve --index PATH`)"
+            )
         origins = os.environ.get(f"{ENV_PREFIX}CORS_ORIGINS", "")
         try:
             max_body = int(os.environ.get(f"{ENV_PREFIX}MAX_BODY_BYTES", DEFAULT_MAX_BODY))
         except ValueError as exc:
-            raise InvalidInputError(f"{ENV_PREFIX}MAX_BODY_BYTES must be an integer number of bytes") from exc
+            raise InvalidInputError(
+                f"{ENV_PREFIX}MAX_BODY_BYTES must be an integer number of bytes"
+            ) from exc
         return cls(
             index=Path(index),
             database=os.environ.get(f"{ENV_PREFIX}DATABASE") or None,
@@ -73,7 +77,9 @@ class State:
     db: Database = field(init=False)
 
     def __post_init__(self) -> None:
-        self.db = connect(self.settings.index, database=self.settings.database, device=self.settings.device)
+        self.db = connect(
+            self.settings.index, database=self.settings.database, device=self.settings.device
+        )
 
     @property
     def uploads(self) -> Path:

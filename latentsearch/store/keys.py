@@ -87,7 +87,11 @@ def check_name(what: str, value: str) -> str:
 
 
 def create_key(
-    s: Session, user: str, groups: list[str] | tuple[str, ...] = (), role: str = "reader", note: str | None = None
+    s: Session,
+    user: str,
+    groups: list[str] | tuple[str, ...] = (),
+    role: str = "reader",
+    note: str | None = None,
 ) -> NewKey:
     """Create a key for ``user`` in ``groups`` with ``role``; the returned key is shown only once."""
     check_name("user", user)
@@ -98,8 +102,14 @@ def create_key(
     key_id = secrets.token_hex(6)
     key = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
     row = ApiKeyRow(
-        key_id=key_id, key_hash=hash_key(key), user=user, groups=sorted(set(groups)), role=role, note=note,
-        created=utcnow(), revoked=None,
+        key_id=key_id,
+        key_hash=hash_key(key),
+        user=user,
+        groups=sorted(set(groups)),
+        role=role,
+        note=note,
+        created=utcnow(),
+        revoked=None,
     )
     s.add(row)
     s.flush()

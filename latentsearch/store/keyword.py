@@ -18,15 +18,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Float, Integer, MetaData, Table, Text, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.dialects.postgresql import REGCONFIG, TSVECTOR
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from latentsearch.errors import InvalidInputError
-from latentsearch.store.models import ItemPrincipalRow, ItemRow
+from latentsearch.store.acl import visible_to
+from latentsearch.store.models import ItemRow
 
-EVERYONE = "*"
 PG_CONFIG = "english"
 # bm25() column weights for (source_title, text): a title match counts double.
 SQLITE_WEIGHTS = (2.0, 1.0)
@@ -67,14 +78,6 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     if type_ == "table" and name is not None:
         return name not in _OWN_TABLES and not name.startswith("ls_keyword_fts_")
     return True
-
-
-def visible_to(principals: Sequence[str]) -> ColumnElement[bool]:
-    """SQL condition: the item's ACL names one of ``principals`` or everyone (``"*"``)."""
-    allowed = sorted({*principals, EVERYONE})
-    return ItemRow.id.in_(
-        select(ItemPrincipalRow.item_id).where(ItemPrincipalRow.principal.in_(allowed))
-    )
 
 
 def keyword_search(
@@ -132,7 +135,9 @@ def _sqlite(words: list[str], conds: list[ColumnElement[bool]], k: int) -> Any:
     )
 
 
-def _postgres(words: list[str], conds: list[ColumnElement[bool]], k: int, collection_id: int) -> Any:
+def _postgres(
+    words: list[str], conds: list[ColumnElement[bool]], k: int, collection_id: int
+) -> Any:
     # Words are \w+ only, so joining them with '|' makes a valid OR tsquery (stop words drop out).
     query = func.to_tsquery(literal(PG_CONFIG, type_=REGCONFIG), literal(" | ".join(words)))
     score = func.ts_rank_cd(PG_KEYWORD.c.tsv, query, PG_NORMALIZATION).cast(Float).label("score")

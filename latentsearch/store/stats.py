@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from latentsearch.store.keyword import visible_to
+from latentsearch.store.acl import visible_to
 from latentsearch.store.models import ItemRow
 
 FACET_SCAN = 10_000
@@ -57,7 +57,11 @@ def visible_ids(
     limit: int | None = None,
 ) -> list[str]:
     """External ids of the items matching ``where`` that ``principals`` may see."""
-    stmt = select(ItemRow.external_id).where(*_conds(collection_id, where, principals)).order_by(ItemRow.id)
+    stmt = (
+        select(ItemRow.external_id)
+        .where(*_conds(collection_id, where, principals))
+        .order_by(ItemRow.id)
+    )
     if limit is not None:
         stmt = stmt.limit(limit)
     return list(s.scalars(stmt))
@@ -93,7 +97,9 @@ def facets(
             if wanted is not None and key not in wanted:
                 continue
             for v in value if isinstance(value, list) else [value]:
-                if isinstance(v, str | int | float | bool) and not (isinstance(v, str) and len(v) > 200):
+                if isinstance(v, str | int | float | bool) and not (
+                    isinstance(v, str) and len(v) > 200
+                ):
                     counts.setdefault(key, Counter())[v] += 1
     out: dict[str, list[FacetValue]] = {}
     for key in sorted(counts):
