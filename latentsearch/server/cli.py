@@ -133,8 +133,12 @@ def keys_create(
 
     Example: latentsearch keys create --index indexes/demo --user alice --group eng --role reader
     """
-    with _store(index, database) as db, db.store.transaction() as s:
-        new = keystore.create_key(s, user, group or [], role, note)
+    try:
+        with _store(index, database) as db, db.store.transaction() as s:
+            new = keystore.create_key(s, user, group or [], role, note)
+    except LatentSearchError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
     if as_json:
         console.print_json(json.dumps({"key": new.key, **_info(new.info)}))
     else:

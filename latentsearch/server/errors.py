@@ -96,28 +96,28 @@ class BodyLimit:
             await self._reject(send)
             return
         seen = 0
-        started = False
+        exceeded = False
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.limit:
+                    exceeded = True
                     raise _TooLarge
             return msg
 
-        async def tracking_send(msg: Message) -> None:
-            nonlocal started
-            if msg["type"] == "http.response.start":
-                started = True
-            await send(msg)
+        async def guarded(msg: Message) -> None:
+            if not exceeded:  # once over the limit, whatever the app answers is replaced by a 413
+                await send(msg)
 
         try:
-            await self.app(scope, limited, tracking_send)
+            await self.app(scope, limited, guarded)
         except _TooLarge:
-            if not started:
-                await self._reject(send)
+            pass
+        if exceeded:
+            await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
         body = f'{{"error": "request body too large (limit {self.limit} bytes)"}}'.encode()
