@@ -196,9 +196,9 @@ function render(hits, name) {
     const meta = document.createElement("div");
     meta.className = "meta";
     const src = h.citation.uri ? ` · ${h.citation.uri}` : "";
-    meta.innerHTML = "";
-    meta.append(`score `, Object.assign(document.createElement("span"), { className: "score", textContent: h.score.toFixed(4) }),
-      ` · ${h.citation.doc_id} [${h.citation.start}–${h.citation.end}]${src}`);
+    const span = h.citation.snippet ? ` [${h.citation.start}–${h.citation.end}]` : "";
+    meta.append("score ", Object.assign(document.createElement("span"), { className: "score", textContent: h.score.toFixed(4) }),
+      ` · ${h.citation.doc_id}${span}${src}`);
     body.append(title, snippet, meta);
     li.append(body);
     list.append(li);
