@@ -1,25 +1,15 @@
 """Helpers for server tests: a company corpus with ACLs, keys, and a real `serve` process.
 
-`serve()` starts `latentsearch serve` (uvicorn) on 127.0.0.1 with a free port in its own
-process group, waits for /health, and always stops it (SIGTERM, then SIGKILL) on exit.
+`serve()` runs `latentsearch serve` (uvicorn) on 127.0.0.1 with a free port and always stops it.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 import latentsearch as ls
+from latentsearch.server.process import running_server
 from latentsearch.store import keys as keystore
 
 ENG = "group:eng"
@@ -142,74 +132,6 @@ def quick_clip(folder: Path) -> Path:
     return build_tiny_clip(folder / "tiny-clip", steps=3)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serve(
-    index: Path, database: str | None = None, *, workers: int = 1, timeout: float = 120.0
-) -> Iterator[str]:
-    """Run `latentsearch serve` in a subprocess; yield its base URL; always stop it."""
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "latentsearch.server.cli",
-        "serve",
-        "--index",
-        str(index),
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--device",
-        "cpu",
-        "--log-level",
-        "warning",
-    ]
-    if database:
-        cmd += ["--database", database]
-    log = open(index / f"server-{port}.log", "wb")  # noqa: SIM115 - closed below
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"server exited with {proc.returncode}: {_tail(index / f'server-{port}.log')}"
-                )
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"server did not start in {timeout}s: {_tail(index / f'server-{port}.log')}"
-                )
-            time.sleep(0.3)
-        yield url
-    finally:
-        _stop(proc)
-        log.close()
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
-def _tail(path: Path) -> str:
-    return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+def serve(index: Path, database: str | None = None, *, workers: int = 1):  # type: ignore[no-untyped-def]
+    """A real `latentsearch serve` process (see latentsearch.server.process)."""
+    return running_server(index, database, workers=workers)

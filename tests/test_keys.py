@@ -46,7 +46,10 @@ def test_revoked_keys_stop_working(db: ls.Database) -> None:
         keystore.revoke_key(s, "nope")
 
 
-@pytest.mark.parametrize(("user", "groups", "role"), [("", [], "reader"), ("a b", [], "reader"), ("a", ["g h"], "reader"), ("a", [], "root")])
+@pytest.mark.parametrize(
+    ("user", "groups", "role"),
+    [("", [], "reader"), ("a b", [], "reader"), ("a", ["g h"], "reader"), ("a", [], "root")],
+)
 def test_bad_keys_are_refused(db: ls.Database, user: str, groups: list[str], role: str) -> None:
     with pytest.raises(InvalidInputError), db.store.transaction() as s:
         keystore.create_key(s, user, groups, role)
@@ -57,17 +60,28 @@ def test_bad_keys_are_refused(db: ls.Database, user: str, groups: list[str], rol
 def test_keys_cli(index_path, database) -> None:
     runner = CliRunner()
     base = ["--index", str(index_path)] + (["--database", database] if database else [])
-    r = runner.invoke(standalone, ["keys", "create", "--user", "alice", "--group", "eng", "--role", "reader", *base])
+    r = runner.invoke(
+        standalone,
+        ["keys", "create", "--user", "alice", "--group", "eng", "--role", "reader", *base],
+    )
     assert r.exit_code == 0, r.output
     key = r.stdout.strip().splitlines()[0]
-    r = runner.invoke(standalone, ["keys", "create", "--user", "bob", "--role", "admin", "--json", *base])
+    r = runner.invoke(
+        standalone, ["keys", "create", "--user", "bob", "--role", "admin", "--json", *base]
+    )
     made = json.loads(r.stdout)
     assert made["role"] == "admin" and made["key"].startswith("ls_")
     listed = json.loads(runner.invoke(standalone, ["keys", "list", "--json", *base]).stdout)
-    assert [(k["user"], k["groups"], k["role"]) for k in listed] == [("alice", ["eng"], "reader"), ("bob", [], "admin")]
+    assert [(k["user"], k["groups"], k["role"]) for k in listed] == [
+        ("alice", ["eng"], "reader"),
+        ("bob", [], "admin"),
+    ]
     assert key not in json.dumps(listed)
     assert runner.invoke(standalone, ["keys", "revoke", listed[0]["key_id"], *base]).exit_code == 0
-    assert [k["user"] for k in json.loads(runner.invoke(standalone, ["keys", "list", "--json", *base]).stdout)] == ["bob"]
+    assert [
+        k["user"]
+        for k in json.loads(runner.invoke(standalone, ["keys", "list", "--json", *base]).stdout)
+    ] == ["bob"]
     table = runner.invoke(standalone, ["keys", "list", "--all", *base]).stdout
     assert "alice" in table and "bob" in table
     bad = runner.invoke(standalone, ["keys", "create", "--user", "carol", "--role", "root", *base])

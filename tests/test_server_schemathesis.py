@@ -34,7 +34,9 @@ def test_no_server_errors(served) -> None:
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
         def check(case) -> None:
             if case.path_parameters and "name" in case.path_parameters and len(statuses) % 2:
                 case.path_parameters["name"] = "docs"  # reach the real collection half of the time
@@ -43,7 +45,9 @@ def test_no_server_errors(served) -> None:
                 response = case.call(headers=headers)
                 statuses.append(response.status_code)
                 if response.status_code >= 500:
-                    failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:300]}")
+                    failures.append(
+                        f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:300]}"
+                    )
 
         check()
     assert failures == []

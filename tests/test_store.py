@@ -18,7 +18,14 @@ def test_migrations_match_models(db: ls.Database) -> None:
         diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
     assert diff == []
     tables = set(inspect(db.store.engine).get_table_names())
-    assert {"ls_collections", "ls_items", "ls_item_principals", "ls_vectors", "ls_tombstones", "alembic_version"} <= tables
+    assert {
+        "ls_collections",
+        "ls_items",
+        "ls_item_principals",
+        "ls_vectors",
+        "ls_tombstones",
+        "alembic_version",
+    } <= tables
 
 
 def test_sqlite_is_wal_with_foreign_keys(index_path) -> None:

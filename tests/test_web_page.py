@@ -16,9 +16,19 @@ from serverkit import build, quick_clip, serve
 
 pytestmark = pytest.mark.slow
 CHROMIUM = os.environ.get("LATENTSEARCH_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-ARTIFACTS = Path(os.environ.get("LATENTSEARCH_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"))
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(
+    os.environ.get(
+        "LATENTSEARCH_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"
+    )
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +86,10 @@ def test_search_page(site, browser) -> None:
     alice = search(page, "vpn outage")
     assert alice[0] == "eng-vpn" and "sales-vpn" not in alice and "sales-q3" not in alice
     assert page.inner_text("#results li.hit:first-child mark") in {"VPN", "outage"}
-    assert page.get_attribute("#results li.hit:first-child h3 a", "href") == "https://wiki.example/eng/vpn"
+    assert (
+        page.get_attribute("#results li.hit:first-child h3 a", "href")
+        == "https://wiki.example/eng/vpn"
+    )
     page.screenshot(path=str(ARTIFACTS / "search-page-alice.png"), full_page=True)
 
     use_key(page, keys.bob)  # switch keys: the same query now shows bob's documents only
@@ -100,7 +113,9 @@ def test_search_page(site, browser) -> None:
     page.wait_for_selector("#facets input[data-field=color]")
     shown = search(page, "a blue square", "dense")
     assert set(shown) == {"blue-square", "green-triangle"}
-    page.wait_for_function("[...document.querySelectorAll('img.thumb')].every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_function(
+        "[...document.querySelectorAll('img.thumb')].every(i => i.complete && i.naturalWidth > 0)"
+    )
     page.screenshot(path=str(ARTIFACTS / "search-page-images.png"), full_page=True)
 
     page.click("#forget-key")
