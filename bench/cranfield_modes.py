@@ -107,7 +107,7 @@ def main() -> None:
         f"Cranfield: {len(docs)} docs, {len(queries)} queries; {db.store.dialect}; indexed in {took:.0f} s; "
         f"{platform.processor() or platform.machine()}, rrf_k={args.rrf_k}"
     )
-    print(f"| mode | nDCG@10 | reference | ratio | ms/query |\n|---|---|---|---|---|")
+    print("| mode | nDCG@10 | reference | ratio | ms/query |\n|---|---|---|---|---|")
     for mode, score, ms in rows:
         ref = REFERENCE.get(mode)
         print(

@@ -18,8 +18,18 @@ def test_load_test_short_run(tmp_path: Path, pg_admin) -> None:
 
     out = tmp_path / "load.json"
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "load_test.py"), "--short", "--database", PG_URL, "--json", str(out)],
-        capture_output=True, text=True, timeout=400,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "load_test.py"),
+            "--short",
+            "--database",
+            PG_URL,
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=400,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     result = json.loads(out.read_text())

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from serverkit import Keys, build
 
 from latentsearch.server import Settings, create_app
-from serverkit import Keys, build
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from serverkit import build
 
 from latentsearch.server import Settings, create_app
-from serverkit import build
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from serverkit import build, quick_clip, serve
 
 pytestmark = pytest.mark.slow

@@ -6,6 +6,7 @@ client gets a 500 with that id only.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from typing import Any
@@ -112,10 +113,8 @@ class BodyLimit:
             if not exceeded:  # once over the limit, whatever the app answers is replaced by a 413
                 await send(msg)
 
-        try:
+        with contextlib.suppress(_TooLarge):
             await self.app(scope, limited, guarded)
-        except _TooLarge:
-            pass
         if exceeded:
             await self._reject(send)
 

@@ -17,7 +17,7 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from latentsearch.errors import InvalidInputError, NotFoundError
-from latentsearch.store.models import BigId, Base, JsonType, UTCDateTime, utcnow
+from latentsearch.store.models import Base, BigId, JsonType, UTCDateTime, utcnow
 
 ROLES = ("reader", "writer", "admin")
 PREFIX = "ls_"
