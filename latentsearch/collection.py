@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from sqlalchemy.exc import IntegrityError
 
-from latentsearch.collection_query import QueryMethods, id_list
+from latentsearch.collection_query import MAX_K, QueryMethods, check_k, id_list
 from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
 from latentsearch.errors import (
     CollectionNotFoundError,
@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 SAVE_EAGERLY_BYTES = 64 << 20
 SAVE_INTERVAL_S = 30.0
 COMPACT_FRACTION = 0.1
+
+__all__ = ["MAX_K", "Collection", "CollectionInfo", "check_identity", "check_k"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,13 +427,6 @@ def check_identity(name: str, recorded: EncoderIdentity, given: EncoderIdentity)
             f"{given.fingerprint}). Vectors from different models never mix: open it with the original "
             "encoder, or create a new collection."
         )
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(v))
-    if norm == 0.0:
-        raise InvalidInputError("a zero vector has no direction; cosine similarity is undefined")
-    return (v / norm).astype(np.float32)
 
 
 def _row(collection_id: int, seq: int, it: NewItem, created: datetime, now: datetime) -> dict[str, Any]:

@@ -84,11 +84,11 @@ def _questions(space: Space, qs: Sequence[AnalogyQuery], acc: Access) -> list[_Q
         signed = np.asarray(w[: len(pos)] + [-x for x in w[len(pos) :]], dtype=np.float32)
         shapes.append((len(pos), len(neg), signed))
         specs.append([as_term(t) for t in pos + neg])
-    unique = list(dict.fromkeys(sp for row in specs for sp in row))
-    resolved = dict(zip(unique, resolve(space, unique, acc), strict=True))
+    unique = list({sp.key: sp for row in specs for sp in row}.values())
+    resolved = {sp.key: t for sp, t in zip(unique, resolve(space, unique, acc), strict=True)}
     out = []
     for row, (_p, _n, signed) in zip(specs, shapes, strict=True):
-        terms = [resolved[sp] for sp in row]
+        terms = [resolved[sp.key] for sp in row]
         inputs = np.asarray(sorted({t.item for t in terms if t.item is not None}), dtype=np.int64)
         out.append(_Question(terms, signed, inputs))
     return out

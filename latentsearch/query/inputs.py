@@ -47,6 +47,12 @@ class Spec:
     value: Any
     label: str
 
+    @property
+    def key(self) -> tuple[str, Any]:
+        """A hashable identity (arrays and PIL images by object identity)."""
+        hashable = isinstance(self.value, str | Path)
+        return (self.kind, self.value if hashable else id(self.value))
+
 
 @dataclass(frozen=True, slots=True)
 class Term:

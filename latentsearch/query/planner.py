@@ -109,7 +109,7 @@ def top_k(
     with space.lock:
         index = space.index()
         total = index.ntotal
-        if sc.allowed is None or index.honours_selectors:
+        if sc.allowed is None or (index.honours_selectors and space.settings.selectors):
             res = index.search(queries, k + extra, allowed=sc.allowed)
             steps.append("faiss+selector" if sc.allowed is not None else "faiss")
             for i in range(n):

@@ -18,9 +18,12 @@ class PlannerSettings:
     ``exact_max``: filtered scopes up to this many items are scored exactly from stored vectors.
     ``oversample``: growth factor of the re-check rounds where the index returns too few.
     ``mmr_pool``: candidates considered by MMR, as a multiple of ``k`` (at least 20).
+    ``selectors``: let FAISS restrict searches with an ID selector; when False (or on a GPU index
+    that cannot honour one) the planner oversamples without one and re-checks instead.
     """
 
     exact_max: int = 2048
+    selectors: bool = True
     oversample: int = 4
     scan_batch: int = 20_000
     mmr_pool: int = 4
