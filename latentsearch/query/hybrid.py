@@ -176,3 +176,21 @@ def best_per_document(hits: Sequence[Hit]) -> list[Hit]:
             seen.add(doc)
             out.append(h)
     return out
+
+
+def ranked_documents(
+    col: Collection,
+    texts: Sequence[str],
+    depth: int,
+    *,
+    mode: str,
+    principals: Sequence[str] | None = None,
+    fusion: Fusion | None = None,
+) -> list[list[str]]:
+    """For evaluation: per query, up to ``depth`` document ids best first (a chunk stands for its
+    parent document), in ``mode``. This is what ``latentsearch eval --mode`` runs."""
+    out = []
+    for text in texts:
+        hits = search(col, text, depth, mode=mode, principals=principals, per_document=True, fusion=fusion)
+        out.append([h.chunk.parent if h.chunk else h.id for h in hits])
+    return out
