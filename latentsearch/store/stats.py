@@ -88,7 +88,8 @@ def facets(
         .order_by(ItemRow.id.desc())
         .limit(scan)
     )
-    counts: dict[str, Counter[str | int | float | bool]] = {}
+    # keyed by (type name, value): True and 1 are different facet values
+    counts: dict[str, Counter[tuple[str, str | int | float | bool]]] = {}
     scanned = 0
     wanted = set(fields) if fields else None
     for meta in s.scalars(stmt):
@@ -100,12 +101,12 @@ def facets(
                 if isinstance(v, str | int | float | bool) and not (
                     isinstance(v, str) and len(v) > 200
                 ):
-                    counts.setdefault(key, Counter())[v] += 1
+                    counts.setdefault(key, Counter())[(type(v).__name__, v)] += 1
     out: dict[str, list[FacetValue]] = {}
     for key in sorted(counts):
         c = counts[key]
         if wanted is None and len(c) > FACET_MAX_DISTINCT:
             continue
-        ranked = sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))[:top]
-        out[key] = [FacetValue(v, n) for v, n in ranked]
+        ranked = sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0][1])))[:top]
+        out[key] = [FacetValue(v, n) for (_, v), n in ranked]
     return Facets(fields=out, scanned=scanned)
