@@ -45,33 +45,41 @@ SQLITE_DOWN = [
     "DROP TABLE IF EXISTS ls_keyword_fts",
 ]
 
-# The document vector: the title weighted 'A' (counts more in ts_rank), then the text.
+# The document vector: the title weighted 'A', then the text. BM25 (latentsearch/store/keyword.py)
+# counts a title occurrence twice, so the document length ``len`` does too.
 PG_TSV = (
     "setweight(to_tsvector('english'::regconfig, coalesce({r}.source_title, '')), 'A') || "
     "to_tsvector('english'::regconfig, coalesce({r}.text, ''))"
+)
+PG_LEN = (
+    "(SELECT coalesce(sum(cardinality(u.positions) + cardinality(array_positions(u.weights, 'A'))), 0)"
+    " FROM unnest({tsv}) AS u)"
 )
 PG_UP = [
     """CREATE TABLE ls_keyword (
         item_id BIGINT NOT NULL,
         collection_id BIGINT NOT NULL,
         tsv TSVECTOR NOT NULL,
+        len INTEGER NOT NULL,
         CONSTRAINT pk_ls_keyword PRIMARY KEY (item_id),
         CONSTRAINT fk_ls_keyword_item_id_ls_items FOREIGN KEY (item_id)
             REFERENCES ls_items (id) ON DELETE CASCADE)""",
     "CREATE INDEX ix_ls_keyword_tsv ON ls_keyword USING GIN (tsv)",
-    "CREATE INDEX ix_ls_keyword_collection_id ON ls_keyword (collection_id)",
+    "CREATE INDEX ix_ls_keyword_collection_len ON ls_keyword (collection_id, len)",
     f"""CREATE FUNCTION ls_keyword_sync() RETURNS trigger
         LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+    DECLARE doc tsvector := {PG_TSV.format(r="NEW")};
     BEGIN
-        INSERT INTO ls_keyword (item_id, collection_id, tsv)
-        VALUES (NEW.id, NEW.collection_id, {PG_TSV.format(r="NEW")})
-        ON CONFLICT (item_id) DO UPDATE SET tsv = EXCLUDED.tsv;
+        INSERT INTO ls_keyword (item_id, collection_id, tsv, len)
+        VALUES (NEW.id, NEW.collection_id, doc, {PG_LEN.format(tsv="doc")})
+        ON CONFLICT (item_id) DO UPDATE SET tsv = EXCLUDED.tsv, len = EXCLUDED.len;
         RETURN NULL;
     END $$""",
     """CREATE TRIGGER ls_keyword_sync AFTER INSERT OR UPDATE OF source_title, text ON ls_items
         FOR EACH ROW EXECUTE FUNCTION ls_keyword_sync()""",
-    f"""INSERT INTO ls_keyword (item_id, collection_id, tsv)
-        SELECT i.id, i.collection_id, {PG_TSV.format(r="i")} FROM ls_items AS i""",
+    f"""INSERT INTO ls_keyword (item_id, collection_id, tsv, len)
+        SELECT d.id, d.collection_id, d.doc, {PG_LEN.format(tsv="d.doc")}
+        FROM (SELECT i.id, i.collection_id, {PG_TSV.format(r="i")} AS doc FROM ls_items AS i) AS d""",
 ]
 PG_DOWN = [
     "DROP TRIGGER IF EXISTS ls_keyword_sync ON ls_items",
