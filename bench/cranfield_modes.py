@@ -110,12 +110,8 @@ def main() -> None:
     print("| mode | nDCG@10 | reference | ratio | ms/query |\n|---|---|---|---|---|")
     for mode, score, ms in rows:
         ref = REFERENCE.get(mode)
-        print(
-            f"| {mode} | {score:.3f} | {ref if ref else '-'} | {score / ref:.2f} |"
-            if ref
-            else f"| {mode} | {score:.3f} | - | - |",
-            f"{ms:.1f} |",
-        )
+        ratio = f"{score / ref:.2f}" if ref else "-"
+        print(f"| {mode} | {score:.3f} | {ref or '-'} | {ratio} | {ms:.1f} |")
 
 
 if __name__ == "__main__":
