@@ -8,7 +8,7 @@ STAMP   = $(VENV)/.installed
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 
-.PHONY: setup demo test lint clean postgres
+.PHONY: setup demo test lint clean postgres browser
 
 setup: $(STAMP)
 
@@ -26,7 +26,15 @@ postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect 15 main start
 	@pg_isready -h 127.0.0.1 -p 5432
 
-test: setup postgres
+# The page test drives Debian's chromium through the playwright package (installed by setup).
+# Never `playwright install`: it downloads a browser build, which this network does not allow.
+CHROMIUM ?= /usr/bin/chromium
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(CHROMIUM)
+
+test: setup postgres browser
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -9,18 +9,30 @@ from latentsearch.collection import Collection, CollectionInfo
 from latentsearch.db import Database, connect
 from latentsearch.encoders import Encoder, EncoderIdentity
 from latentsearch.errors import LatentSearchError
-from latentsearch.results import Chunk, Hit, Item, Source, WriteResult
+from latentsearch.query.arithmetic import AnalogyQuery
+from latentsearch.results import (
+    Chunk,
+    DirectionInfo,
+    Hit,
+    InterpolationStep,
+    Item,
+    Source,
+    WriteResult,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnalogyQuery",
     "Chunk",
     "Collection",
     "CollectionInfo",
     "Database",
+    "DirectionInfo",
     "Encoder",
     "EncoderIdentity",
     "Hit",
+    "InterpolationStep",
     "Item",
     "LatentSearchError",
     "Source",

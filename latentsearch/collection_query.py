@@ -51,9 +51,19 @@ class QueryMethods:
         self, ids: str, *, principals: Sequence[str] | None = None, include_vectors: bool = False
     ) -> Item: ...
     @overload
-    def get(self, ids: Sequence[str], *, principals: Sequence[str] | None = None, include_vectors: bool = False) -> list[Item]: ...
     def get(
-        self, ids: str | Sequence[str], *, principals: Sequence[str] | None = None, include_vectors: bool = False
+        self,
+        ids: Sequence[str],
+        *,
+        principals: Sequence[str] | None = None,
+        include_vectors: bool = False,
+    ) -> list[Item]: ...
+    def get(
+        self,
+        ids: str | Sequence[str],
+        *,
+        principals: Sequence[str] | None = None,
+        include_vectors: bool = False,
     ) -> Item | list[Item]:
         """Items by id: one `Item` for a str (or `ItemNotFoundError`), else a list of those found.
 
@@ -64,10 +74,13 @@ class QueryMethods:
         ext = id_list([ids] if single else ids)
         with self._db.store.session() as s:
             rows = visible_by_external(s, self._id, ext, acc)
-            found = [rows[e] for e in dict.fromkeys(ext) if e in rows]
+            found = [rows[e] for e in ext if e in rows]
             acls = sql.principals_of(s, [r.id for r in found])
             vecs = sql.vectors_for(s, [r.id for r in found], self.dim) if include_vectors else None
-        out = [make_item(r, acls[r.id], vecs[i] if vecs is not None else None) for i, r in enumerate(found)]
+        out = [
+            make_item(r, acls[r.id], vecs[i] if vecs is not None else None)
+            for i, r in enumerate(found)
+        ]
         if single:
             if not out:
                 raise ItemNotFoundError(f"no item with id {ext[0]!r} in collection {self.name!r}")
@@ -107,11 +120,10 @@ class QueryMethods:
         k = check_k(k)
         acc = self._access(principals)
         if isinstance(queries, str | Mapping) or not isinstance(queries, Sequence | np.ndarray):
-            raise InvalidInputError("queries must be a list (of texts, images, vectors or {'id': ...})")
-        if isinstance(queries, np.ndarray) and queries.ndim == 2:
-            specs = [as_query(q) for q in queries]
-        else:
-            specs = [as_query(q) for q in queries]
+            raise InvalidInputError(
+                "queries must be a list (of texts, images, vectors or {'id': ...})"
+            )
+        specs = [as_query(q) for q in queries]
         if not specs:
             return []
         terms = resolve(self._space, specs, acc)
@@ -126,7 +138,12 @@ class QueryMethods:
         principals: Sequence[str] | None = None,
     ) -> list[list[Hit]]:
         """Nearest items for a batch of query vectors, in one FAISS call and one SQL round trip."""
-        return self.search_batch(list(check_vectors(queries, self.dim, "query vectors")), k, where=where, principals=principals)
+        return self.search_batch(
+            list(check_vectors(queries, self.dim, "query vectors")),
+            k,
+            where=where,
+            principals=principals,
+        )
 
     def query(
         self,
@@ -144,7 +161,13 @@ class QueryMethods:
         k = check_k(k)
         acc = self._access(principals)
         return arithmetic.expression(
-            self._space, expr, k, where=where, acc=acc, mmr=check_lambda(mmr), exclude_inputs=exclude_inputs
+            self._space,
+            expr,
+            k,
+            where=where,
+            acc=acc,
+            mmr=check_lambda(mmr),
+            exclude_inputs=exclude_inputs,
         )
 
     def analogy(
@@ -163,8 +186,12 @@ class QueryMethods:
         ``"3cosmul"`` its ``most_similar_cosmul``. A ``str`` term is the item with that id when
         one is visible, else text. ``weights``: one per term, positives first."""
         return self.analogy_batch(
-            [AnalogyQuery(positive, negative, weights)], k, method=method, exclude_inputs=exclude_inputs,
-            where=where, principals=principals,
+            [AnalogyQuery(positive, negative, weights)],
+            k,
+            method=method,
+            exclude_inputs=exclude_inputs,
+            where=where,
+            principals=principals,
         )[0]
 
     def analogy_batch(
@@ -183,7 +210,9 @@ class QueryMethods:
         qs = [as_question(q) for q in questions]
         if not qs:
             return []
-        return arithmetic.analogy(self._space, qs, k, method=method, exclude_inputs=exclude_inputs, where=where, acc=acc)
+        return arithmetic.analogy(
+            self._space, qs, k, method=method, exclude_inputs=exclude_inputs, where=where, acc=acc
+        )
 
     def recommend(
         self,
@@ -201,7 +230,14 @@ class QueryMethods:
         k = check_k(k)
         acc = self._access(principals)
         return arithmetic.recommend(
-            self._space, positive, negative, k, strategy=strategy, where=where, acc=acc, exclude_inputs=exclude_inputs
+            self._space,
+            positive,
+            negative,
+            k,
+            strategy=strategy,
+            where=where,
+            acc=acc,
+            exclude_inputs=exclude_inputs,
         )
 
     def interpolate(
@@ -219,7 +255,9 @@ class QueryMethods:
         by ``"slerp"`` or ``"linear"``; each step holds the ``k`` nearest visible items."""
         k = check_k(k)
         acc = self._access(principals)
-        return latent.interpolate(self._space, a, b, steps, method=method, k=k, where=where, acc=acc)
+        return latent.interpolate(
+            self._space, a, b, steps, method=method, k=k, where=where, acc=acc
+        )
 
     def direction(
         self,
@@ -254,7 +292,9 @@ class QueryMethods:
         """Delete a saved direction (`DirectionNotFoundError` if there is none of that name)."""
         with self._db.store.transaction() as s:
             if not directions_store.remove(s, self._id, name):
-                raise DirectionNotFoundError(f"no direction named {name!r} in collection {self.name!r}")
+                raise DirectionNotFoundError(
+                    f"no direction named {name!r} in collection {self.name!r}"
+                )
 
     def centroid(
         self,

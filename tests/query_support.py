@@ -147,7 +147,11 @@ def _field_matches(item: Mapping[str, Any], name: str, spec: Any) -> bool:
     if not isinstance(spec, Mapping):
         return _leaf(value, "$eq", spec, builtin)
     for op, operand in spec.items():
-        ok = not _field_matches(item, name, operand) if op == "$not" else _leaf(value, op, operand, builtin)
+        ok = (
+            not _field_matches(item, name, operand)
+            if op == "$not"
+            else _leaf(value, op, operand, builtin)
+        )
         if not ok:
             return False
     return True
@@ -163,7 +167,9 @@ def unit(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
-def check_topk(hits: list[Any], scores: dict[str, float], allowed: set[str], k: int, tol: float = 2e-5) -> None:
+def check_topk(
+    hits: list[Any], scores: dict[str, float], allowed: set[str], k: int, tol: float = 2e-5
+) -> None:
     """``hits`` is an exact top-``k`` of ``allowed`` under ``scores`` (ties in any order)."""
     ids = [h.id for h in hits]
     leaked = set(ids) - allowed

@@ -13,17 +13,57 @@ import latentsearch as ls
 from latentsearch.errors import ExpressionError
 from latentsearch.query.expressions import parse
 
-WORDS = (
-    "king queen man woman prince princess boy girl father mother son daughter uncle aunt "
-    "paris france berlin germany rome italy madrid spain tokyo japan "
-    "apple banana cherry car bus train red green blue happy sad big small"
-).split()
+WORDS = [
+    "king",
+    "queen",
+    "man",
+    "woman",
+    "prince",
+    "princess",
+    "boy",
+    "girl",
+    "father",
+    "mother",
+    "son",
+    "daughter",
+    "uncle",
+    "aunt",
+    "paris",
+    "france",
+    "berlin",
+    "germany",
+    "rome",
+    "italy",
+    "madrid",
+    "spain",
+    "tokyo",
+    "japan",
+    "apple",
+    "banana",
+    "cherry",
+    "car",
+    "bus",
+    "train",
+    "red",
+    "green",
+    "blue",
+    "happy",
+    "sad",
+    "big",
+    "small",
+]
 
 
 @pytest.fixture
 def words(db: ls.Database) -> ls.Collection:
     col = db.create_collection("words", encoder="text")
-    col.add(texts=WORDS, ids=WORDS, metadata=[{"i": i, "fruit": w in ("apple", "banana", "cherry")} for i, w in enumerate(WORDS)])
+    col.add(
+        texts=WORDS,
+        ids=WORDS,
+        metadata=[
+            {"i": i, "fruit": w in ("apple", "banana", "cherry")} for i, w in enumerate(WORDS)
+        ],
+    )
     return col
 
 
@@ -46,30 +86,51 @@ def _same(hits, expected, tol=1e-5) -> None:
 
 @pytest.mark.parametrize(
     ("pos", "neg", "weights"),
-    [(["king", "woman"], ["man"], None), (["paris", "germany"], ["france"], [1.0, 2.0, 0.5]), (["apple"], [], None), (["tokyo", "italy", "happy"], ["japan", "sad"], None)],
+    [
+        (["king", "woman"], ["man"], None),
+        (["paris", "germany"], ["france"], [1.0, 2.0, 0.5]),
+        (["apple"], [], None),
+        (["tokyo", "italy", "happy"], ["japan", "sad"], None),
+    ],
 )
 def test_3cosadd_is_the_normalised_weighted_mean(words: ls.Collection, pos, neg, weights) -> None:
     X = _matrix(words)
     w = weights or [1.0] * (len(pos) + len(neg))
     signed = w[: len(pos)] + [-x for x in w[len(pos) :]]
-    mean = sum(s * X[WORDS.index(t)] for s, t in zip(signed, pos + neg, strict=True)) / sum(abs(x) for x in w)
+    mean = sum(s * X[WORDS.index(t)] for s, t in zip(signed, pos + neg, strict=True)) / sum(
+        abs(x) for x in w
+    )
     expect = _rank(X @ unit(mean), set(pos + neg), 8)
     _same(words.analogy(pos, neg, k=8, weights=weights), expect)
 
 
-@pytest.mark.parametrize(("pos", "neg", "weights"), [(["king", "woman"], ["man"], None), (["paris", "germany"], ["france"], [1.0, 2.0, 0.5]), (["blue"], [], None), (["rome", "spain"], ["italy", "red"], None)])
-def test_3cosmul_is_levy_goldberg_with_gensim_epsilon(words: ls.Collection, pos, neg, weights) -> None:
+@pytest.mark.parametrize(
+    ("pos", "neg", "weights"),
+    [
+        (["king", "woman"], ["man"], None),
+        (["paris", "germany"], ["france"], [1.0, 2.0, 0.5]),
+        (["blue"], [], None),
+        (["rome", "spain"], ["italy", "red"], None),
+    ],
+)
+def test_3cosmul_is_levy_goldberg_with_gensim_epsilon(
+    words: ls.Collection, pos, neg, weights
+) -> None:
     X = _matrix(words)
     w = weights or [1.0] * (len(pos) + len(neg))
     shifted = {t: (1 + X @ X[WORDS.index(t)]) / 2 for t in pos + neg}
     num = np.prod([shifted[t] ** w[i] for i, t in enumerate(pos)], axis=0)
-    den = np.prod([shifted[t] ** w[len(pos) + i] for i, t in enumerate(neg)], axis=0) if neg else 1.0
+    den = (
+        np.prod([shifted[t] ** w[len(pos) + i] for i, t in enumerate(neg)], axis=0) if neg else 1.0
+    )
     expect = _rank(num / (den + 1e-6), set(pos + neg), 8)
     _same(words.analogy(pos, neg, k=8, method="3cosmul", weights=weights), expect)
 
 
 def test_inputs_are_excluded_unless_asked(words: ls.Collection) -> None:
-    assert not {"king", "man", "woman"} & {h.id for h in words.analogy(["king", "woman"], ["man"], k=10)}
+    assert not {"king", "man", "woman"} & {
+        h.id for h in words.analogy(["king", "woman"], ["man"], k=10)
+    }
     kept = words.analogy(["king", "woman"], ["man"], k=len(WORDS), exclude_inputs=False)
     assert {"king", "man", "woman"} <= {h.id for h in kept}
     assert not {"king", "man"} & {h.id for h in words.query("king - man", k=len(WORDS))}
@@ -88,9 +149,16 @@ def test_terms_may_be_text_vectors_and_items(words: ls.Collection) -> None:
 def test_analogy_respects_filters(words: ls.Collection) -> None:
     hits = words.analogy(["king", "woman"], ["man"], k=3, where={"fruit": True})
     assert {h.id for h in hits} == {"apple", "banana", "cherry"}
-    batch = words.analogy_batch([(["king", "woman"], ["man"]), {"positive": ["paris", "germany"], "negative": ["france"]}], k=2)
-    assert [h.id for h in batch[0]] == [h.id for h in words.analogy(["king", "woman"], ["man"], k=2)]
-    assert [h.id for h in batch[1]] == [h.id for h in words.analogy(["paris", "germany"], ["france"], k=2)]
+    batch = words.analogy_batch(
+        [(["king", "woman"], ["man"]), {"positive": ["paris", "germany"], "negative": ["france"]}],
+        k=2,
+    )
+    assert [h.id for h in batch[0]] == [
+        h.id for h in words.analogy(["king", "woman"], ["man"], k=2)
+    ]
+    assert [h.id for h in batch[1]] == [
+        h.id for h in words.analogy(["paris", "germany"], ["france"], k=2)
+    ]
 
 
 @pytest.mark.parametrize("strategy", ["average_vector", "best_score", "sum_scores"])
@@ -117,10 +185,23 @@ def _terms(expr: str) -> list[tuple[str, object, float]]:
 @pytest.mark.parametrize(
     ("expr", "terms"),
     [
-        ("king - man + woman", [("word", "king", 1.0), ("word", "man", -1.0), ("word", "woman", 1.0)]),
+        (
+            "king - man + woman",
+            [("word", "king", 1.0), ("word", "man", -1.0), ("word", "woman", 1.0)],
+        ),
         ('"sunny beach" - "people"', [("text", "sunny beach", 1.0), ("text", "people", -1.0)]),
-        ('0.7 * "formal tone" + @ticket-123', [("text", "formal tone", 0.7), ("id", "ticket-123", 1.0)]),
-        ('image:photos/red_car.jpg - "red" + "blue"', [("image", Path("photos/red_car.jpg"), 1.0), ("text", "red", -1.0), ("text", "blue", 1.0)]),
+        (
+            '0.7 * "formal tone" + @ticket-123',
+            [("text", "formal tone", 0.7), ("id", "ticket-123", 1.0)],
+        ),
+        (
+            'image:photos/red_car.jpg - "red" + "blue"',
+            [
+                ("image", Path("photos/red_car.jpg"), 1.0),
+                ("text", "red", -1.0),
+                ("text", "blue", 1.0),
+            ],
+        ),
         ("vec:sunny", [("direction", "sunny", 1.0)]),
         ("a + 2 * b - c / 4", [("word", "a", 1.0), ("word", "b", 2.0), ("word", "c", -0.25)]),
         ("-(a - b) * 3", [("word", "a", -3.0), ("word", "b", 3.0)]),
@@ -129,8 +210,19 @@ def _terms(expr: str) -> list[tuple[str, object, float]]:
         ("1e-1*a + .5*b", [("word", "a", 0.1), ("word", "b", 0.5)]),
         ("a + a - b + b + c", [("word", "a", 2.0), ("word", "c", 1.0)]),
         ("(a)", [("word", "a", 1.0)]),
-        ("""@"doc 7" + image:'my pics/x.png' + vec:"my dir" + 'it\\'s'""", [("id", "doc 7", 1.0), ("image", Path("my pics/x.png"), 1.0), ("direction", "my dir", 1.0), ("text", "it's", 1.0)]),
-        ("New_York + don't + ünïcode", [("word", "New_York", 1.0), ("word", "don't", 1.0), ("word", "ünïcode", 1.0)]),
+        (
+            """@"doc 7" + image:'my pics/x.png' + vec:"my dir" + 'it\\'s'""",
+            [
+                ("id", "doc 7", 1.0),
+                ("image", Path("my pics/x.png"), 1.0),
+                ("direction", "my dir", 1.0),
+                ("text", "it's", 1.0),
+            ],
+        ),
+        (
+            "New_York + don't + ünïcode",
+            [("word", "New_York", 1.0), ("word", "don't", 1.0), ("word", "ünïcode", 1.0)],
+        ),
         ('king + "king"', [("word", "king", 1.0), ("text", "king", 1.0)]),
     ],
 )
@@ -183,14 +275,18 @@ def test_query_equals_analogy_and_explains_itself(words: ls.Collection) -> None:
     X = _matrix(words)
     for h in q:
         v = X[WORDS.index(h.id)]
-        assert h.why == pytest.approx({t: float(v @ X[WORDS.index(t)]) for t in ("king", "man", "woman")}, abs=1e-5)
+        assert h.why == pytest.approx(
+            {t: float(v @ X[WORDS.index(t)]) for t in ("king", "man", "woman")}, abs=1e-5
+        )
     assert words.search("queen", k=1)[0].why is None
 
 
 def test_weights_and_text_in_expressions(words: ls.Collection) -> None:
     X = _matrix(words)
     hits = words.query('0.5 * "royal family" + 2 * girl - (boy)', k=4)
-    v = unit(0.5 * words.embed_query("royal family") + 2 * X[WORDS.index("girl")] - X[WORDS.index("boy")])
+    v = unit(
+        0.5 * words.embed_query("royal family") + 2 * X[WORDS.index("girl")] - X[WORDS.index("boy")]
+    )
     _same(hits, _rank(X @ v, {"girl", "boy"}, 4))
     assert set(hits[0].why) == {"royal family", "girl", "boy"}
 
@@ -216,7 +312,9 @@ def test_mmr_matches_the_greedy_definition(db: ls.Database, lam) -> None:
     col = db.create_collection("dups", dim=4)
     rng = np.random.default_rng(0)
     base = unit(rng.normal(size=(5, 4)))
-    x = unit(np.repeat(base, 6, axis=0) + 0.05 * rng.normal(size=(30, 4)))  # 5 clusters of near-duplicates
+    x = unit(
+        np.repeat(base, 6, axis=0) + 0.05 * rng.normal(size=(30, 4))
+    )  # 5 clusters of near-duplicates
     col.add(vectors=x, ids=[f"x{i}" for i in range(30)])
     q = unit(base[0] + 0.3 * base[1])
     plain = col.search(q, k=30)
@@ -242,10 +340,22 @@ def test_per_document_returns_k_distinct_documents(db: ls.Database) -> None:
     q = unit(np.array([1.0, 0.0, 0.0, 0.0]))
     recs = []
     for i in range(12):  # doc-0 holds the 12 chunks closest to the query
-        recs.append({"id": f"doc-0#{i}", "vector": q + 0.01 * rng.normal(size=4), "chunk": {"parent": "doc-0", "start": i, "end": i + 1}})
+        recs.append(
+            {
+                "id": f"doc-0#{i}",
+                "vector": q + 0.01 * rng.normal(size=4),
+                "chunk": {"parent": "doc-0", "start": i, "end": i + 1},
+            }
+        )
     for d in range(1, 8):
         for i in range(3):
-            recs.append({"id": f"doc-{d}#{i}", "vector": unit(rng.normal(size=4)) + 0.2 * q, "chunk": {"parent": f"doc-{d}", "start": i, "end": i + 1}})
+            recs.append(
+                {
+                    "id": f"doc-{d}#{i}",
+                    "vector": unit(rng.normal(size=4)) + 0.2 * q,
+                    "chunk": {"parent": f"doc-{d}", "start": i, "end": i + 1},
+                }
+            )
     recs.append({"id": "solo", "vector": rng.normal(size=4)})
     col.add(recs)
     hits = col.search(q, k=5, per_document=True)

@@ -29,19 +29,25 @@ def _meta(r: random.Random) -> dict:
     if r.random() < 0.8:
         m["color"] = r.choice(COLORS)
     if r.random() < 0.7:
-        m["tags"] = r.sample(TAGS, r.randint(0, 3)) + r.choice([[], [], [1], [True], [None], [2.5, "red"]])
+        m["tags"] = r.sample(TAGS, r.randint(0, 3)) + r.choice(
+            [[], [], [1], [True], [None], [2.5, "red"]]
+        )
     if r.random() < 0.5:
         m["flag"] = r.random() < 0.5
     if r.random() < 0.5:
         m["mixed"] = r.choice([None, 1, 1.0, "1", True, False, "true", [1], {"x": 1}, 2.5, "red"])
     if r.random() < 0.5:
-        m["nested"] = r.choice([{"depth": r.randint(0, 5), "name": r.choice(COLORS)}, 5, [1, 2], {"depth": "3"}])
+        m["nested"] = r.choice(
+            [{"depth": r.randint(0, 5), "name": r.choice(COLORS)}, 5, [1, 2], {"depth": "3"}]
+        )
     if r.random() < 0.1:
         m["kind"] = "meta-kind"
     return m
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def fdb(request, tmp_path_factory, pg_admin):
     """One collection of 240 items with varied metadata, per backend; plus the reference rows."""
     from conftest import PG_URL
@@ -54,7 +60,11 @@ def fdb(request, tmp_path_factory, pg_admin):
             recs = []
             for i in range(n):
                 j = batch * n + i
-                rec = {"id": f"item-{j:03d}", "vector": np.random.default_rng(j).normal(size=4), "metadata": _meta(r)}
+                rec = {
+                    "id": f"item-{j:03d}",
+                    "vector": np.random.default_rng(j).normal(size=4),
+                    "metadata": _meta(r),
+                }
                 if r.random() < 0.6:
                     rec["source"] = {"uri": r.choice(URIS), "title": r.choice(["T", None])}
                 if r.random() < 0.3:
@@ -80,7 +90,9 @@ def fdb(request, tmp_path_factory, pg_admin):
 
 def run(db: ls.Database, col: ls.Collection, where) -> set[str]:
     with db.store.session() as s:
-        stmt = select(ItemRow.external_id).where(ItemRow.collection_id == col._id, compile_where(where))
+        stmt = select(ItemRow.external_id).where(
+            ItemRow.collection_id == col._id, compile_where(where)
+        )
         return set(s.scalars(stmt))
 
 
@@ -96,10 +108,27 @@ scalar = st.one_of(
     st.sampled_from([0.25, 2.5, 12.75, -0.5, 1e15, 1.0, 0.0]),
     st.sampled_from([*COLORS, *TAGS, "1", "true", "item-100"]),
 )
-ordered = st.one_of(st.integers(-6, 60), st.sampled_from([0.25, 12.75, -0.5, 1e15]), st.sampled_from([*COLORS, "m", "b"]))
-META_FIELDS = ["price", "color", "tags", "flag", "mixed", "nested.depth", "nested.name", "metadata.kind", "absent", "nested"]
+ordered = st.one_of(
+    st.integers(-6, 60),
+    st.sampled_from([0.25, 12.75, -0.5, 1e15]),
+    st.sampled_from([*COLORS, "m", "b"]),
+)
+META_FIELDS = [
+    "price",
+    "color",
+    "tags",
+    "flag",
+    "mixed",
+    "nested.depth",
+    "nested.name",
+    "metadata.kind",
+    "absent",
+    "nested",
+]
 TEXT_FIELDS = ["id", "kind", "source.uri", "source.title", "chunk.parent"]
-text_value = st.sampled_from(["item-050", "item-120", "item-2", "vector", "text", *URIS, "T", "doc-1", "doc-2", "", "zz"])
+text_value = st.sampled_from(
+    ["item-050", "item-120", "item-2", "vector", "text", *URIS, "T", "doc-1", "doc-2", "", "zz"]
+)
 
 
 def _ops(value: st.SearchStrategy, order: st.SearchStrategy, null: bool) -> st.SearchStrategy:
@@ -114,9 +143,15 @@ def _ops(value: st.SearchStrategy, order: st.SearchStrategy, null: bool) -> st.S
 
 
 def _created_ops(ref_times: list) -> st.SearchStrategy:
-    t = st.sampled_from(ref_times).flatmap(
-        lambda d: st.sampled_from([d, d + timedelta(microseconds=1), d - timedelta(microseconds=1)])
-    ).flatmap(lambda d: st.sampled_from([d, d.isoformat()]))
+    t = (
+        st.sampled_from(ref_times)
+        .flatmap(
+            lambda d: st.sampled_from(
+                [d, d + timedelta(microseconds=1), d - timedelta(microseconds=1)]
+            )
+        )
+        .flatmap(lambda d: st.sampled_from([d, d.isoformat()]))
+    )
     return st.one_of(
         st.tuples(st.sampled_from(["$eq", "$ne", "$gt", "$gte", "$lt", "$lte"]), t),
         st.tuples(st.sampled_from(["$in", "$nin"]), st.lists(t, max_size=3)),
@@ -131,8 +166,14 @@ def filters(ref_times: list) -> st.SearchStrategy:
     )
     leaf = st.one_of(
         st.builds(lambda f, v: {f: v}, st.sampled_from(META_FIELDS), st.one_of(scalar, meta_ops)),
-        st.builds(lambda f, v: {f: v}, st.sampled_from(TEXT_FIELDS), st.one_of(text_value, _ops(text_value, text_value, null=True))),
-        st.builds(lambda f, v: {f: v}, st.sampled_from(["created", "updated"]), _created_ops(ref_times)),
+        st.builds(
+            lambda f, v: {f: v},
+            st.sampled_from(TEXT_FIELDS),
+            st.one_of(text_value, _ops(text_value, text_value, null=True)),
+        ),
+        st.builds(
+            lambda f, v: {f: v}, st.sampled_from(["created", "updated"]), _created_ops(ref_times)
+        ),
     )
     return st.recursive(
         leaf,
@@ -146,7 +187,9 @@ def filters(ref_times: list) -> st.SearchStrategy:
     )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_random_filters_match_the_reference(fdb, data) -> None:
     db, col, ref = fdb
@@ -172,7 +215,11 @@ def small(db: ls.Database):
         {"tags": [1, "x", True, None], "n": 4},
         {"a": "1", "tags": "x"},
     ]
-    col.add(vectors=np.eye(2)[[i % 2 for i in range(len(metas))]] + 0.1, ids=[f"i{i}" for i in range(len(metas))], metadata=metas)
+    col.add(
+        vectors=np.eye(2)[[i % 2 for i in range(len(metas))]] + 0.1,
+        ids=[f"i{i}" for i in range(len(metas))],
+        metadata=metas,
+    )
     return col
 
 
@@ -182,7 +229,10 @@ CASES = [
     ({"a": "1"}, {"i8"}),
     ({"a": True}, {"i3"}),
     ({"a": None}, {"i4"}),  # JSON null only, not missing
-    ({"a": {"$ne": 1}}, {"i1", "i2", "i3", "i4", "i5", "i6", "i7", "i8"}),  # complement: missing matches
+    (
+        {"a": {"$ne": 1}},
+        {"i1", "i2", "i3", "i4", "i5", "i6", "i7", "i8"},
+    ),  # complement: missing matches
     ({"a": {"$gt": 1}}, {"i1"}),
     ({"a": {"$gte": "a"}}, {"i2"}),  # strings compare with strings only
     ({"a": {"$lt": "s"}}, {"i8"}),
@@ -228,7 +278,9 @@ def test_filters_apply_to_search_get_and_delete(db: ls.Database, small: ls.Colle
     assert {h.id for h in hits} == {"i0", "i1", "i2", "i3", "i4", "i6", "i8"}
     res = small.delete(where={"tags": {"$contains": "x"}})
     assert res.deleted == 2 and set(res.ids) == {"i1", "i7"}
-    assert {it.id for it in small.get([f"i{i}" for i in range(9)])} == {f"i{i}" for i in range(9)} - {"i1", "i7"}
+    assert {it.id for it in small.get([f"i{i}" for i in range(9)])} == {
+        f"i{i}" for i in range(9)
+    } - {"i1", "i7"}
     assert small.verify()
 
 

@@ -27,7 +27,12 @@ DOCS = {
 @pytest.fixture
 def docs(db: ls.Database) -> ls.Collection:
     col = db.create_collection("docs", encoder="text")
-    col.add([{"id": i, "text": t, "acl": acl, "metadata": {"n": n}} for n, (i, (t, acl)) in enumerate(DOCS.items())])
+    col.add(
+        [
+            {"id": i, "text": t, "acl": acl, "metadata": {"n": n}}
+            for n, (i, (t, acl)) in enumerate(DOCS.items())
+        ]
+    )
     return col
 
 
@@ -102,7 +107,9 @@ def test_centroid_and_direction_only_use_visible_items(docs: ls.Collection) -> N
     vis = sorted(_visible(ALICE))
     expect = np.mean([it.vector for it in docs.get(vis, include_vectors=True)], axis=0)
     np.testing.assert_allclose(docs.centroid(principals=ALICE), expect, atol=1e-6)
-    np.testing.assert_allclose(docs.centroid(where={"n": {"$gte": 0}}, principals=ALICE), expect, atol=1e-6)
+    np.testing.assert_allclose(
+        docs.centroid(where={"n": {"$gte": 0}}, principals=ALICE), expect, atol=1e-6
+    )
     with pytest.raises(ItemNotFoundError):
         docs.centroid(where={"n": 4}, principals=ALICE)  # "secret" only
 
@@ -142,7 +149,9 @@ PRINCIPALS = ["u:a", "u:b", "g:x", "g:y", "*"]
 N, DIM = 120, 8
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def acl_col(request, tmp_path_factory, pg_admin):
     from conftest import PG_URL
 
@@ -156,10 +165,25 @@ def acl_col(request, tmp_path_factory, pg_admin):
         yield col, dict(zip(ids, acls, strict=True)), x
 
 
-METHODS = ["search", "batch", "mmr", "per_document", "analogy", "cosmul", "recommend", "best_score", "query", "interpolate", "get", "centroid"]
+METHODS = [
+    "search",
+    "batch",
+    "mmr",
+    "per_document",
+    "analogy",
+    "cosmul",
+    "recommend",
+    "best_score",
+    "query",
+    "interpolate",
+    "get",
+    "centroid",
+]
 
 
-@settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=700, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     method=st.sampled_from(METHODS),
     principals=st.lists(st.sampled_from(["u:a", "u:b", "g:x", "g:y", "u:z"]), max_size=3),
@@ -208,14 +232,23 @@ def _call(col, method, names, q, k, where, p) -> list[str]:
     if method == "analogy":
         return [h.id for h in col.analogy(refs[:2], refs[2:], k, where=where, **p)]
     if method == "cosmul":
-        return [h.id for h in col.analogy(refs[:2], refs[2:], k, method="3cosmul", where=where, **p)]
+        return [
+            h.id for h in col.analogy(refs[:2], refs[2:], k, method="3cosmul", where=where, **p)
+        ]
     if method == "recommend":
         return [h.id for h in col.recommend(refs[:1], refs[1:], k, where=where, **p)]
     if method == "best_score":
-        return [h.id for h in col.recommend(refs[:1], refs[1:], k, strategy="best_score", where=where, **p)]
+        return [
+            h.id
+            for h in col.recommend(refs[:1], refs[1:], k, strategy="best_score", where=where, **p)
+        ]
     if method == "query":
         return [h.id for h in col.query(" + ".join(f"@{n}" for n in names), k, where=where, **p)]
     if method == "interpolate":
-        return [h.id for s in col.interpolate(refs[0], q, steps=4, k=k, where=where, **p) for h in s.hits]
+        return [
+            h.id
+            for s in col.interpolate(refs[0], q, steps=4, k=k, where=where, **p)
+            for h in s.hits
+        ]
     assert method == "get"
     return [it.id for it in col.get(names, **p)]

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 METRICS = {"cosine": faiss.METRIC_INNER_PRODUCT, "ip": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}
 FORMAT = 1
+GPU_MAX_K = 2048  # FAISS GPU indexes answer at most this many neighbours per query
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +220,7 @@ class VectorIndex:
         if self.pending is not None:
             return self._search(self.pending, q, k, self._selector(allowed, tombstones=False))
         sel = self._selector(allowed, tombstones=True)
-        return self._search(self._searchable(sel is not None), q, k, sel)
+        return self._search(self._searchable(sel is not None, k), q, k, sel)
 
     def _selector(self, allowed: np.ndarray | None, *, tombstones: bool) -> faiss.IDSelector | None:
         parts = []
@@ -267,9 +268,12 @@ class VectorIndex:
         return SearchResult(scores=scores.astype(np.float32), ids=ids)
 
     # -- GPU ----------------------------------------------------------------------------
-    def _searchable(self, needs_selector: bool) -> faiss.Index:
+    def _searchable(self, needs_selector: bool, k: int = 1) -> faiss.Index:
         """The index to search: the GPU clone when usable, else the CPU index (and say why)."""
         if self.device != "cuda" or self._gpu_unusable:
+            return self.index
+        if k > GPU_MAX_K:
+            log.debug("k=%d is above the FAISS GPU limit (%d): searching the CPU index", k, GPU_MAX_K)
             return self.index
         if needs_selector:
             # FAISS GPU indexes (outside cuVS builds) ignore or reject ID selectors: exactness

@@ -59,11 +59,15 @@ def as_question(q: Any) -> AnalogyQuery:
     if isinstance(q, Mapping):
         unknown = set(q) - {"positive", "negative", "weights"}
         if unknown or "positive" not in q:
-            raise InvalidInputError(f"an analogy question needs 'positive' (and optionally 'negative', 'weights'), got {sorted(q)}")
+            raise InvalidInputError(
+                f"an analogy question needs 'positive' (and optionally 'negative', 'weights'), got {sorted(q)}"
+            )
         return AnalogyQuery(q["positive"], q.get("negative", ()), q.get("weights"))
     if isinstance(q, tuple) and len(q) == 2:
         return AnalogyQuery(q[0], q[1])
-    raise InvalidInputError("each analogy question must be an AnalogyQuery, a dict or a (positive, negative) pair")
+    raise InvalidInputError(
+        "each analogy question must be an AnalogyQuery, a dict or a (positive, negative) pair"
+    )
 
 
 def _questions(space: Space, qs: Sequence[AnalogyQuery], acc: Access) -> list[_Question]:
@@ -106,8 +110,14 @@ def mean_vector(terms: Sequence[Term], signed: np.ndarray) -> np.ndarray:
 
 
 def analogy(
-    space: Space, qs: Sequence[AnalogyQuery], k: int, *, method: str, exclude_inputs: bool,
-    where: Mapping[str, Any] | None, acc: Access,
+    space: Space,
+    qs: Sequence[AnalogyQuery],
+    k: int,
+    *,
+    method: str,
+    exclude_inputs: bool,
+    where: Mapping[str, Any] | None,
+    acc: Access,
 ) -> list[list[Hit]]:
     if method not in METHODS:
         raise InvalidInputError(f"method must be one of {METHODS}, not {method!r}")
@@ -132,7 +142,9 @@ def _cosmul_scorer(questions: Sequence[_Question]) -> Any:
     matrix = np.stack([t.vector for t in terms])
 
     def scorer(vectors: np.ndarray) -> np.ndarray:
-        shifted = (1 + vectors @ matrix.T) / 2  # (m, n_terms): similarities moved to [0, 1], float32
+        shifted = (
+            1 + vectors @ matrix.T
+        ) / 2  # (m, n_terms): similarities moved to [0, 1], float32
         out = np.empty((len(questions), len(vectors)), dtype=np.float32)
         for i, q in enumerate(questions):
             num = np.ones(len(vectors), dtype=np.float32)
@@ -152,8 +164,15 @@ def _cosmul_scorer(questions: Sequence[_Question]) -> Any:
 
 
 def recommend(
-    space: Space, positive: Sequence[Any], negative: Sequence[Any], k: int, *, strategy: str,
-    where: Mapping[str, Any] | None, acc: Access, exclude_inputs: bool = True,
+    space: Space,
+    positive: Sequence[Any],
+    negative: Sequence[Any],
+    k: int,
+    *,
+    strategy: str,
+    where: Mapping[str, Any] | None,
+    acc: Access,
+    exclude_inputs: bool = True,
 ) -> list[Hit]:
     if strategy not in STRATEGIES:
         raise InvalidInputError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
@@ -167,9 +186,15 @@ def recommend(
     exclude = [inputs] if exclude_inputs else None
     if strategy == "average_vector":
         avg_pos = np.mean([t.vector for t in p_terms], axis=0)
-        q = avg_pos if not n_terms else avg_pos + (avg_pos - np.mean([t.vector for t in n_terms], axis=0))
+        q = (
+            avg_pos
+            if not n_terms
+            else avg_pos + (avg_pos - np.mean([t.vector for t in n_terms], axis=0))
+        )
         q = unit(q, "the recommendation vector") if space.metric == "cosine" else q
-        return run(space, Request(q[None, :].astype(np.float32), k, acc, where, exclude, terms=[terms]))[0]
+        return run(
+            space, Request(q[None, :].astype(np.float32), k, acc, where, exclude, terms=[terms])
+        )[0]
     P = np.stack([t.vector for t in p_terms])
     N = np.stack([t.vector for t in n_terms]) if n_terms else None
 
@@ -183,7 +208,9 @@ def recommend(
         if sn is None:
             return best_pos[None, :]
         best_neg = sn.max(1)
-        return np.where(best_pos > best_neg, best_pos, -(best_neg * best_neg))[None, :].astype(np.float32)
+        return np.where(best_pos > best_neg, best_pos, -(best_neg * best_neg))[None, :].astype(
+            np.float32
+        )
 
     sc = scope_of(space, where, acc)
     ranked = planner.scan(space, sc, scorer, 1, k, exclude)
@@ -191,8 +218,14 @@ def recommend(
 
 
 def expression(
-    space: Space, expr: str, k: int, *, where: Mapping[str, Any] | None, acc: Access,
-    mmr: float | None, exclude_inputs: bool,
+    space: Space,
+    expr: str,
+    k: int,
+    *,
+    where: Mapping[str, Any] | None,
+    acc: Access,
+    mmr: float | None,
+    exclude_inputs: bool,
 ) -> list[Hit]:
     parsed = parse(expr)
     specs: list[Spec] = [t.spec for t in parsed.terms]
@@ -203,5 +236,7 @@ def expression(
     if space.metric == "cosine":
         q = unit(q, f"the expression {expr!r}")
     inputs = np.asarray(sorted({t.item for t in terms if t.item is not None}), dtype=np.int64)
-    req = Request(q[None, :], k, acc, where, [inputs] if exclude_inputs else None, mmr=mmr, terms=[terms])
+    req = Request(
+        q[None, :], k, acc, where, [inputs] if exclude_inputs else None, mmr=mmr, terms=[terms]
+    )
     return run(space, req)[0]

@@ -30,7 +30,9 @@ def visible_by_external(
     """Rows by external id, only those that exist and are visible (missing == invisible)."""
     out: dict[str, ItemRow] = {}
     for part in sql.chunks(sorted(set(external_ids))):
-        stmt = select(ItemRow).where(item_scope(collection_id, None, acc), ItemRow.external_id.in_(part))
+        stmt = select(ItemRow).where(
+            item_scope(collection_id, None, acc), ItemRow.external_id.in_(part)
+        )
         out.update({r.external_id: r for r in s.scalars(stmt)})
     return out
 

@@ -83,7 +83,7 @@ def _common(q: Any, what: str) -> Spec:
     if isinstance(q, Path):
         return Spec("image", q, f"image:{q}")
     if isinstance(q, Mapping) and len(q) == 1:
-        (key, value), = q.items()
+        ((key, value),) = q.items()
         if key == "id" and isinstance(value, str):
             return Spec("id", value, f"@{value}")
         if key == "text" and isinstance(value, str):
@@ -104,7 +104,9 @@ def term_list(v: Any) -> list[Any]:
     """Terms as a list; one bare term (``"king"``, a vector, a dict) counts as a list of one."""
     if v is None:
         return []
-    if isinstance(v, str | Mapping | np.ndarray | Path | Image.Image) or not isinstance(v, Sequence):
+    if isinstance(v, str | Mapping | np.ndarray | Path | Image.Image) or not isinstance(
+        v, Sequence
+    ):
         return [v]
     return list(v)
 
@@ -181,7 +183,9 @@ def _vector(space: Space, value: Any, label: str) -> np.ndarray:
         raise InvalidInputError(f"{label}: a vector must be numeric: {exc}") from exc
     v = check_vectors(arr.reshape(1, -1) if arr.ndim == 1 else arr, space.dim, "query vector")
     if len(v) != 1:
-        raise InvalidInputError(f"{label}: expected one vector, got {len(v)}; use search_batch for several")
+        raise InvalidInputError(
+            f"{label}: expected one vector, got {len(v)}; use search_batch for several"
+        )
     return _unit(space, v[0], label)
 
 
@@ -197,7 +201,9 @@ def _unit(space: Space, v: np.ndarray, label: str) -> np.ndarray:
 def unit(v: np.ndarray, what: str = "vector") -> np.ndarray:
     norm = float(np.linalg.norm(v))
     if norm == 0.0 or not math.isfinite(norm):
-        raise InvalidInputError(f"{what}: a zero vector has no direction; cosine similarity is undefined")
+        raise InvalidInputError(
+            f"{what}: a zero vector has no direction; cosine similarity is undefined"
+        )
     return (v / norm).astype(np.float32)
 
 

@@ -4,7 +4,8 @@ The scope (items that match the filter and that the caller may see) is decided i
 permissions apply before ranking. Then, per batch of query vectors:
 
 1. an empty scope answers nothing;
-2. a small scope (``exact_max`` items or fewer) is scored exactly from the stored vectors;
+2. a small scope (`PlannerSettings.exact_limit`: by default 2% of the index, within [64, 2048]) is
+   scored exactly from the stored vectors;
 3. otherwise FAISS searches with an ID selector restricting it to the scope (CPU indexes honour
    selectors; FAISS GPU indexes outside cuVS builds do not, so on a GPU this step is skipped);
 4. queries that got fewer than ``min(k, available)`` results (HNSW can stop early under a
@@ -72,10 +73,18 @@ class Plan:
 def scope(space: Space, s: Session, where: ColumnElement[bool] | None, acc: Access) -> Scope:
     """Decide the candidate set in SQL (one query)."""
     if where is None and acc.unrestricted:
-        n = int(s.scalar(select(func.count()).select_from(ItemRow).where(ItemRow.collection_id == space.collection_id)) or 0)
+        n = int(
+            s.scalar(
+                select(func.count())
+                .select_from(ItemRow)
+                .where(ItemRow.collection_id == space.collection_id)
+            )
+            or 0
+        )
         return Scope(None, n)
-    ids = s.scalars(select(ItemRow.id).where(item_scope(space.collection_id, where, acc)).order_by(ItemRow.id)).all()
-    arr = np.asarray(ids, dtype=np.int64)
+    stmt = select(ItemRow.id).where(item_scope(space.collection_id, where, acc)).order_by(ItemRow.id)
+    rows = s.connection().execute(stmt)  # Core rows, not ORM: a scope can hold millions of ids
+    arr = np.fromiter((r[0] for r in rows), dtype=np.int64)
     return Scope(arr, len(arr))
 
 
@@ -96,11 +105,16 @@ def top_k(
 ) -> tuple[list[Ranked], Plan]:
     """The exact top-``k`` of each query within the scope, minus each query's ``exclude`` ids."""
     n = len(queries)
-    excl = [np.asarray(e, dtype=np.int64) for e in exclude] if exclude is not None else [EMPTY_IDS] * n
+    excl = (
+        [np.asarray(e, dtype=np.int64) for e in exclude] if exclude is not None else [EMPTY_IDS] * n
+    )
     if sc.size == 0:
         return [Ranked(EMPTY_IDS, np.zeros(0, np.float32)) for _ in range(n)], Plan("empty", 0)
-    if sc.allowed is not None and sc.size <= space.settings.exact_max:
-        return exact(space, queries, k, sc, excl), Plan("exact", sc.size)
+    if sc.allowed is not None:
+        with space.lock:
+            total = space.index().ntotal
+        if sc.size <= space.settings.exact_limit(total):
+            return exact(space, queries, k, sc, excl), Plan("exact", sc.size)
     avail = [sc.size - int(sc.contains(e).sum()) for e in excl]
     want = [min(k, a) for a in avail]
     extra = max((len(e) for e in excl), default=0)
@@ -136,7 +150,9 @@ def top_k(
             steps.append(f"oversample×{rounds}")
     if short:
         steps.append("exact-scan")
-        for i, r in zip(short, exact(space, queries[short], k, sc, [excl[i] for i in short]), strict=True):
+        for i, r in zip(
+            short, exact(space, queries[short], k, sc, [excl[i] for i in short]), strict=True
+        ):
             out[i] = r
     plan = Plan("+".join(steps), sc.size)
     log.debug("planner: %s over %d items for %d queries (k=%d)", plan.strategy, sc.size, n, k)
@@ -150,7 +166,9 @@ def _keep(ids: np.ndarray, scores: np.ndarray, sc: Scope, excl: np.ndarray, k: i
     return Ranked(ids[ok][:k], scores[ok][:k])
 
 
-def exact(space: Space, queries: np.ndarray, k: int, sc: Scope, excl: Sequence[np.ndarray]) -> list[Ranked]:
+def exact(
+    space: Space, queries: np.ndarray, k: int, sc: Scope, excl: Sequence[np.ndarray]
+) -> list[Ranked]:
     """Brute force over the scope's stored vectors (streamed from SQL in batches)."""
 
     def scorer(vectors: np.ndarray) -> np.ndarray:
@@ -176,7 +194,11 @@ def scan(
     for ids, vecs in stream(space, sc):
         scores = scorer(vecs)
         for i in range(n):
-            keep = np.ones(len(ids), dtype=bool) if excl is None or not len(excl[i]) else ~np.isin(ids, excl[i])
+            keep = (
+                np.ones(len(ids), dtype=bool)
+                if excl is None or not len(excl[i])
+                else ~np.isin(ids, excl[i])
+            )
             cand_ids = np.concatenate([best_ids[i], ids[keep]])
             cand_scores = np.concatenate([best_scores[i], scores[i][keep]])
             order = _order(cand_ids, cand_scores, k)
@@ -207,7 +229,11 @@ def stream(space: Space, sc: Scope) -> Iterator[tuple[np.ndarray, np.ndarray]]:
             part = sc.allowed[start : start + batch].tolist()
             found: dict[int, bytes] = {}
             for chunk in sql.chunks(part):
-                rows = s.execute(select(VectorRow.item_id, VectorRow.data).where(VectorRow.item_id.in_(chunk)))
+                rows = s.execute(
+                    select(VectorRow.item_id, VectorRow.data).where(VectorRow.item_id.in_(chunk))
+                )
                 found.update({int(pk): data for pk, data in rows})
-            ids = np.asarray([pk for pk in part if pk in found], dtype=np.int64)  # deleted meanwhile: skipped
+            ids = np.asarray(
+                [pk for pk in part if pk in found], dtype=np.int64
+            )  # deleted meanwhile: skipped
             yield ids, sql.from_blobs([found[int(pk)] for pk in ids], space.dim)

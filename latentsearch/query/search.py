@@ -55,7 +55,9 @@ def run(space: Space, req: Request) -> list[list[Hit]]:
     while True:
         ranked, _plan = planner.top_k(space, req.vectors, fetch, sc, req.exclude)
         with space.store.session() as s:
-            rows = rows_for(s, space.collection_id, (int(p) for r in ranked for p in r.ids), req.acc)
+            rows = rows_for(
+                s, space.collection_id, (int(p) for r in ranked for p in r.ids), req.acc
+            )
         pools = [_pool(r, rows, req.per_document) for r in ranked]
         # One hit per document: fetch deeper until k documents or the scope is exhausted.
         short = req.per_document and any(
@@ -86,7 +88,10 @@ def finish(
         kept.append(Ranked(r.ids[ok], r.scores[ok]))
     whys = _whys(space, kept, terms)
     return [
-        [make_hit(rows[int(pk)], float(sc), why[j] if why else None) for j, (pk, sc) in enumerate(zip(r.ids, r.scores, strict=True))]
+        [
+            make_hit(rows[int(pk)], float(sc), why[j] if why else None)
+            for j, (pk, sc) in enumerate(zip(r.ids, r.scores, strict=True))
+        ]
         for r, why in zip(kept, whys, strict=True)
     ]
 
@@ -110,7 +115,9 @@ def _diversify(space: Space, p: Ranked, k: int, lam: float) -> Ranked:
     return Ranked(p.ids[order], p.scores[order])
 
 
-def _whys(space: Space, pools: list[Ranked], terms: Sequence[Sequence[Term]] | None) -> list[list[dict[str, float]] | None]:
+def _whys(
+    space: Space, pools: list[Ranked], terms: Sequence[Sequence[Term]] | None
+) -> list[list[dict[str, float]] | None]:
     if terms is None:
         return [None] * len(pools)
     pks = sorted({int(pk) for p in pools for pk in p.ids})

@@ -15,18 +15,25 @@ from latentsearch.store import Store
 class PlannerSettings:
     """Knobs of the planner. The answers never depend on them, only the route taken.
 
-    ``exact_max``: filtered scopes up to this many items are scored exactly from stored vectors.
+    ``exact_max``: filtered scopes up to this many items are scored exactly from the stored
+    vectors instead of asking FAISS. ``None`` (the default) picks ``ntotal / 50`` clamped to
+    [64, 2048]: loading a stored vector costs about what FAISS spends on 50 vectors of a flat scan.
     ``oversample``: growth factor of the re-check rounds where the index returns too few.
     ``mmr_pool``: candidates considered by MMR, as a multiple of ``k`` (at least 20).
     ``selectors``: let FAISS restrict searches with an ID selector; when False (or on a GPU index
     that cannot honour one) the planner oversamples without one and re-checks instead.
     """
 
-    exact_max: int = 2048
+    exact_max: int | None = None
     selectors: bool = True
     oversample: int = 4
     scan_batch: int = 20_000
     mmr_pool: int = 4
+
+    def exact_limit(self, ntotal: int) -> int:
+        if self.exact_max is not None:
+            return self.exact_max
+        return min(2048, max(64, ntotal // 50))
 
 
 @dataclass(slots=True)

@@ -3,6 +3,7 @@
 from latentsearch.store.directions import DirectionRow
 from latentsearch.store.engine import Store
 from latentsearch.store.files import BuildRow, SourceDocRow, SourceFileRow
+from latentsearch.store.keys import ApiKeyRow
 from latentsearch.store.models import (
     Base,
     CollectionRow,
@@ -13,6 +14,7 @@ from latentsearch.store.models import (
 )
 
 __all__ = [
+    "ApiKeyRow",
     "Base",
     "BuildRow",
     "CollectionRow",

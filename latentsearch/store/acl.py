@@ -49,14 +49,18 @@ def access(principals: Any, *, required: bool, collection: str = "") -> Access:
                 "principals=['user:alice', 'group:eng'] (or [] for public items only)"
             )
         return Access(None)
-    if isinstance(principals, str | bytes) or not isinstance(principals, Sequence | set | frozenset):
+    if isinstance(principals, str | bytes) or not isinstance(
+        principals, Sequence | set | frozenset
+    ):
         raise InvalidInputError(
             f"principals must be a list of strings like ['user:alice'], not {principals!r}"
         )
     out = []
     for p in principals:
         if not isinstance(p, str) or not p.strip() or len(p) > 256:
-            raise InvalidInputError(f"each principal must be a non-empty string (≤256 chars), not {p!r}")
+            raise InvalidInputError(
+                f"each principal must be a non-empty string (≤256 chars), not {p!r}"
+            )
         out.append(p)
     if len(out) > MAX_PRINCIPALS:
         raise InvalidInputError(f"at most {MAX_PRINCIPALS} principals per call")

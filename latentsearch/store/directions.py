@@ -17,7 +17,9 @@ class DirectionRow(Base):
     """A direction in one collection's latent space, with the terms it was built from."""
 
     __tablename__ = "ls_directions"
-    __table_args__ = (UniqueConstraint("collection_id", "name", name="uq_ls_directions_collection_name"),)
+    __table_args__ = (
+        UniqueConstraint("collection_id", "name", name="uq_ls_directions_collection_name"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     collection_id: Mapped[int] = mapped_column(ForeignKey("ls_collections.id", ondelete="CASCADE"))
@@ -30,10 +32,19 @@ class DirectionRow(Base):
 
 
 def save(
-    s: Session, collection_id: int, name: str, vector: np.ndarray, positive: list[str], negative: list[str]
+    s: Session,
+    collection_id: int,
+    name: str,
+    vector: np.ndarray,
+    positive: list[str],
+    negative: list[str],
 ) -> None:
     """Save (or replace) the direction ``name``."""
-    s.execute(delete(DirectionRow).where(DirectionRow.collection_id == collection_id, DirectionRow.name == name))
+    s.execute(
+        delete(DirectionRow).where(
+            DirectionRow.collection_id == collection_id, DirectionRow.name == name
+        )
+    )
     s.add(
         DirectionRow(
             collection_id=collection_id,
@@ -59,12 +70,18 @@ def load(s: Session, collection_id: int, names: list[str]) -> dict[str, np.ndarr
 
 def listing(s: Session, collection_id: int) -> list[DirectionRow]:
     return list(
-        s.scalars(select(DirectionRow).where(DirectionRow.collection_id == collection_id).order_by(DirectionRow.name))
+        s.scalars(
+            select(DirectionRow)
+            .where(DirectionRow.collection_id == collection_id)
+            .order_by(DirectionRow.name)
+        )
     )
 
 
 def remove(s: Session, collection_id: int, name: str) -> bool:
     res: Any = s.execute(
-        delete(DirectionRow).where(DirectionRow.collection_id == collection_id, DirectionRow.name == name)
+        delete(DirectionRow).where(
+            DirectionRow.collection_id == collection_id, DirectionRow.name == name
+        )
     )
     return bool(res.rowcount)

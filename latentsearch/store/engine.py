@@ -61,7 +61,7 @@ def migrate(engine: Engine) -> None:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "heads")
+            command.upgrade(cfg, "head")
     except OperationalError as exc:
         raise StoreError(
             f"cannot reach or migrate the database at {engine.url.render_as_string()}: {exc.orig}. "

@@ -95,7 +95,9 @@ def _logic(op: str, value: Any, path: str, depth: int) -> ColumnElement[bool]:
         return not_(_filter(value, path, depth + 1))
     if op not in LOGIC_OPS:
         hint = f" (put it under a field: {{'price': {{'{op}': ...}}}})" if op in FIELD_OPS else ""
-        raise FilterError(f"unknown operator {op!r}; at this level use $and, $or or $not{hint}", path)
+        raise FilterError(
+            f"unknown operator {op!r}; at this level use $and, $or or $not{hint}", path
+        )
     if isinstance(value, str | Mapping) or not isinstance(value, Sequence) or not value:
         raise FilterError(f"{op} takes a non-empty list of filters", path)
     parts = [_filter(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
@@ -107,7 +109,9 @@ def _field(name: str, spec: Any, path: str, depth: int) -> ColumnElement[bool]:
     if not isinstance(spec, Mapping):
         return _op(builtin, keys, "$eq", spec, path)
     if not spec:
-        raise FilterError("an empty operator dict; use e.g. {'$eq': value} or {'$exists': true}", path)
+        raise FilterError(
+            "an empty operator dict; use e.g. {'$eq': value} or {'$exists': true}", path
+        )
     parts = []
     for op, operand in spec.items():
         sub = f"{path}.{op}"
@@ -145,7 +149,9 @@ def _resolve(name: str, path: str) -> tuple[Builtin | None, tuple[str, ...]]:
     return None, keys
 
 
-def _op(builtin: Builtin | None, keys: tuple[str, ...], op: str, operand: Any, path: str) -> ColumnElement[bool]:
+def _op(
+    builtin: Builtin | None, keys: tuple[str, ...], op: str, operand: Any, path: str
+) -> ColumnElement[bool]:
     if op == "$exists":
         if not isinstance(operand, bool):
             raise FilterError(f"$exists takes true or false, not {operand!r}", path)
@@ -154,7 +160,9 @@ def _op(builtin: Builtin | None, keys: tuple[str, ...], op: str, operand: Any, p
     if op in ("$eq", "$ne"):
         if isinstance(operand, list | tuple | Mapping | set):
             hint = "; to match inside a list value use $contains, to match any of several values use $in"
-            raise FilterError(f"{op} compares with one value, not a {type(operand).__name__}{hint}", path)
+            raise FilterError(
+                f"{op} compares with one value, not a {type(operand).__name__}{hint}", path
+            )
         hit = _eq(builtin, keys, operand, path)
         return hit if op == "$eq" else not_(hit)
     if op in ("$in", "$nin"):
@@ -166,7 +174,9 @@ def _op(builtin: Builtin | None, keys: tuple[str, ...], op: str, operand: Any, p
         return hit if op == "$in" else not_(hit)
     if op == "$contains":
         if builtin is not None:
-            raise FilterError("$contains applies to list values in metadata, not to built-in fields", path)
+            raise FilterError(
+                "$contains applies to list values in metadata, not to built-in fields", path
+            )
         return JsonPredicate(ItemRow.meta, keys, "contains", _scalar(operand, path, op))
     return _compare(builtin, keys, COMPARISONS[op], operand, path, op)
 
@@ -197,7 +207,9 @@ def _exists(builtin: Builtin | None, keys: tuple[str, ...]) -> ColumnElement[boo
     return builtin.column.is_not(None) if builtin.nullable else true()
 
 
-def _eq(builtin: Builtin | None, keys: tuple[str, ...], operand: Any, path: str) -> ColumnElement[bool]:
+def _eq(
+    builtin: Builtin | None, keys: tuple[str, ...], operand: Any, path: str
+) -> ColumnElement[bool]:
     if builtin is None:
         return JsonPredicate(ItemRow.meta, keys, "eq", _scalar(operand, path, "$eq"))
     if operand is None:
@@ -206,7 +218,9 @@ def _eq(builtin: Builtin | None, keys: tuple[str, ...], operand: Any, path: str)
     return func.coalesce(builtin.column == value, false())
 
 
-def _in(builtin: Builtin | None, keys: tuple[str, ...], values: list[Any], path: str) -> ColumnElement[bool]:
+def _in(
+    builtin: Builtin | None, keys: tuple[str, ...], values: list[Any], path: str
+) -> ColumnElement[bool]:
     if builtin is None:
         if any(isinstance(v, datetime | date) for v in values):
             raise FilterError("metadata values are JSON; compare dates as ISO strings", path)
@@ -228,7 +242,12 @@ def _compare(
         return JsonPredicate(ItemRow.meta, keys, op, value)
     value = _builtin_value(builtin, operand, path)
     column = ByteOrder(builtin.column) if builtin.kind == "text" else builtin.column
-    cmp = {"gt": column > value, "gte": column >= value, "lt": column < value, "lte": column <= value}[op]
+    cmp = {
+        "gt": column > value,
+        "gte": column >= value,
+        "lt": column < value,
+        "lte": column <= value,
+    }[op]
     return func.coalesce(cmp, false())
 
 

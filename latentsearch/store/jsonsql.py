@@ -86,7 +86,9 @@ class _View:
         if nums:
             parts.append(self.number().in_([literal(v, Float) for v in nums]))
         if strs:
-            parts.append(and_(self.typeof == self.STRING, self.text.in_([literal(v, Text) for v in strs])))
+            parts.append(
+                and_(self.typeof == self.STRING, self.text.in_([literal(v, Text) for v in strs]))
+            )
         return or_(false(), *parts)
 
     def compare(self, op: str, v: str | float) -> ColumnElement[bool]:
@@ -96,7 +98,10 @@ class _View:
 
     def contains(self, v: Scalar) -> ColumnElement[bool]:
         source, element = self.elements()
-        return and_(self.typeof == "array", select(literal(1)).select_from(source).where(element.eq(v)).exists())
+        return and_(
+            self.typeof == "array",
+            select(literal(1)).select_from(source).where(element.eq(v)).exists(),
+        )
 
     def exists(self) -> ColumnElement[bool]:
         return self.typeof.is_not(None)
@@ -126,7 +131,9 @@ class _SQLite(_View):
         return self.typeof == ("true" if value else "false")
 
     def elements(self) -> tuple[Any, _View]:
-        each = func.json_each(self.doc, literal(self.path, Text)).table_valued("value", "type").alias()
+        each = (
+            func.json_each(self.doc, literal(self.path, Text)).table_valued("value", "type").alias()
+        )
         return each, _SQLite(self.doc, None, element=each)
 
 
@@ -192,9 +199,7 @@ def _render_postgres(element: JsonPredicate, compiler: Any, **kw: Any) -> str:
 
 @compiles(JsonPredicate)
 def _render_other(element: JsonPredicate, compiler: Any, **kw: Any) -> str:
-    raise StoreError(
-        f"metadata filters support SQLite and PostgreSQL, not {compiler.dialect.name}"
-    )
+    raise StoreError(f"metadata filters support SQLite and PostgreSQL, not {compiler.dialect.name}")
 
 
 class ByteOrder(ColumnElement[str]):

@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0003_ingest"
-down_revision = "0001"
+down_revision = "0002_query"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,113 @@
+"""Conversions between the public API's dataclasses and the HTTP models."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from latentsearch.errors import ImageError
+from latentsearch.query.citations import cite
+from latentsearch.results import Hit, Item
+from latentsearch.server.schemas import (
+    ChunkOut,
+    CitationOut,
+    HitOut,
+    ItemOut,
+    RecordIn,
+    SourceOut,
+    SpanOut,
+)
+
+IMAGE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
+MAX_PIXELS = 40_000_000
+
+
+def decode_image(data: str, field: str) -> tuple[Image.Image, bytes, str]:
+    """A base64 image, checked: returns the image, its bytes and its file extension."""
+    try:
+        raw = base64.b64decode(
+            data.split(",", 1)[1] if data.startswith("data:") else data, validate=True
+        )
+    except (binascii.Error, ValueError) as exc:
+        raise ImageError(f"{field}: not valid base64 ({exc})") from exc
+    try:
+        img = Image.open(io.BytesIO(raw))
+        if img.width * img.height > MAX_PIXELS:
+            raise ImageError(f"{field}: image too large ({img.width}x{img.height})")
+        img.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"{field}: not a readable image ({exc})") from exc
+    ext = IMAGE_FORMATS.get(img.format or "", "")
+    if not ext:
+        raise ImageError(f"{field}: unsupported image format {img.format!r}; use PNG, JPEG or WebP")
+    return img.convert("RGB"), raw, ext
+
+
+def store_image(folder: Path, raw: bytes, ext: str) -> Path:
+    """Keep an uploaded image under its content hash (idempotent) and return its path."""
+    path = folder / f"{hashlib.sha256(raw).hexdigest()}.{ext}"
+    if not path.exists():
+        tmp = path.with_suffix(f".{ext}.tmp")
+        tmp.write_bytes(raw)
+        tmp.replace(path)
+    return path
+
+
+def record(rec: RecordIn, i: int, uploads: Path) -> dict[str, Any]:
+    out: dict[str, Any] = rec.model_dump(exclude_none=True, exclude={"image", "source", "chunk"})
+    if rec.image is not None:
+        _, raw, ext = decode_image(rec.image, f"records.{i}.image")
+        out["image"] = str(store_image(uploads, raw, ext))
+    if rec.source is not None:
+        out["source"] = rec.source.model_dump(exclude_none=True)
+    if rec.chunk is not None:
+        out["chunk"] = rec.chunk.model_dump()
+    return out
+
+
+def _chunk(c: Any) -> ChunkOut | None:
+    return ChunkOut(parent=c.parent, start=c.start, end=c.end) if c is not None else None
+
+
+def hit_out(hit: Hit, query_text: str | None) -> HitOut:
+    c = cite(hit, query_text)
+    text = hit.text if hit.kind == "text" else None  # never reveal server file paths of images
+    return HitOut(
+        id=hit.id,
+        score=float(hit.score),
+        kind=hit.kind,
+        text=text,
+        metadata=hit.metadata,
+        source=SourceOut(uri=hit.source.uri, title=hit.source.title),
+        chunk=_chunk(hit.chunk),
+        why=hit.why,
+        citation=CitationOut(
+            doc_id=c.doc_id,
+            title=c.title,
+            uri=c.uri,
+            snippet=c.snippet,
+            start=c.start,
+            end=c.end,
+            highlights=[SpanOut(start=s.start, end=s.end) for s in c.highlights],
+        ),
+    )
+
+
+def item_out(item: Item) -> ItemOut:
+    return ItemOut(
+        id=item.id,
+        kind=item.kind,
+        text=item.text if item.kind == "text" else None,
+        metadata=item.metadata,
+        source=SourceOut(uri=item.source.uri, title=item.source.title),
+        acl=item.acl,
+        chunk=_chunk(item.chunk),
+        created=item.created,
+        updated=item.updated,
+    )

@@ -1,0 +1,78 @@
+"""Prometheus metrics: request counts and latencies per route, search counts per mode.
+
+With several workers, ``serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` before the workers start, and
+``/metrics`` aggregates every worker's samples (prometheus_client's multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUESTS = Counter(
+    "latentsearch_http_requests_total",
+    "HTTP requests by route, method and status",
+    ["route", "method", "status"],
+)
+LATENCY = Histogram(
+    "latentsearch_http_request_duration_seconds",
+    "HTTP request latency by route",
+    ["route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+SEARCHES = Counter(
+    "latentsearch_searches_total", "Searches by endpoint and mode", ["endpoint", "mode"]
+)
+WRITES = Counter(
+    "latentsearch_items_written_total", "Items added, updated or deleted over HTTP", ["op"]
+)
+
+
+def render() -> Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        data = generate_latest(registry)
+    else:
+        data = generate_latest()
+    return Response(data, media_type=CONTENT_TYPE_LATEST)
+
+
+class Instrument:
+    """Pure ASGI middleware recording each request's route template, status and duration."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def record(msg: Message) -> None:
+            nonlocal status
+            if msg["type"] == "http.response.start":
+                status = int(msg["status"])
+            await send(msg)
+
+        try:
+            await self.app(scope, receive, record)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "GET")
+            REQUESTS.labels(path, method, str(status)).inc()
+            LATENCY.labels(path, method).observe(time.perf_counter() - start)

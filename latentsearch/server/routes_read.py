@@ -1,0 +1,202 @@
+"""Read endpoints: collections, search, query, analogy, items, facets. Every one enforces ACLs.
+
+The caller's principals come from its key (or, for an admin, ``on_behalf_of``). An item the
+caller may not see is answered exactly like an item that does not exist.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import FileResponse
+
+from latentsearch.errors import ItemNotFoundError
+from latentsearch.query import hybrid
+from latentsearch.server.auth import Reader
+from latentsearch.server.convert import decode_image, hit_out, item_out
+from latentsearch.server.metrics import SEARCHES
+from latentsearch.server.schemas import (
+    AnalogyRequest,
+    CollectionOut,
+    FacetsResponse,
+    FacetValue,
+    ItemOut,
+    QueryRequest,
+    SearchRequest,
+    SearchResponse,
+)
+from latentsearch.server.state import State
+from latentsearch.store import stats
+
+router = APIRouter()
+CollectionName = Annotated[str, Path(min_length=1, max_length=200)]
+ItemId = Annotated[str, Path(min_length=1, max_length=512)]
+_QUOTED = re.compile(r'([+-]?)\s*(?:\d+(?:\.\d+)?\s*\*\s*)?"([^"]*)"')
+
+
+def _state(request: Request) -> State:
+    state: State = request.app.state.ls
+    return state
+
+
+@router.get("/me", tags=["keys"], summary="Who this key is: user, groups, role")
+def me(caller: Reader) -> dict[str, Any]:
+    k = caller.key
+    return {
+        "key_id": k.key_id,
+        "user": k.user,
+        "groups": list(k.groups),
+        "role": k.role,
+        "principals": k.principals,
+    }
+
+
+@router.get("/collections", tags=["collections"], response_model=list[CollectionOut])
+def collections(request: Request, caller: Reader) -> list[CollectionOut]:
+    state = _state(request)
+    out = []
+    with state.db.store.session() as s:
+        for info in state.db.collections():
+            col = state.db.collection(info.name)
+            out.append(
+                CollectionOut(
+                    name=info.name,
+                    model=info.encoder.model if info.encoder else None,
+                    modalities=list(info.encoder.modalities) if info.encoder else ["vector"],
+                    dim=info.dim,
+                    metric=info.metric,
+                    count=stats.count_visible(s, col._id, caller.principals()),
+                )
+            )
+    return out
+
+
+@router.post("/collections/{name}/search", tags=["search"], response_model=SearchResponse)
+def search(
+    name: CollectionName, body: SearchRequest, request: Request, caller: Reader
+) -> SearchResponse:
+    """Search by text, base64 image, vector or item id, in dense, keyword or hybrid mode."""
+    started = time.perf_counter()
+    principals = caller.principals(body.on_behalf_of)
+    col = _state(request).collection(name)
+    query: Any
+    if body.text is not None:
+        query = body.text
+    elif body.image is not None:
+        query = decode_image(body.image, "image")[0]
+    elif body.vector is not None:
+        query = body.vector
+    else:
+        assert body.id is not None
+        col.get(body.id, principals=principals)  # 404 unless the caller may see it
+        query = {"id": body.id}
+    fusion = hybrid.Fusion(**body.fusion.model_dump()) if body.fusion else None
+    hits = hybrid.search(
+        col,
+        query,
+        body.k,
+        mode=body.mode,
+        where=body.where,
+        principals=principals,
+        mmr=body.mmr,
+        per_document=body.per_document,
+        fusion=fusion,
+    )
+    SEARCHES.labels("search", body.mode).inc()
+    return SearchResponse(
+        hits=[hit_out(h, body.text) for h in hits], mode=body.mode, took_ms=_ms(started)
+    )
+
+
+@router.post("/collections/{name}/query", tags=["search"], response_model=SearchResponse)
+def query(
+    name: CollectionName, body: QueryRequest, request: Request, caller: Reader
+) -> SearchResponse:
+    """Evaluate a query expression such as ``"vpn outage" - "windows"``."""
+    started = time.perf_counter()
+    principals = caller.principals(body.on_behalf_of)
+    col = _state(request).collection(name)
+    hits = col.query(body.expr, body.k, where=body.where, principals=principals, mmr=body.mmr)
+    SEARCHES.labels("query", "dense").inc()
+    return SearchResponse(
+        hits=[hit_out(h, positive_text(body.expr)) for h in hits],
+        mode="dense",
+        took_ms=_ms(started),
+    )
+
+
+@router.post("/collections/{name}/analogy", tags=["search"], response_model=SearchResponse)
+def analogy(
+    name: CollectionName, body: AnalogyRequest, request: Request, caller: Reader
+) -> SearchResponse:
+    """``positive - negative`` analogies (e.g. king - man + woman) over texts or stored items."""
+    started = time.perf_counter()
+    principals = caller.principals(body.on_behalf_of)
+    col = _state(request).collection(name)
+    pos = [t if isinstance(t, str) else {"id": t.id} for t in body.positive]
+    neg = [t if isinstance(t, str) else {"id": t.id} for t in body.negative]
+    hits = col.analogy(
+        pos,
+        neg,
+        body.k,
+        method=body.method,
+        weights=body.weights,
+        exclude_inputs=body.exclude_inputs,
+        where=body.where,
+        principals=principals,
+    )
+    SEARCHES.labels("analogy", "dense").inc()
+    text = " ".join(t for t in body.positive if isinstance(t, str)) or None
+    return SearchResponse(hits=[hit_out(h, text) for h in hits], mode="dense", took_ms=_ms(started))
+
+
+@router.get("/collections/{name}/items/{item_id}", tags=["items"], response_model=ItemOut)
+def get_item(name: CollectionName, item_id: ItemId, request: Request, caller: Reader) -> ItemOut:
+    col = _state(request).collection(name)
+    return item_out(col.get(item_id, principals=caller.principals()))
+
+
+@router.get("/collections/{name}/images/{item_id}", tags=["items"], response_class=FileResponse)
+def get_image(
+    name: CollectionName, item_id: ItemId, request: Request, caller: Reader
+) -> FileResponse:
+    """The image file of an image item (for thumbnails)."""
+    col = _state(request).collection(name)
+    item = col.get(item_id, principals=caller.principals())
+    if item.kind != "image" or not item.text:
+        raise ItemNotFoundError(f"item {item_id!r} has no image")
+    return FileResponse(item.text, headers={"Cache-Control": "private, max-age=300"})
+
+
+@router.get("/collections/{name}/facets", tags=["collections"], response_model=FacetsResponse)
+def facets(
+    name: CollectionName,
+    request: Request,
+    caller: Reader,
+    fields: Annotated[list[str] | None, Query(max_length=50)] = None,
+) -> FacetsResponse:
+    """Metadata values and their counts over the items the caller may see (for filter facets)."""
+    col = _state(request).collection(name)
+    with _state(request).db.store.session() as s:
+        f = stats.facets(s, col._id, fields=fields, principals=caller.principals())
+    return FacetsResponse(
+        facets={
+            k: [FacetValue(value=v.value, count=v.count) for v in vs] for k, vs in f.fields.items()
+        },
+        scanned=f.scanned,
+    )
+
+
+def positive_text(expr: str) -> str:
+    """The quoted terms of an expression that are added, not subtracted (for highlighting)."""
+    found = _QUOTED.findall(expr)
+    if not found:
+        return expr
+    return " ".join(text for sign, text in found if sign != "-")
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

@@ -1,0 +1,246 @@
+"""Pydantic request and response models of the HTTP API (they make the OpenAPI schema at /docs).
+
+Every request model forbids unknown fields, so a misspelt field is a 422 that names it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_K = 1000
+MAX_EXPR_CHARS = 2000
+MAX_TEXT_CHARS = 10_000
+MAX_VECTOR_DIM = 8192
+MAX_RECORDS = 1000
+MAX_IDS = 1000
+MAX_TERMS = 16
+
+Mode = Literal["dense", "keyword", "hybrid"]
+Role = Literal["reader", "writer", "admin"]
+Name = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OnBehalfOf(Strict):
+    """Admin only: run the request with this user's principals instead of the key's."""
+
+    user: str = Name
+    groups: list[str] = Field(default_factory=list, max_length=100)
+
+
+class Fusion(Strict):
+    """Hybrid mode: reciprocal-rank fusion (``rrf``, constant ``rrf_k``) or weighted score fusion."""
+
+    method: Literal["rrf", "weighted"] = "rrf"
+    rrf_k: int = Field(60, ge=1, le=10_000)
+    dense_weight: float = Field(0.5, ge=0.0, le=1.0)
+    depth: int | None = Field(None, ge=1, le=MAX_K)
+
+
+class SearchRequest(Strict):
+    """Search by exactly one of ``text``, ``image`` (base64), ``vector`` or ``id``."""
+
+    text: str | None = Field(None, min_length=1, max_length=MAX_TEXT_CHARS)
+    image: str | None = Field(
+        None, min_length=1, description="a base64-encoded PNG/JPEG/WebP image"
+    )
+    vector: list[float] | None = Field(None, min_length=1, max_length=MAX_VECTOR_DIM)
+    id: str | None = Field(None, min_length=1, max_length=512, description="search near this item")
+    k: int = Field(10, ge=1, le=MAX_K)
+    where: dict[str, Any] | None = None
+    mode: Mode = "dense"
+    per_document: bool = False
+    mmr: float | None = Field(None, ge=0.0, le=1.0, description="MMR lambda (1 = pure relevance)")
+    fusion: Fusion | None = None
+    on_behalf_of: OnBehalfOf | None = None
+
+    @model_validator(mode="after")
+    def _one_query(self) -> SearchRequest:
+        given = [f for f in ("text", "image", "vector", "id") if getattr(self, f) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"give exactly one of text, image, vector or id (got {', '.join(given) or 'none'})"
+            )
+        return self
+
+
+class QueryRequest(Strict):
+    """An expression such as ``"vpn outage" - "windows"`` (see the query language docs)."""
+
+    expr: str = Field(min_length=1, max_length=MAX_EXPR_CHARS)
+    k: int = Field(10, ge=1, le=MAX_K)
+    where: dict[str, Any] | None = None
+    mmr: float | None = Field(None, ge=0.0, le=1.0)
+    on_behalf_of: OnBehalfOf | None = None
+
+
+class ItemRef(Strict):
+    id: str = Field(min_length=1, max_length=512)
+
+
+Term = str | ItemRef
+
+
+class AnalogyRequest(Strict):
+    """``positive`` minus ``negative`` (texts, or ``{"id": ...}`` for stored items)."""
+
+    positive: list[Term] = Field(min_length=1, max_length=MAX_TERMS)
+    negative: list[Term] = Field(default_factory=list, max_length=MAX_TERMS)
+    k: int = Field(10, ge=1, le=MAX_K)
+    method: Literal["3cosadd", "3cosmul"] = "3cosadd"
+    weights: list[float] | None = Field(None, max_length=2 * MAX_TERMS)
+    exclude_inputs: bool = True
+    where: dict[str, Any] | None = None
+    on_behalf_of: OnBehalfOf | None = None
+
+
+class SourceIn(Strict):
+    uri: str | None = Field(None, max_length=4096)
+    title: str | None = Field(None, max_length=4096)
+
+
+class ChunkIn(Strict):
+    parent: str = Field(min_length=1, max_length=512)
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class RecordIn(Strict):
+    """One item to write: exactly one of ``text``, ``image`` (base64) or ``vector``."""
+
+    id: str | None = Field(None, min_length=1, max_length=512)
+    text: str | None = Field(None, min_length=1, max_length=1_000_000)
+    image: str | None = Field(None, min_length=1, description="a base64-encoded image")
+    vector: list[float] | None = Field(None, min_length=1, max_length=MAX_VECTOR_DIM)
+    metadata: dict[str, Any] | None = None
+    acl: list[str] | None = Field(None, max_length=1000)
+    source: SourceIn | None = None
+    chunk: ChunkIn | None = None
+
+    @model_validator(mode="after")
+    def _one_content(self) -> RecordIn:
+        given = [f for f in ("text", "image", "vector") if getattr(self, f) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"each record needs exactly one of text, image or vector (got {', '.join(given) or 'none'})"
+            )
+        return self
+
+
+class WriteRequest(Strict):
+    records: list[RecordIn] = Field(min_length=1, max_length=MAX_RECORDS)
+
+
+class DeleteRequest(Strict):
+    """Delete by ``ids`` or by a ``where`` filter (one of them)."""
+
+    ids: list[str] | None = Field(None, min_length=1, max_length=MAX_IDS)
+    where: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> DeleteRequest:
+        if (self.ids is None) == (self.where is None):
+            raise ValueError("give exactly one of ids or where")
+        return self
+
+
+# -- responses ------------------------------------------------------------------------
+class SourceOut(BaseModel):
+    uri: str | None = None
+    title: str | None = None
+
+
+class ChunkOut(BaseModel):
+    parent: str
+    start: int
+    end: int
+
+
+class SpanOut(BaseModel):
+    start: int
+    end: int
+
+
+class CitationOut(BaseModel):
+    """The source document, the matching passage and where the query terms are in it."""
+
+    doc_id: str
+    title: str | None
+    uri: str | None
+    snippet: str
+    start: int = Field(description="offset of the snippet in the document's text")
+    end: int
+    highlights: list[SpanOut] = Field(description="query-term offsets within the snippet")
+
+
+class HitOut(BaseModel):
+    id: str
+    score: float
+    kind: str
+    text: str | None
+    metadata: dict[str, Any]
+    source: SourceOut
+    chunk: ChunkOut | None = None
+    why: dict[str, float] | None = None
+    citation: CitationOut
+
+
+class SearchResponse(BaseModel):
+    hits: list[HitOut]
+    mode: str
+    took_ms: float
+
+
+class ItemOut(BaseModel):
+    id: str
+    kind: str
+    text: str | None
+    metadata: dict[str, Any]
+    source: SourceOut
+    acl: list[str]
+    chunk: ChunkOut | None = None
+    created: datetime
+    updated: datetime
+
+
+class WriteResponse(BaseModel):
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    ids: list[str] = Field(default_factory=list)
+
+
+class CollectionOut(BaseModel):
+    name: str
+    model: str | None
+    modalities: list[str]
+    dim: int
+    metric: str
+    count: int = Field(description="items visible to the caller")
+
+
+class FacetValue(BaseModel):
+    value: str | int | float | bool
+    count: int
+
+
+class FacetsResponse(BaseModel):
+    facets: dict[str, list[FacetValue]]
+    scanned: int = Field(description="visible items whose metadata was counted")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class ErrorOut(BaseModel):
+    error: str
+    detail: list[dict[str, Any]] | None = None

@@ -1,0 +1,213 @@
+// latentsearch search page: plain JS, no build step. The API key lives in sessionStorage only.
+"use strict";
+const $ = (sel) => document.querySelector(sel);
+const KEY = "latentsearch.key";
+const state = { filters: {} };
+
+function key() { return sessionStorage.getItem(KEY) || ""; }
+
+async function api(method, path, body) {
+  const headers = { Authorization: "Bearer " + key() };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(data.error || res.status + " " + res.statusText);
+  return data;
+}
+
+function status(text, isError) {
+  const el = $("#status");
+  el.textContent = text;
+  el.className = isError ? "error" : "muted";
+}
+
+async function useKey(event) {
+  if (event) event.preventDefault();
+  const typed = $("#api-key").value.trim();
+  if (typed) sessionStorage.setItem(KEY, typed);
+  $("#api-key").value = "";
+  $("#results").replaceChildren();
+  state.filters = {};
+  if (!key()) { $("#whoami").textContent = "no key"; return; }
+  try {
+    const me = await api("GET", "/me");
+    $("#whoami").textContent = `${me.user} (${me.groups.join(", ") || "no groups"}) · ${me.role}`;
+    await loadCollections();
+    status("");
+  } catch (e) {
+    $("#whoami").textContent = "";
+    status(e.message, true);
+  }
+}
+
+function forgetKey() {
+  sessionStorage.removeItem(KEY);
+  $("#whoami").textContent = "no key";
+  $("#collection").replaceChildren();
+  $("#results").replaceChildren();
+  $("#facets").replaceChildren();
+}
+
+async function loadCollections() {
+  const cols = await api("GET", "/collections");
+  const sel = $("#collection");
+  const previous = sel.value;
+  sel.replaceChildren(...cols.map((c) => {
+    const o = document.createElement("option");
+    o.value = c.name;
+    o.textContent = `${c.name} (${c.count})`;
+    return o;
+  }));
+  if (cols.some((c) => c.name === previous)) sel.value = previous;
+  await loadFacets();
+}
+
+async function loadFacets() {
+  const box = $("#facets");
+  const name = $("#collection").value;
+  box.replaceChildren();
+  state.filters = {};
+  if (!name) return;
+  const data = await api("GET", `/collections/${encodeURIComponent(name)}/facets`);
+  for (const [field, values] of Object.entries(data.facets)) {
+    const h = document.createElement("h3");
+    h.textContent = field;
+    box.append(h);
+    for (const v of values) {
+      const label = document.createElement("label");
+      const cb = document.createElement("input");
+      cb.type = "checkbox";
+      cb.dataset.field = field;
+      cb.value = JSON.stringify(v.value);
+      cb.addEventListener("change", onFacet);
+      label.append(cb, ` ${v.value} `);
+      const n = document.createElement("span");
+      n.className = "muted";
+      n.textContent = `(${v.count})`;
+      label.append(n);
+      box.append(label);
+    }
+  }
+  if (!box.children.length) box.innerHTML = '<p class="muted">No metadata to filter on.</p>';
+}
+
+function onFacet(e) {
+  const { field } = e.target.dataset;
+  const value = JSON.parse(e.target.value);
+  const set = new Set((state.filters[field] || []).map((x) => JSON.stringify(x)));
+  if (e.target.checked) set.add(JSON.stringify(value)); else set.delete(JSON.stringify(value));
+  state.filters[field] = [...set].map((x) => JSON.parse(x));
+  if (!state.filters[field].length) delete state.filters[field];
+  if ($("#query").value.trim()) search();
+}
+
+function where() {
+  const parts = Object.entries(state.filters).map(([f, vals]) => ({ [f]: { $in: vals } }));
+  if (!parts.length) return undefined;
+  return parts.length === 1 ? parts[0] : { $and: parts };
+}
+
+function isExpression(q) {
+  // Quoted terms combined with + or -, a weight like 0.5 * "x", or an @item reference.
+  return /"[^"]*"\s*[-+*]|[-+*]\s*"[^"]*"|(^|\s)@\S|\d\s*\*\s*"/.test(q);
+}
+
+async function search(event) {
+  if (event) event.preventDefault();
+  const q = $("#query").value.trim();
+  const name = $("#collection").value;
+  if (!q || !name) return;
+  const mode = document.querySelector("input[name=mode]:checked").value;
+  const base = `/collections/${encodeURIComponent(name)}`;
+  const filter = where();
+  status("Searching…");
+  try {
+    let data;
+    if (isExpression(q)) {
+      data = await api("POST", `${base}/query`, { expr: q, k: 10, where: filter });
+    } else {
+      data = await api("POST", `${base}/search`, { text: q, k: 10, mode, where: filter });
+    }
+    render(data.hits, name);
+    status(`${data.hits.length} result(s) · ${data.mode}${isExpression(q) ? " expression" : ""} · ${data.took_ms} ms`);
+  } catch (e) {
+    $("#results").replaceChildren();
+    status(e.message, true);
+  }
+}
+
+function highlighted(snippet, spans) {
+  // Build text nodes and <mark>s from offsets: never innerHTML with data from the server.
+  const frag = document.createDocumentFragment();
+  let at = 0;
+  for (const s of spans) {
+    if (s.start < at) continue;
+    frag.append(snippet.slice(at, s.start));
+    const m = document.createElement("mark");
+    m.textContent = snippet.slice(s.start, s.end);
+    frag.append(m);
+    at = s.end;
+  }
+  frag.append(snippet.slice(at));
+  return frag;
+}
+
+function safeHref(uri) {
+  try {
+    const u = new URL(uri, window.location.href);
+    return ["http:", "https:", "file:"].includes(u.protocol) ? u.href : null;
+  } catch { return null; }
+}
+
+async function thumbnail(img, name, id) {
+  try {
+    const res = await fetch(`/collections/${encodeURIComponent(name)}/images/${encodeURIComponent(id)}`,
+      { headers: { Authorization: "Bearer " + key() } });
+    if (res.ok) img.src = URL.createObjectURL(await res.blob());
+  } catch { /* a missing thumbnail is not an error */ }
+}
+
+function render(hits, name) {
+  const list = $("#results");
+  list.replaceChildren();
+  for (const h of hits) {
+    const li = document.createElement("li");
+    li.className = "hit";
+    li.dataset.id = h.id;
+    if (h.kind === "image") {
+      const img = document.createElement("img");
+      img.alt = h.citation.title || h.id;
+      img.className = "thumb";
+      thumbnail(img, name, h.id);
+      li.append(img);
+    }
+    const body = document.createElement("div");
+    const title = document.createElement("h3");
+    const href = h.citation.uri && safeHref(h.citation.uri);
+    const t = h.citation.title || h.citation.doc_id;
+    if (href) {
+      const a = document.createElement("a");
+      a.href = href; a.textContent = t; a.target = "_blank"; a.rel = "noopener";
+      title.append(a);
+    } else title.textContent = t;
+    const snippet = document.createElement("p");
+    snippet.className = "snippet";
+    snippet.append(highlighted(h.citation.snippet, h.citation.highlights));
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    const src = h.citation.uri ? ` · ${h.citation.uri}` : "";
+    const span = h.citation.snippet ? ` [${h.citation.start}–${h.citation.end}]` : "";
+    meta.append("score ", Object.assign(document.createElement("span"), { className: "score", textContent: h.score.toFixed(4) }),
+      ` · ${h.citation.doc_id}${span}${src}`);
+    body.append(title, snippet, meta);
+    li.append(body);
+    list.append(li);
+  }
+  if (!hits.length) list.innerHTML = '<li class="muted">No results.</li>';
+}
+
+$("#key-form").addEventListener("submit", useKey);
+$("#forget-key").addEventListener("click", forgetKey);
+$("#search-form").addEventListener("submit", search);
+$("#collection").addEventListener("change", () => loadFacets().catch((e) => status(e.message, true)));
+if (key()) useKey(); else $("#whoami").textContent = "no key";
