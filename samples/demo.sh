@@ -44,8 +44,8 @@ step "Filter on metadata and search as a member of group:support (ACLs are enfor
 step "group:finance sees the shared documents and its own ticket, nothing else" \
     $LS search "expense claim rejected" "${IDX[@]}" -k 3 -p group:finance
 
-step "Vector arithmetic: VPN problems, minus the Windows part" \
-    $LS query '"vpn connection problems" - "windows laptop"' "${IDX[@]}" -k 3
+step "Vector arithmetic: the Windows VPN ticket, minus Windows, plus the internal wiki" \
+    $LS query '@TICKET-101 - "windows" + "internal wiki"' "${IDX[@]}" -k 3
 
 step "Analogy: the disk-full ticket is to disks what ? is to databases" \
     $LS analogy -P @TICKET-105 -P "database replication" -N "disk space" "${IDX[@]}" -k 3
@@ -63,7 +63,10 @@ step "Text -> image search" \
     $LS search "a blue square" "${IDX[@]}" --collection shapes -k 3
 
 step "Image arithmetic: the red circle, made blue" \
-    $LS query 'image:samples/images/red_circle.png - "a red shape" + "a blue shape"' "${IDX[@]}" --collection shapes -k 3
+    $LS query 'image:samples/images/red_circle.png - "a red circle" + "a blue circle"' "${IDX[@]}" --collection shapes -k 3
+
+step "Image arithmetic: the red square, made yellow" \
+    $LS query 'image:samples/images/red_square.png - "red" + "yellow"' "${IDX[@]}" --collection shapes -k 3
 
 printf '\n\033[1;32mDemo finished in %d s.\033[0m Try: %s search "your question" --index %s/index\n' \
     $((SECONDS - started)) "$LS" "$OUT"

@@ -53,18 +53,14 @@ def test_clip_collection_holds_images_and_texts(
     assert by_image[0]["id"] == "shapes/blue_cross.png" and by_image[0]["score"] == pytest.approx(
         1.0, abs=1e-4
     )
-    moved = run_json(
-        "query",
-        f'image:{IMAGES / "red_circle.png"} - "a red shape" + "a blue shape"',
-        *idx,
-        "-k",
-        "3",
+    circle = f"image:{IMAGES / 'red_circle.png'}"
+    moved = run_json("query", f'{circle} - "a red circle" + "a blue circle"', *idx, "-k", "3")
+    assert moved[0]["id"] == "shapes/blue_circle.png"
+    assert all(set(h["why"]) == {circle, "a red circle", "a blue circle"} for h in moved)
+    recolored = run_json(
+        "query", f'image:{IMAGES / "red_square.png"} - "red" + "yellow"', *idx, "-k", "1"
     )
-    assert "shapes/blue_circle.png" in {h["id"] for h in moved}
-    assert all(
-        set(h["why"]) == {f"image:{IMAGES / 'red_circle.png'}", "a red shape", "a blue shape"}
-        for h in moved
-    )
+    assert recolored[0]["id"] == "shapes/yellow_square.png"
 
     again = run_json("build", media, *idx)
     assert again["items_encoded"] == 0 and again["unchanged"] == 11
