@@ -66,12 +66,20 @@ def test_clip_collection_holds_images_and_texts(
     assert again["items_encoded"] == 0 and again["unchanged"] == 11
 
 
-def test_images_in_a_text_collection_are_skipped(media: Path, tmp_path: Path) -> None:
+def test_images_in_a_text_collection_are_skipped(
+    media: Path, tmp_path: Path, tiny_clip_path: Path
+) -> None:
     s = run_json("build", media, "--index", tmp_path / "idx")
     assert s["added"] == 1 and s["files"]["skipped"] == 11 and s["failed"] == 0
     assert "reads text only" in s["skipped"][0]["reason"]
     result = run("search", "--image", IMAGES / "red_circle.png", "--index", tmp_path / "idx")
     assert result.exit_code == 2 and "Traceback" not in result.output
+    mismatch = run("build", media, "--index", tmp_path / "idx", "--encoder", tiny_clip_path)
+    assert mismatch.exit_code == 2 and "Vectors from different models never mix" in mismatch.stderr
+    missing = run(
+        "build", media, "--index", tmp_path / "other", "--encoder", tmp_path / "no-such-model"
+    )
+    assert missing.exit_code == 4 and "does not exist" in missing.stderr
 
 
 def test_tinyclip_module_entry_point(tiny_clip_path: Path) -> None:

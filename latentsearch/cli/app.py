@@ -27,7 +27,13 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 import latentsearch
-from latentsearch.errors import InvalidInputError, LatentSearchError, NotFoundError
+from latentsearch.errors import (
+    CollectionExistsError,
+    EncoderMismatchError,
+    InvalidInputError,
+    LatentSearchError,
+    NotFoundError,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -114,7 +120,7 @@ def fail(message: str, code: int) -> NoReturn:
 def exit_code(exc: BaseException) -> int:
     if isinstance(exc, NotFoundError):
         return EXIT_NOT_FOUND
-    if isinstance(exc, InvalidInputError):
+    if isinstance(exc, InvalidInputError | EncoderMismatchError | CollectionExistsError):
         return EXIT_USAGE
     return EXIT_ERROR
 
