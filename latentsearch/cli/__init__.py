@@ -1,4 +1,4 @@
-"""The ``latentsearch`` command: build, search, query, analogy, info, delete, eval.
+"""The ``latentsearch`` command: build, search, query, analogy, info, delete, eval, serve, keys.
 
 Each command is a function in its own module; this module registers them on `app`, in the
 order ``--help`` lists them. Add new commands the same way.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from latentsearch.cli import admin_cmd, build_cmd, eval_cmd, search_cmd
 from latentsearch.cli.app import app
+from latentsearch.server.cli import register as register_server
 
 __all__ = ["app", "main"]
 
@@ -18,6 +19,7 @@ app.command("analogy", epilog=search_cmd.ANALOGY_EXAMPLES)(search_cmd.analogy_co
 app.command("info", epilog=admin_cmd.INFO_EXAMPLES)(admin_cmd.info_command)
 app.command("delete", epilog=admin_cmd.DELETE_EXAMPLES)(admin_cmd.delete_command)
 app.command("eval", epilog=eval_cmd.EXAMPLES)(eval_cmd.eval_command)
+register_server(app)  # serve, keys create|list|revoke
 
 
 def main() -> None:
