@@ -245,3 +245,28 @@ def test_human_output_has_a_summary_table(tmp_path: Path) -> None:
     ):
         assert word in result.stdout
     assert "build of collection 'handbook'" in result.stdout
+
+
+def test_progress_bar_shows_files_items_rate_and_eta(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from latentsearch.cli.build_report import RichReporter
+    from latentsearch.ingest.build import build
+    from latentsearch.ingest.options import BuildOptions
+
+    write_corpus(tmp_path)
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=160, color_system=None)
+    with ls.connect(tmp_path / "idx", device="cpu") as db:
+        col = db.create_collection("default", encoder="text")
+        with RichReporter(console) as reporter:
+            reporter.progress.refresh()
+            summary = build(db, col, BuildOptions(sources=[str(tmp_path / "docs")]), reporter)
+            reporter.progress.refresh()
+            final = reporter.progress.tasks[0]
+    drawn = screen.getvalue()
+    for text in ("scanning", "indexing", "5/5 files", "items encoded", "items/s", "ETA"):
+        assert text in drawn, text
+    assert final.fields["items"] == summary.items_encoded > 0 and final.completed == final.total

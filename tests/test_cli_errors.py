@@ -11,7 +11,15 @@ from corpus import run, subprocess_cli
 import latentsearch
 from latentsearch.cli import app, main
 
-COMMANDS = ["build", "search", "query", "analogy", "info", "delete", "eval"]
+COMMANDS = [
+    "build",
+    "search",
+    "query",
+    "analogy",
+    "info",
+    "delete",
+    "eval",
+]  # and serve, keys (issue 6)
 
 
 def test_version_and_entry_points() -> None:

@@ -138,6 +138,20 @@ def test_eval_matches_brute_force(tmp_path: Path, database: str | None) -> None:
         *db_args,
     )
     assert table.exit_code == 0 and "nDCG@10" in table.stdout and "recall@100" in table.stdout
+    for mode in ("keyword", "hybrid"):
+        other = run_json(
+            "eval",
+            "--index",
+            tmp_path / "idx",
+            "-q",
+            tmp_path / "queries.tsv",
+            "--qrels",
+            tmp_path / "qrels.txt",
+            "--mode",
+            mode,
+            *db_args,
+        )
+        assert other["mode"] == mode and other["queries"] == 3 and 0 < other["ndcg"] <= 1
     bad = run(
         "eval",
         "--index",
@@ -210,7 +224,11 @@ def test_cranfield_reproduces_the_reference_ndcg(tmp_path: Path) -> None:
         "--index-type",
         "Flat",
     )
-    assert build["added"] == 1400 and build["failed"] == 0
+    assert build["added"] == 1398 and build["failed"] == 2  # documents 471 and 995 are empty
+    assert {(f["where"], f["reason"]) for f in build["failures"]} == {
+        ("line 471", "empty: the text field is empty"),
+        ("line 995", "empty: the text field is empty"),
+    }
     report = run_json(
         "eval",
         "--index",

@@ -74,6 +74,17 @@ def test_search_filters_and_principals(idx: list[str]) -> None:
     }
 
 
+def test_search_modes(idx: list[str]) -> None:
+    words = run_json("search", "DiskSpaceCritical", *idx, "-k", "3", "--mode", "keyword")
+    assert {h["document"] for h in words} == {"TICKET-105", "runbooks/disk-full.md"}
+    fused = run_json(
+        "search", "DiskSpaceCritical alert", *idx, "-k", "3", "--mode", "hybrid", "-p", "group:eng"
+    )
+    assert fused[0]["document"] in {"TICKET-105", "runbooks/disk-full.md"}
+    bad = run("search", "x", *idx, "--mode", "fuzzy")
+    assert bad.exit_code == 2 and "--mode must be dense, keyword or hybrid" in bad.stderr
+
+
 def test_search_by_item_and_human_table(idx: list[str]) -> None:
     hits = run_json("search", "@TICKET-105", *idx, "-k", "3")
     assert hits[0]["id"] == "TICKET-105" and hits[0]["score"] == pytest.approx(1.0, abs=1e-4)
@@ -92,6 +103,17 @@ def test_query_expressions(idx: list[str]) -> None:
         "query", '0.5 * "refund" + @TICKET-106', *idx, "-k", "3", "-p", "group:support"
     )
     assert weighted and "TICKET-106" not in {h["id"] for h in weighted}  # inputs are excluded
+    kept = run_json(
+        "query",
+        '0.5 * "refund" + @TICKET-106',
+        *idx,
+        "-k",
+        "3",
+        "-p",
+        "group:support",
+        "--include-inputs",
+    )
+    assert kept[0]["id"] == "TICKET-106"
     bad = run("query", '"unclosed', *idx)
     assert bad.exit_code == 2 and "Traceback" not in bad.output
     hidden = run("query", '@TICKET-105 + "disk"', *idx, "-p", "group:support")

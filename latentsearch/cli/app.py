@@ -24,6 +24,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 import latentsearch
 from latentsearch.errors import InvalidInputError, LatentSearchError, NotFoundError
@@ -135,6 +136,9 @@ def handle_errors(fn: F) -> F:
         except LatentSearchError as exc:
             _traceback()
             fail(_escape(str(exc)), exit_code(exc))
+        except SQLAlchemyError as exc:
+            _traceback()
+            fail(_escape(f"database error: {getattr(exc, 'orig', None) or exc}"), EXIT_ERROR)
         except OSError as exc:
             _traceback()
             fail(

@@ -145,11 +145,11 @@ def build_command(
 ) -> None:
     """Index documents, record exports and images into a collection, incrementally.
 
-    Files whose content is unchanged since the last build are skipped; changed files are read
-    again and only changed texts are re-embedded. Unreadable files are skipped and listed with
-    the reason. Supported: .txt .md .rst .html .htm .pdf .jsonl .json .csv, and images
-    (.png .jpg .jpeg .webp .gif .bmp) in CLIP collections.
+    Files whose bytes are unchanged since the last build are skipped; changed files are read again and only changed texts are re-embedded. Unreadable files are skipped and listed with the reason.
+
+    Reads .txt .md .rst .html .htm .pdf, records from .jsonl .json .csv, and images (.png .jpg .jpeg .webp .gif .bmp) in CLIP collections.
     """
+
     from latentsearch.cli.output import parse_size
 
     size_limit = parse_size(max_file_size) if max_file_size else DEFAULT_MAX_FILE_SIZE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
@@ -33,7 +34,7 @@ class ItemsPerSecond(ProgressColumn):
 class RichReporter:
     """Draws the build's progress on stderr: files, items encoded, items/s, ETA (by bytes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Console | None = None) -> None:
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}", style="bold"),
@@ -44,7 +45,7 @@ class RichReporter:
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
-            console=err,
+            console=console or err,
             transient=True,
         )
         self.task = self.progress.add_task("scanning", total=None, done=0, files=0, items=0)

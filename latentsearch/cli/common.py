@@ -44,7 +44,7 @@ DatabaseOpt = Annotated[
 DeviceOpt = Annotated[
     str, typer.Option("--device", help="Where to run the encoder and index: auto, cpu or cuda.")
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (for programs) instead of text.")]
 KOpt = Annotated[int, typer.Option("-k", "--k", min=1, max=10_000, help="Number of results.")]
 WhereOpt = Annotated[
     str | None,

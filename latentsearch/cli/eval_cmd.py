@@ -65,9 +65,9 @@ def eval_command(
 ) -> None:
     """Measure retrieval quality: nDCG@k, recall@depth and MRR@k at document level.
 
-    Chunk hits are grouped by their document: a document ranks where its best chunk ranks.
-    Queries without any relevant judgement are not scored (and counted as skipped).
+    Chunk hits are grouped by their document: a document ranks where its best chunk ranks. Queries without any relevant judgement are not scored (they are counted as skipped).
     """
+
     if mode not in RETRIEVERS:
         raise InvalidInputError(
             f"unknown mode {mode!r}; available: {', '.join(sorted(RETRIEVERS))}"

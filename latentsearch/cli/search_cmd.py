@@ -37,6 +37,7 @@ SEARCH_EXAMPLES = """
   latentsearch search @runbooks/vpn.md --index idx             [dim]# more like this item[/dim]
   latentsearch search --image photo.png --index idx --collection media
   latentsearch search "a red circle" --index idx --collection media --mmr 0.7
+  latentsearch search "error 0x80070005" --index idx --mode hybrid
 """
 
 QUERY_EXAMPLES = """
@@ -92,6 +93,12 @@ def search_command(
         ),
     ] = True,
     mmr: MmrOpt = None,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode", help="dense (embeddings), keyword (full-text index) or hybrid (both, fused)."
+        ),
+    ] = "dense",
     database: DatabaseOpt = None,
     device: DeviceOpt = "auto",
     json_out: JsonOpt = False,
@@ -99,13 +106,34 @@ def search_command(
     """Find the items most similar to a text, an image or a stored item."""
     if (query is None) == (image is None):
         raise InvalidInputError("give a QUERY or --image FILE (exactly one)")
+    if mode not in ("dense", "keyword", "hybrid"):
+        raise InvalidInputError(f"--mode must be dense, keyword or hybrid, not {mode!r}")
     q: Any = image_path(image) if image is not None else parse_term(query or "")
     filt = parse_where(where)
     with open_index(index, database, device) as db:
         col = open_collection(db, collection)
-        hits = col.search(
-            q, k, where=filt, principals=principals(principal), mmr=mmr, per_document=per_document
-        )
+        if mode == "dense":
+            hits = col.search(
+                q,
+                k,
+                where=filt,
+                principals=principals(principal),
+                mmr=mmr,
+                per_document=per_document,
+            )
+        else:
+            from latentsearch.query import hybrid
+
+            hits = hybrid.search(
+                col,
+                q,
+                k,
+                mode=mode,
+                where=filt,
+                principals=principals(principal),
+                mmr=mmr,
+                per_document=per_document,
+            )
         print_hits(hits, as_json=json_out)
 
 
@@ -120,6 +148,12 @@ def query_command(
     where: WhereOpt = None,
     principal: PrincipalOpt = None,
     mmr: MmrOpt = None,
+    include_inputs: Annotated[
+        bool,
+        typer.Option(
+            "--include-inputs", help="Keep items named in the expression (@ID) in the results."
+        ),
+    ] = False,
     database: DatabaseOpt = None,
     device: DeviceOpt = "auto",
     json_out: JsonOpt = False,
@@ -128,7 +162,14 @@ def query_command(
     filt = parse_where(where)
     with open_index(index, database, device) as db:
         col = open_collection(db, collection)
-        hits = col.query(expression, k, where=filt, principals=principals(principal), mmr=mmr)
+        hits = col.query(
+            expression,
+            k,
+            where=filt,
+            principals=principals(principal),
+            mmr=mmr,
+            exclude_inputs=not include_inputs,
+        )
         print_hits(hits, as_json=json_out)
 
 

@@ -171,13 +171,9 @@ class Builder:
                 (row.status, row.content_hash, row.settings, row.documents, row.id) if row else None
             )
         same = known is not None and known[1] == digest
-        if (
-            known
-            and same
-            and known[0] == FILE_DONE
-            and known[2] == self.settings
-            and not self.opt.force
-        ):
+        current = known is not None and known[0] == FILE_DONE and known[2] == self.settings
+        if same and current and not self.opt.force:
+            assert known is not None
             self.summary.files.unchanged += 1
             self.summary.documents.unchanged += known[3]
             self.seen_files.append(known[4])
@@ -199,10 +195,8 @@ class Builder:
             counts = self.summary.files
             if known is None or known[1] is None:
                 counts.added += 1
-            elif same:
-                counts.unchanged += (
-                    1  # same bytes, read again: new settings, failed before, --force...
-                )
+            elif same:  # same bytes, read again: new settings, failed before, or --force
+                counts.unchanged += 1
             else:
                 counts.updated += 1
         return None

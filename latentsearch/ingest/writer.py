@@ -115,11 +115,12 @@ class Writer:
         ]
         for k in range(0, len(stale), DELETE_BATCH):
             self.col.delete(stale[k : k + DELETE_BATCH])
+        by_file: dict[int, list[tuple[str, str, int]]] = {}
+        for pd, recs in written:
+            by_file.setdefault(pd.file_id, []).append((pd.doc.id, pd.digest, len(recs)))
         with self.store.transaction() as s:
-            for pd, recs in written:
-                state.put_docs(
-                    s, self.cid, pd.file_id, self.build_id, [(pd.doc.id, pd.digest, len(recs))]
-                )
+            for file_id, rows in by_file.items():
+                state.put_docs(s, self.cid, file_id, self.build_id, rows)
         encoded = sum(_to_encode(r, hashes) for _, recs in written for r in recs)
         docs = self.summary.documents
         docs.added += sum(1 for pd, _ in written if pd.new)
