@@ -165,6 +165,20 @@ def test_eval_matches_brute_force(tmp_path: Path, database: str | None) -> None:
         *db_args,
     )
     assert bad.exit_code == 2 and "unknown mode 'sparse'" in bad.stderr
+    for mode in ("keyword", "hybrid"):  # registered by latentsearch.evaluation.modes
+        other = run_json(
+            "eval",
+            "--index",
+            tmp_path / "idx",
+            "-q",
+            tmp_path / "queries.tsv",
+            "--qrels",
+            tmp_path / "qrels.txt",
+            "--mode",
+            mode,
+            *db_args,
+        )
+        assert other["mode"] == mode and other["queries"] == 3 and 0.0 < other["ndcg"] <= 1.0
 
 
 def _cranfield():  # type: ignore[no-untyped-def]
@@ -226,3 +240,19 @@ def test_cranfield_reproduces_the_reference_ndcg(tmp_path: Path) -> None:
     )
     assert report["queries"] == 225
     assert report["ndcg"] == pytest.approx(0.382, abs=0.005)
+    modes = {
+        mode: run_json(
+            "eval",
+            "--index",
+            tmp_path / "idx",
+            "--queries",
+            tmp_path / "data" / "queries.jsonl",
+            "--qrels",
+            tmp_path / "data" / "qrels.txt",
+            "--mode",
+            mode,
+        )["ndcg"]
+        for mode in ("keyword", "hybrid")
+    }
+    assert modes["keyword"] > 0.3
+    assert modes["hybrid"] >= 0.411  # the README's reference for dense + BM25 with RRF (k = 60)

@@ -41,6 +41,8 @@ def run_and_kill(
     reader.join(5)
     added, deleted, maybe = set(), set(), set()
     for line in lines:
+        if not line.endswith("\n"):
+            continue  # the kill cut this line short: it was never acknowledged
         parts = line.split()
         if parts[0] == "added":
             added.update(f"v{j}" for j in range(int(parts[1]), int(parts[2])))

@@ -58,9 +58,10 @@ def results(page) -> list[str]:
     return page.eval_on_selector_all("#results li.hit", "els => els.map(e => e.dataset.id)")
 
 
-def use_key(page, key: str) -> None:
+def use_key(page, key: str, user: str) -> None:
     page.fill("#api-key", key)
     page.click("#use-key")
+    page.wait_for_function(f"document.querySelector('#whoami').textContent.startsWith('{user} ')")
     page.wait_for_function("document.querySelectorAll('#collection option').length > 0")
 
 
@@ -77,7 +78,7 @@ def test_search_page(site, browser) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1200, "height": 800})
     page.goto(url)
-    use_key(page, keys.alice)
+    use_key(page, keys.alice, "alice")
     assert "alice (eng)" in page.text_content("#whoami")
     assert page.evaluate("sessionStorage.getItem('latentsearch.key')") == keys.alice
     page.select_option("#collection", "docs")
@@ -91,7 +92,7 @@ def test_search_page(site, browser) -> None:
     )
     page.screenshot(path=str(ARTIFACTS / "search-page-alice.png"), full_page=True)
 
-    use_key(page, keys.bob)  # switch keys: the same query now shows bob's documents only
+    use_key(page, keys.bob, "bob")  # switch keys: the same query now shows bob's documents only
     assert "bob (sales)" in page.text_content("#whoami")
     page.select_option("#collection", "docs")
     bob = search(page, "vpn outage")

@@ -19,7 +19,7 @@ app.command("analogy", epilog=search_cmd.ANALOGY_EXAMPLES)(search_cmd.analogy_co
 app.command("info", epilog=admin_cmd.INFO_EXAMPLES)(admin_cmd.info_command)
 app.command("delete", epilog=admin_cmd.DELETE_EXAMPLES)(admin_cmd.delete_command)
 app.command("eval", epilog=eval_cmd.EXAMPLES)(eval_cmd.eval_command)
-register_server(app)  # serve, keys
+register_server(app)  # serve, keys create|list|revoke
 
 
 def main() -> None:

@@ -27,6 +27,9 @@ async function useKey(event) {
   if (typed) sessionStorage.setItem(KEY, typed);
   $("#api-key").value = "";
   $("#results").replaceChildren();
+  $("#collection").replaceChildren();
+  $("#facets").replaceChildren();
+  $("#whoami").textContent = "";
   state.filters = {};
   if (!key()) { $("#whoami").textContent = "no key"; return; }
   try {
