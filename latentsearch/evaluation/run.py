@@ -2,8 +2,8 @@
 
 A retriever returns, per query, document ids ranked best first: chunk hits are grouped by their
 document (a document ranks where its best chunk ranks). Retrievers are registered by mode name
-in `RETRIEVERS`: ``dense`` (embedding search, batched here), and ``keyword`` and ``hybrid`` from
-`latentsearch.query.hybrid`.
+in `RETRIEVERS`: ``dense`` (embedding search, batched here) is defined here; ``keyword``,
+``hybrid`` and ``hybrid-rrf`` register themselves from `latentsearch.evaluation.modes`.
 """
 
 from __future__ import annotations
@@ -57,22 +57,9 @@ def dense(col: Collection, queries: Sequence[Query], depth: int) -> list[list[st
     return out
 
 
-def _fused(mode: str) -> Retriever:
-    """Keyword (the store's full-text index) or hybrid (dense + keyword, reciprocal-rank fusion)."""
-
-    def retrieve(col: Collection, queries: Sequence[Query], depth: int) -> list[list[str]]:
-        from latentsearch.query import hybrid
-
-        return hybrid.ranked_documents(col, [q.text for q in queries], depth, mode=mode)
-
-    return retrieve
-
-
 RETRIEVERS: dict[str, Retriever] = {
-    "dense": dense,
-    "keyword": _fused("keyword"),
-    "hybrid": _fused("hybrid"),
-}
+    "dense": dense
+}  # keyword, hybrid: latentsearch.evaluation.modes
 
 
 @dataclass(frozen=True, slots=True)
