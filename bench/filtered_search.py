@@ -51,7 +51,10 @@ def main() -> None:
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     x = rng.normal(size=(args.n, args.dim)).astype(np.float32)
-    with tempfile.TemporaryDirectory() as tmp, ls.connect(tmp, database=args.database, device="cpu") as db:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        ls.connect(tmp, database=args.database, device="cpu") as db,
+    ):
         col = db.create_collection(f"bench{rng.integers(1 << 30)}", dim=args.dim, index="Flat")
         for s in range(0, args.n, 5000):
             idx = range(s, min(s + 5000, args.n))
@@ -63,13 +66,19 @@ def main() -> None:
             )
         q = rng.normal(size=args.dim).astype(np.float32)
         base = median_ms(lambda: col.search(q, k=10))
-        print(f"{args.n} x {args.dim} vectors, Flat index, {db.store.dialect}, {platform.processor() or platform.machine()}")
-        print(f"{'filter':28} {'kept':>7} {'route':>16} {'filtered ms':>12} {'unfiltered ms':>14} {'ratio':>6}")
+        print(
+            f"{args.n} x {args.dim} vectors, Flat index, {db.store.dialect}, {platform.processor() or platform.machine()}"
+        )
+        print(
+            f"{'filter':28} {'kept':>7} {'route':>16} {'filtered ms':>12} {'unfiltered ms':>14} {'ratio':>6}"
+        )
         for name, where, principals in FILTERS:
             sc = scope_of(col._space, where, access(principals, required=False))
             _, plan = planner.top_k(col._space, q[None, :] / np.linalg.norm(q), 10, sc)
             ms = median_ms(lambda w=where, p=principals: col.search(q, k=10, where=w, principals=p))
-            print(f"{name:28} {sc.size / args.n:>7.1%} {plan.strategy:>16} {ms:>12.1f} {base:>14.1f} {ms / base:>6.1f}")
+            print(
+                f"{name:28} {sc.size / args.n:>7.1%} {plan.strategy:>16} {ms:>12.1f} {base:>14.1f} {ms / base:>6.1f}"
+            )
         db.drop_collection(col.name)
 
 

@@ -69,7 +69,9 @@ class CollectionInfo:
 class Collection(QueryMethods):
     """A named set of items in one latent space. Get one from `Database`; don't construct it."""
 
-    def __init__(self, db: Database, row: CollectionRow, encoder: Encoder | None, device: str) -> None:
+    def __init__(
+        self, db: Database, row: CollectionRow, encoder: Encoder | None, device: str
+    ) -> None:
         self._db = db
         self._id = row.id
         self.name = row.name
@@ -168,7 +170,9 @@ class Collection(QueryMethods):
         items = self._prepare(records, texts, images, vectors, ids, metadata, acl, sources)
         return self._write(items, upsert=True)
 
-    def delete(self, ids: Sequence[str] | None = None, *, where: Mapping[str, Any] | None = None) -> WriteResult:
+    def delete(
+        self, ids: Sequence[str] | None = None, *, where: Mapping[str, Any] | None = None
+    ) -> WriteResult:
         """Delete items by id, or every item matching a filter (``where={}`` matches all), and the
         chunks of those documents. Unknown ids are ignored. Deletes are not subject to principals."""
         if (ids is None) == (where is None):
@@ -215,7 +219,17 @@ class Collection(QueryMethods):
             return bool(np.array_equal(self._index.ids(), sql.all_ids(s, self._id)))
 
     # -- internals: writes ------------------------------------------------------------
-    def _prepare(self, records: Any, texts: Any, images: Any, vectors: Any, ids: Any, metadata: Any, acl: Any, sources: Any) -> list[NewItem]:
+    def _prepare(
+        self,
+        records: Any,
+        texts: Any,
+        images: Any,
+        vectors: Any,
+        ids: Any,
+        metadata: Any,
+        acl: Any,
+        sources: Any,
+    ) -> list[NewItem]:
         if records is not None:
             if any(v is not None for v in (texts, images, vectors, ids, metadata, acl, sources)):
                 raise InvalidInputError("give either a list of records or keyword lists, not both")
@@ -224,16 +238,30 @@ class Collection(QueryMethods):
             rows = list(records)
         else:
             rows = rows_from_columns(
-                texts=texts, images=images, vectors=vectors, ids=ids, metadata=metadata, acl=acl, sources=sources
+                texts=texts,
+                images=images,
+                vectors=vectors,
+                ids=ids,
+                metadata=metadata,
+                acl=acl,
+                sources=sources,
             )
-        needs = {k for r in rows if isinstance(r, Mapping) for k in ("text", "image") if r.get(k) is not None}
+        needs = {
+            k
+            for r in rows
+            if isinstance(r, Mapping)
+            for k in ("text", "image")
+            if r.get(k) is not None
+        }
         if needs and self.identity is None:
             raise InvalidInputError(
                 f"collection {self.name!r} stores raw vectors; it cannot embed {' or '.join(sorted(needs))}"
             )
         if "image" in needs and not self.encoder.supports_images:
             self.encoder.encode_images([])  # raises UnsupportedModalityError with the fix
-        return normalise(rows, dim=self.dim, normalize=self.metric == "cosine", default_acl=self.default_acl)
+        return normalise(
+            rows, dim=self.dim, normalize=self.metric == "cosine", default_acl=self.default_acl
+        )
 
     def _write(self, items: list[NewItem], *, upsert: bool) -> WriteResult:
         if not items:
@@ -245,7 +273,10 @@ class Collection(QueryMethods):
             raise DuplicateIdError(
                 f"{len(found)} id(s) already exist in {self.name!r}, e.g. {dup}; use upsert() to update them"
             )
-        changed = [it.external_id not in found or found[it.external_id].content_hash != it.content_hash for it in items]
+        changed = [
+            it.external_id not in found or found[it.external_id].content_hash != it.content_hash
+            for it in items
+        ]
         fresh = [it for it, c in zip(items, changed, strict=True) if c]
         same = [it for it, c in zip(items, changed, strict=True) if not c]
         vectors = self._embed(fresh)  # the slow part, outside any transaction
@@ -255,12 +286,16 @@ class Collection(QueryMethods):
                 seq = sql.bump_seq(s, self._id)
                 current = sql.existing(s, self._id, [it.external_id for it in items])
                 if any(it.external_id not in current for it in same):
-                    raise StoreError("another writer deleted some of these items meanwhile; retry the call")
+                    raise StoreError(
+                        "another writer deleted some of these items meanwhile; retry the call"
+                    )
                 replaced = [current[it.external_id] for it in fresh if it.external_id in current]
                 if replaced:
                     sql.delete_items(s, self._id, seq, [r.id for r in replaced])
                 created = {r.external_id: r.created for r in replaced}
-                rows = [_row(self._id, seq, it, created.get(it.external_id, now), now) for it in fresh]
+                rows = [
+                    _row(self._id, seq, it, created.get(it.external_id, now), now) for it in fresh
+                ]
                 new_ids = sql.insert_items(s, rows, vectors, [it.acl or [] for it in fresh])
                 touched = self._touch(s, same, current, now)
         except IntegrityError as exc:
@@ -276,7 +311,9 @@ class Collection(QueryMethods):
             ids=tuple(it.external_id for it in items),
         )
 
-    def _touch(self, s: Any, same: list[NewItem], current: dict[str, ItemRow], now: datetime) -> int:
+    def _touch(
+        self, s: Any, same: list[NewItem], current: dict[str, ItemRow], now: datetime
+    ) -> int:
         """Update metadata, ACL and source of items whose content is unchanged; count real changes."""
         changed = 0
         for it in same:
@@ -313,7 +350,11 @@ class Collection(QueryMethods):
         return out
 
     def _apply(
-        self, seq: int, *, add: tuple[np.ndarray, np.ndarray] | None = None, remove: np.ndarray | None = None
+        self,
+        seq: int,
+        *,
+        add: tuple[np.ndarray, np.ndarray] | None = None,
+        remove: np.ndarray | None = None,
     ) -> None:
         """Mirror a committed write into the index (or catch up if someone else wrote meanwhile)."""
         with self._lock:
@@ -341,12 +382,19 @@ class Collection(QueryMethods):
     def _open_index(self) -> tuple[VectorIndex, int]:
         spec = self._concrete_spec(0)
         loaded = VectorIndex.load(
-            self._db.path, self._file, dim=self.dim, spec=spec, metric=self.metric, device=self._device
+            self._db.path,
+            self._file,
+            dim=self.dim,
+            spec=spec,
+            metric=self.metric,
+            device=self._device,
         )
         if loaded is None:
             index, cp = self._build_from_store()
             if index.ntotal:
-                log.info("rebuilt the index of %r from the store (%d vectors)", self.name, index.ntotal)
+                log.info(
+                    "rebuilt the index of %r from the store (%d vectors)", self.name, index.ntotal
+                )
             self._save_index(index, cp)
             return index, cp
         index, cp = loaded
@@ -354,7 +402,9 @@ class Collection(QueryMethods):
         with self._db.store.session() as s:
             seq = sql.current_seq(s, self._id) or 0
             if seq != cp:
-                log.warning("index of %r lags the store (seq %d < %d); replaying", self.name, cp, seq)
+                log.warning(
+                    "index of %r lags the store (seq %d < %d); replaying", self.name, cp, seq
+                )
                 self._catch_up(s, seq)
                 self._save_index(self._index, self._checkpoint)
         return self._index, self._checkpoint
@@ -390,7 +440,13 @@ class Collection(QueryMethods):
         rechoose = self.index_spec == "auto" and choose_spec(n, self.dim) != idx.spec
         compact = len(idx.deleted) > COMPACT_FRACTION * max(n, 1)
         if rechoose or idx.needs_retrain() or compact:
-            log.info("rebuilding the index of %r (rechoose=%s retrain=%s compact=%s)", self.name, rechoose, idx.needs_retrain(), compact)
+            log.info(
+                "rebuilding the index of %r (rechoose=%s retrain=%s compact=%s)",
+                self.name,
+                rechoose,
+                idx.needs_retrain(),
+                compact,
+            )
             self._index, self._checkpoint = self._build_from_store()
 
     def _maybe_save(self) -> None:
@@ -429,7 +485,9 @@ def check_identity(name: str, recorded: EncoderIdentity, given: EncoderIdentity)
         )
 
 
-def _row(collection_id: int, seq: int, it: NewItem, created: datetime, now: datetime) -> dict[str, Any]:
+def _row(
+    collection_id: int, seq: int, it: NewItem, created: datetime, now: datetime
+) -> dict[str, Any]:
     return {
         "collection_id": collection_id,
         "external_id": it.external_id,

@@ -52,7 +52,12 @@ class Database:
     """Collections stored under one folder (FAISS files) and one SQL database (metadata)."""
 
     def __init__(
-        self, path: str | Path, *, database: str | None = None, device: str = "auto", batch_size: int = 64
+        self,
+        path: str | Path,
+        *,
+        database: str | None = None,
+        device: str = "auto",
+        batch_size: int = 64,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidInputError(f"batch_size must be a positive integer, not {batch_size!r}")
@@ -108,7 +113,9 @@ class Database:
         d = identity.dim if identity else dim
         assert d is not None
         if index != "auto":
-            VectorIndex(d, index, metric, "cpu")  # validates the factory string before anything is written
+            VectorIndex(
+                d, index, metric, "cpu"
+            )  # validates the factory string before anything is written
         acl = ["*"] if default_acl is None else list(default_acl)
         with self._lock:
             with self.store.session() as s:
@@ -138,7 +145,9 @@ class Database:
                     )
                     s.add(row)
             except IntegrityError as exc:
-                raise CollectionExistsError(f"collection {name!r} was created concurrently; open it instead") from exc
+                raise CollectionExistsError(
+                    f"collection {name!r} was created concurrently; open it instead"
+                ) from exc
             log.info("created collection %r (dim=%d, metric=%s, index=%s)", name, d, metric, index)
             col = Collection(self, row, enc, dev)
             self._open[name] = col
@@ -162,9 +171,13 @@ class Database:
             enc = None
             if encoder is not None:
                 recorded = EncoderIdentity.from_dict(row.encoder) if row.encoder else None
-                enc = self._encoder(encoder, None, dev, normalize=recorded.normalize if recorded else True)
+                enc = self._encoder(
+                    encoder, None, dev, normalize=recorded.normalize if recorded else True
+                )
                 if recorded is None or enc is None:
-                    raise InvalidInputError(f"collection {name!r} stores raw vectors and has no encoder")
+                    raise InvalidInputError(
+                        f"collection {name!r} stores raw vectors and has no encoder"
+                    )
                 check_identity(name, recorded, enc.identity)
             if name in self._open:
                 col = self._open[name]
@@ -219,7 +232,9 @@ class Database:
     ) -> Encoder | None:
         if isinstance(encoder, Encoder):
             if dim is not None and dim != encoder.dim:
-                raise InvalidInputError(f"dim={dim} but the encoder produces {encoder.dim}-d vectors")
+                raise InvalidInputError(
+                    f"dim={dim} but the encoder produces {encoder.dim}-d vectors"
+                )
             return encoder
         if encoder is None:
             if dim is not None:
@@ -228,8 +243,12 @@ class Database:
                 return None
             encoder = "text"
         if not isinstance(encoder, str):
-            raise InvalidInputError(f"encoder must be a string or an Encoder, not {type(encoder).__name__}")
+            raise InvalidInputError(
+                f"encoder must be a string or an Encoder, not {type(encoder).__name__}"
+            )
         enc = get_encoder(encoder, device=device, batch_size=self.batch_size, normalize=normalize)
         if dim is not None and dim != enc.dim:
-            raise InvalidInputError(f"dim={dim} but {encoder!r} produces {enc.dim}-d vectors; leave dim out")
+            raise InvalidInputError(
+                f"dim={dim} but {encoder!r} produces {enc.dim}-d vectors; leave dim out"
+            )
         return enc

@@ -41,6 +41,8 @@ def resolve_device(device: str = "auto", *, what: str = "encoder") -> Literal["c
             f"device='cuda' was asked for the {what}, but no CUDA GPU is usable here; "
             "use device='auto' or device='cpu'"
         )
-    chosen: Literal["cpu", "cuda"] = "cuda" if device == "cuda" or (device == "auto" and available) else "cpu"
+    chosen: Literal["cpu", "cuda"] = (
+        "cuda" if device == "cuda" or (device == "auto" and available) else "cpu"
+    )
     log.info("%s device: %s (asked %r)", what, chosen, device)
     return chosen

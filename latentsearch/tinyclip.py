@@ -514,7 +514,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog="python -m latentsearch.tinyclip",
         description="Build the tiny CLIP model of coloured shapes (for demos and tests; no download).",
     )
-    parser.add_argument("path", help="folder to write the model to; reused when it already holds one")
+    parser.add_argument(
+        "path", help="folder to write the model to; reused when it already holds one"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     parser.add_argument("--force", action="store_true", help="rebuild even if PATH holds a model")

@@ -48,15 +48,30 @@ def corrupt_png(tmp_path: Path) -> Path:
     ("call", "error"),
     [
         (lambda c: c.add(vectors=np.ones((1, 5)), ids=["x"]), errors.DimensionMismatchError),
-        (lambda c: c.add(vectors=np.array([[1, np.nan, 0, 0]]), ids=["x"]), errors.NonFiniteVectorError),
-        (lambda c: c.add(vectors=np.array([[1, np.inf, 0, 0]]), ids=["x"]), errors.NonFiniteVectorError),
+        (
+            lambda c: c.add(vectors=np.array([[1, np.nan, 0, 0]]), ids=["x"]),
+            errors.NonFiniteVectorError,
+        ),
+        (
+            lambda c: c.add(vectors=np.array([[1, np.inf, 0, 0]]), ids=["x"]),
+            errors.NonFiniteVectorError,
+        ),
         (lambda c: c.add(vectors=np.ones((2, 4)), ids=["x", "x"]), errors.DuplicateIdError),
         (lambda c: c.add(vectors=np.ones((1, 4)), ids=["d1"]), errors.DuplicateIdError),
         (lambda c: c.add(vectors=np.ones((2, 4)), ids=["x"]), errors.InvalidInputError),
-        (lambda c: c.add(vectors=np.ones((1, 4)), ids=["x"], metadata=[{"a": float("nan")}]), errors.InvalidInputError),
-        (lambda c: c.add(vectors=np.ones((1, 4)), ids=["x"], acl=["group:eng"]), errors.InvalidInputError),
+        (
+            lambda c: c.add(vectors=np.ones((1, 4)), ids=["x"], metadata=[{"a": float("nan")}]),
+            errors.InvalidInputError,
+        ),
+        (
+            lambda c: c.add(vectors=np.ones((1, 4)), ids=["x"], acl=["group:eng"]),
+            errors.InvalidInputError,
+        ),
         (lambda c: c.add(texts=["hello"], ids=["x"]), errors.InvalidInputError),
-        (lambda c: c.upsert(vectors=np.ones((2, 4)), ids=["d0", "x"], metadata=[{}, 3]), errors.InvalidInputError),
+        (
+            lambda c: c.upsert(vectors=np.ones((2, 4)), ids=["d0", "x"], metadata=[{}, 3]),
+            errors.InvalidInputError,
+        ),
         (lambda c: c.search(np.ones(5)), errors.DimensionMismatchError),
         (lambda c: c.search(np.ones(4), k=0), errors.InvalidInputError),
     ],
@@ -75,9 +90,15 @@ def test_raw_bad_input(raw: ls.Collection, call, error) -> None:
         (lambda c, p: c.add(texts=["ok", ""], ids=["x", "y"]), errors.EmptyTextError),
         (lambda c, p: c.add(texts=["a", "b"], ids=["x", "x"]), errors.DuplicateIdError),
         (lambda c, p: c.add(texts=["a", "b"], ids=["x"]), errors.InvalidInputError),
-        (lambda c, p: c.add(texts=["a"], ids=["x"], sources=[{"url": "typo"}]), errors.InvalidInputError),
+        (
+            lambda c, p: c.add(texts=["a"], ids=["x"], sources=[{"url": "typo"}]),
+            errors.InvalidInputError,
+        ),
         (lambda c, p: c.add(images=[p], ids=["x"]), errors.UnsupportedModalityError),
-        (lambda c, p: c.upsert(texts=["changed", "new"], ids=["d0", "d0"]), errors.DuplicateIdError),
+        (
+            lambda c, p: c.upsert(texts=["changed", "new"], ids=["d0", "d0"]),
+            errors.DuplicateIdError,
+        ),
         (lambda c, p: c.search(""), errors.InvalidInputError),
     ],
 )

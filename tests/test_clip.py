@@ -36,7 +36,9 @@ def test_text_finds_images(media: ls.Collection) -> None:
 
 
 def test_image_finds_images_and_texts(media: ls.Collection) -> None:
-    media.add(texts=[caption(c, s) for c, s in classes()], ids=[f"caption-{c}-{s}" for c, s in classes()])
+    media.add(
+        texts=[caption(c, s) for c, s in classes()], ids=[f"caption-{c}-{s}" for c, s in classes()]
+    )
     correct_img = correct_txt = 0
     for color, shape in classes():
         query = shape_image(color, shape, seed=7)  # a different drawing of the same class

@@ -76,7 +76,9 @@ def test_two_handles_see_each_others_writes(index_path, database) -> None:
 def test_saves_are_atomic_files(index_path, database) -> None:
     db, col = make(index_path, database)
     for i in range(3):
-        col.add(vectors=np.random.default_rng(i).normal(size=(5, 8)), ids=[f"{i}-{j}" for j in range(5)])
+        col.add(
+            vectors=np.random.default_rng(i).normal(size=(5, 8)), ids=[f"{i}-{j}" for j in range(5)]
+        )
     db.close()
     files = sorted(p.name for p in index_path.iterdir() if p.name.startswith("collection-"))
     assert len(files) == 2 and files[1].endswith(".json")  # one data file + its meta, no leftovers

@@ -62,14 +62,18 @@ def test_sigkill_loses_no_acknowledged_write(tmp_path, database, spec) -> None:
     gone: set[str] = set()
     ambiguous: set[str] = set()
     for round_ in range(5):
-        added, deleted, maybe = run_and_kill(path, database, round_ * 100_000, spec, rnd.uniform(0.05, 1.0))
+        added, deleted, maybe = run_and_kill(
+            path, database, round_ * 100_000, spec, rnd.uniform(0.05, 1.0)
+        )
         acked |= added
         gone |= deleted | maybe
         ambiguous |= maybe
         with ls.connect(path, database=database, device="cpu") as db:
             col = db.collection("crash")
             present = {i.id for i in col.get(sorted(acked))}
-            assert acked - gone <= present, f"lost acknowledged items: {sorted(acked - gone - present)[:5]}"
+            assert acked - gone <= present, (
+                f"lost acknowledged items: {sorted(acked - gone - present)[:5]}"
+            )
             assert not ((gone - ambiguous) & present), "an acknowledged delete came back"
             assert col.verify(), "index differs from the store after reopening"
             assert len(col) == col.index.ntotal

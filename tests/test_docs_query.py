@@ -1,4 +1,4 @@
-"""docs/query.md: its ```python examples run as written, in order, and print what they claim."""
+"""README, query section: its ```python examples run as written, in order, and print what they claim."""
 
 from __future__ import annotations
 
@@ -6,16 +6,21 @@ import os
 import re
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "query.md"
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def section(name: str) -> str:
+    text = README.read_text()
+    return text.split(f"<!-- sections: {name} -->")[1].split(f"<!-- sections: end-{name} -->")[0]
 
 
 def test_query_docs_examples_run(tmp_path, capsys) -> None:
-    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
+    blocks = re.findall(r"```python\n(.*?)```", section("query"), flags=re.S)
     assert len(blocks) >= 8
     os.chdir(tmp_path)
     namespace: dict[str, object] = {}
     for i, block in enumerate(blocks):
-        exec(compile(block, f"docs/query.md block {i}", "exec"), namespace)
+        exec(compile(block, f"README query block {i}", "exec"), namespace)
     out = capsys.readouterr().out
     # every "# <output>" comment in the examples is what that line printed
     claims = [c.strip() for b in blocks for c in re.findall(r"print\(.*\)\s+# (.*)", b)]

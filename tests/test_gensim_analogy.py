@@ -99,7 +99,7 @@ def test_every_google_analogy_matches_gensim(db: ls.Database, analogy_setup, met
     assert agree + ties == n
     assert ties <= n // 1000
     assert ours_right == pytest.approx(theirs_right, abs=ties)
-    print(  # the numbers docs/query.md reports (run with -s to see them)
+    print(  # the numbers the README reports (run with -s to see them)
         f"{method} on {db.store.dialect}: {agree}/{n} top-1 agree with gensim ({ties} exact ties); "
         f"accuracy latentsearch {100 * ours_right / n:.2f}% ({ours_right}/{n}), "
         f"gensim {100 * theirs_right / n:.2f}% ({theirs_right}/{n})"

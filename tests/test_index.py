@@ -67,7 +67,9 @@ def test_save_load_roundtrip(tmp_path) -> None:
     assert loaded is not None
     vi2, cp = loaded
     assert cp == 7 and vi2.deleted == {5} and list(vi2.ids()) == list(vi.ids())
-    assert VectorIndex.load(tmp_path, "c", dim=16, spec="Flat", metric="cosine") is None  # spec changed
+    assert (
+        VectorIndex.load(tmp_path, "c", dim=16, spec="Flat", metric="cosine") is None
+    )  # spec changed
     VectorIndex.drop(tmp_path, "c")
     assert list(tmp_path.iterdir()) == []
 
@@ -107,4 +109,6 @@ def test_gpu_clone_matches_cpu_and_selectors_stay_exact() -> None:
     assert gpu._gpu is not None  # really searched on the GPU
     np.testing.assert_array_equal(a.ids, b.ids)
     allowed = ids[::13]
-    np.testing.assert_array_equal(cpu.search(x[:10], 10, allowed).ids, gpu.search(x[:10], 10, allowed).ids)
+    np.testing.assert_array_equal(
+        cpu.search(x[:10], 10, allowed).ids, gpu.search(x[:10], 10, allowed).ids
+    )

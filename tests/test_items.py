@@ -61,10 +61,19 @@ def test_add_search_get_delete(db: ls.Database) -> None:
 
 def test_records_form(db: ls.Database) -> None:
     col = db.create_collection("docs", encoder="text")
-    col.add([
-        {"id": "a", "text": "red apples", "metadata": {"fruit": True}, "acl": ["*"], "uri": "u://a", "title": "A"},
-        {"id": "b", "text": "green pears", "source": {"uri": "u://b"}},
-    ])
+    col.add(
+        [
+            {
+                "id": "a",
+                "text": "red apples",
+                "metadata": {"fruit": True},
+                "acl": ["*"],
+                "uri": "u://a",
+                "title": "A",
+            },
+            {"id": "b", "text": "green pears", "source": {"uri": "u://b"}},
+        ]
+    )
     a = col.get("a")
     assert a.source == ls.Source("u://a", "A") and a.metadata == {"fruit": True}
     assert col.get("b").source.uri == "u://b"
@@ -87,11 +96,17 @@ def test_upsert_reembeds_only_changed_content(db: ls.Database) -> None:
     res = col.upsert(texts=list(DOCS.values()), ids=list(DOCS))
     assert (res.added, res.updated, res.unchanged) == (0, 0, 4) and CountingEncoder.calls == 0
 
-    res = col.upsert(texts=[DOCS["cat"], "Puppies are loyal."], ids=["cat", "dog"], metadata=[{"v": 2}, None])
+    res = col.upsert(
+        texts=[DOCS["cat"], "Puppies are loyal."], ids=["cat", "dog"], metadata=[{"v": 2}, None]
+    )
     assert (res.added, res.updated, res.unchanged) == (0, 2, 0)
     assert CountingEncoder.calls == 1  # only the changed text was embedded
     after = col.get("dog")
-    assert after.text == "Puppies are loyal." and after.created == before.created and after.updated > before.updated
+    assert (
+        after.text == "Puppies are loyal."
+        and after.created == before.created
+        and after.updated > before.updated
+    )
     assert col.get("cat").metadata == {"v": 2}
     assert len(col) == 4 and col.verify()
     assert col.search("puppies", k=1)[0].id == "dog"
@@ -112,7 +127,9 @@ def test_vectors_and_metrics(db: ls.Database) -> None:
         else:
             ref = -((x - q) ** 2).sum(1)
         assert [h.id for h in hits] == [f"v{i}" for i in np.argsort(-ref)[:5]]
-        np.testing.assert_allclose([h.score for h in hits], np.sort(ref)[::-1][:5], rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            [h.score for h in hits], np.sort(ref)[::-1][:5], rtol=1e-4, atol=1e-4
+        )
     stored = db.collection("raw-ip").get("v3", include_vectors=True).vector
     np.testing.assert_array_equal(stored, x[3])
 

@@ -227,14 +227,28 @@ def test_keyword_tables_exist_for_the_dialect(db: ls.Database) -> None:
 def test_facets_count_visible_metadata_values(db: ls.Database, col: ls.Collection) -> None:
     from latentsearch.store import stats
 
-    col.add([{"id": "flag", "text": "flags", "metadata": {"team": "it", "year": 1, "tags": ["a", "b"], "ok": True}}])
+    col.add(
+        [
+            {
+                "id": "flag",
+                "text": "flags",
+                "metadata": {"team": "it", "year": 1, "tags": ["a", "b"], "ok": True},
+            }
+        ]
+    )
     with db.store.session() as s:
         everyone = stats.facets(s, col._id, principals=[])
         eng = stats.facets(s, col._id, principals=["group:eng"])
         only = stats.facets(s, col._id, fields=["tags"], principals=[])
     assert everyone.scanned == 4 and eng.scanned == 5
-    assert {(v.value, v.count) for v in everyone.fields["team"]} == {("it", 2), ("hr", 1), ("net", 1)}
+    assert {(v.value, v.count) for v in everyone.fields["team"]} == {
+        ("it", 2),
+        ("hr", 1),
+        ("net", 1),
+    }
     assert {(v.value, v.count) for v in eng.fields["team"]} == {("it", 3), ("hr", 1), ("net", 1)}
     assert {(v.value, v.count) for v in everyone.fields["tags"]} == {("a", 1), ("b", 1)}
-    assert [v.value for v in everyone.fields["ok"]] == [True] and 1 in [v.value for v in everyone.fields["year"]]
+    assert [v.value for v in everyone.fields["ok"]] == [True] and 1 in [
+        v.value for v in everyone.fields["year"]
+    ]
     assert set(only.fields) == {"tags"}

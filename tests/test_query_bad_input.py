@@ -13,7 +13,9 @@ from latentsearch import errors
 from latentsearch.tinyclip import shape_image
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def col(request, tmp_path_factory, pg_admin):
     """One collection per backend, shared: no case may change it."""
     from conftest import PG_URL

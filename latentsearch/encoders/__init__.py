@@ -18,7 +18,9 @@ def get_encoder(
     spec: str, *, device: str = "auto", batch_size: int = 64, normalize: bool = True
 ) -> Encoder:
     """Build the encoder for an ``encoder=`` spec (see the module docstring)."""
-    return SentenceTransformerEncoder(spec, device=device, batch_size=batch_size, normalize=normalize)
+    return SentenceTransformerEncoder(
+        spec, device=device, batch_size=batch_size, normalize=normalize
+    )
 
 
 __all__ = [

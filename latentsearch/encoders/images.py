@@ -16,7 +16,9 @@ def load_image(image: ImageLike) -> Image.Image:
     if isinstance(image, Image.Image):
         return image if image.mode == "RGB" else image.convert("RGB")
     if not isinstance(image, str | Path):
-        raise ImageError(f"an image must be a file path or a PIL.Image.Image, not {type(image).__name__}")
+        raise ImageError(
+            f"an image must be a file path or a PIL.Image.Image, not {type(image).__name__}"
+        )
     path = Path(image)
     try:
         with Image.open(path) as img:

@@ -90,7 +90,9 @@ def _load(folder: Path, device: str) -> Any:
             from sentence_transformers import SentenceTransformer
 
             try:
-                _models[key] = SentenceTransformer(str(folder), device=device, local_files_only=True)
+                _models[key] = SentenceTransformer(
+                    str(folder), device=device, local_files_only=True
+                )
             except Exception as exc:
                 raise EncoderError(f"cannot load the model in {folder}: {exc}") from exc
             log.info("loaded model %s on %s", folder, device)

@@ -29,7 +29,11 @@ faiss: Any = _faiss
 
 log = logging.getLogger(__name__)
 
-METRICS = {"cosine": faiss.METRIC_INNER_PRODUCT, "ip": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}
+METRICS = {
+    "cosine": faiss.METRIC_INNER_PRODUCT,
+    "ip": faiss.METRIC_INNER_PRODUCT,
+    "l2": faiss.METRIC_L2,
+}
 FORMAT = 1
 GPU_MAX_K = 2048  # FAISS GPU indexes answer at most this many neighbours per query
 
@@ -273,7 +277,9 @@ class VectorIndex:
         if self.device != "cuda" or self._gpu_unusable:
             return self.index
         if k > GPU_MAX_K:
-            log.debug("k=%d is above the FAISS GPU limit (%d): searching the CPU index", k, GPU_MAX_K)
+            log.debug(
+                "k=%d is above the FAISS GPU limit (%d): searching the CPU index", k, GPU_MAX_K
+            )
             return self.index
         if needs_selector:
             # FAISS GPU indexes (outside cuVS builds) ignore or reject ID selectors: exactness
@@ -325,7 +331,12 @@ class VectorIndex:
     ) -> tuple[VectorIndex, int] | None:
         """Load a saved index and its checkpoint, or None when it is missing, stale or damaged."""
         meta = _read_meta(folder / f"{name}.json")
-        if not meta or (meta.get("format"), meta.get("dim"), meta.get("spec"), meta.get("metric")) != (
+        if not meta or (
+            meta.get("format"),
+            meta.get("dim"),
+            meta.get("spec"),
+            meta.get("metric"),
+        ) != (
             FORMAT,
             dim,
             spec,

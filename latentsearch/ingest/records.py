@@ -63,10 +63,14 @@ def _column(name: str, values: Any, n: int) -> list[Any]:
     if values is None:
         return [None] * n
     if isinstance(values, str | bytes | Mapping):
-        raise InvalidInputError(f"{name}= must be a list with one entry per item, not a single {type(values).__name__}")
+        raise InvalidInputError(
+            f"{name}= must be a list with one entry per item, not a single {type(values).__name__}"
+        )
     values = list(values)
     if len(values) != n:
-        raise InvalidInputError(f"{name}= has {len(values)} entries but there are {n} items; give one per item")
+        raise InvalidInputError(
+            f"{name}= has {len(values)} entries but there are {n} items; give one per item"
+        )
     return values
 
 
@@ -81,7 +85,11 @@ def rows_from_columns(
     sources: Sequence[Mapping[str, Any] | None] | None,
 ) -> list[dict[str, Any]]:
     """Turn column arguments into row dicts (one kind of content per call)."""
-    given = [(k, v) for k, v in (("text", texts), ("image", images), ("vector", vectors)) if v is not None]
+    given = [
+        (k, v)
+        for k, v in (("text", texts), ("image", images), ("vector", vectors))
+        if v is not None
+    ]
     if len(given) != 1:
         raise InvalidInputError(
             "give exactly one of texts=, images= or vectors= (or a list of records); "
@@ -117,7 +125,9 @@ def normalise(
             raise InvalidInputError(f"record {i} must be a dict, not {type(row).__name__}")
         unknown = set(row) - ROW_KEYS
         if unknown:
-            raise InvalidInputError(f"record {i} has unknown keys {sorted(unknown)}; allowed: {sorted(ROW_KEYS)}")
+            raise InvalidInputError(
+                f"record {i} has unknown keys {sorted(unknown)}; allowed: {sorted(ROW_KEYS)}"
+            )
         item = _one(i, row, dim=dim, normalize=normalize, default_acl=default_acl)
         if item.external_id in seen:
             raise DuplicateIdError(
@@ -128,10 +138,14 @@ def normalise(
     return items
 
 
-def _one(i: int, row: Mapping[str, Any], *, dim: int, normalize: bool, default_acl: list[str]) -> NewItem:
+def _one(
+    i: int, row: Mapping[str, Any], *, dim: int, normalize: bool, default_acl: list[str]
+) -> NewItem:
     kinds = [k for k in ("text", "image", "vector") if row.get(k) is not None]
     if len(kinds) != 1:
-        raise InvalidInputError(f"record {i} needs exactly one of 'text', 'image' or 'vector', got {kinds or 'none'}")
+        raise InvalidInputError(
+            f"record {i} needs exactly one of 'text', 'image' or 'vector', got {kinds or 'none'}"
+        )
     kind = kinds[0]
     item = NewItem(external_id="", kind=kind)
     if kind == "text":
@@ -161,9 +175,15 @@ def _one(i: int, row: Mapping[str, Any], *, dim: int, normalize: bool, default_a
     chunk = row.get("chunk")
     if chunk is not None:
         try:
-            item.parent_id, item.chunk_start, item.chunk_end = str(chunk["parent"]), int(chunk["start"]), int(chunk["end"])
+            item.parent_id, item.chunk_start, item.chunk_end = (
+                str(chunk["parent"]),
+                int(chunk["start"]),
+                int(chunk["end"]),
+            )
         except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidInputError(f"record {i}: chunk must be {{'parent': str, 'start': int, 'end': int}}") from exc
+            raise InvalidInputError(
+                f"record {i}: chunk must be {{'parent': str, 'start': int, 'end': int}}"
+            ) from exc
     return item
 
 
@@ -173,13 +193,17 @@ def _vector(i: int, v: Any, dim: int, normalize: bool) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"record {i}: vector is not numeric: {exc}") from exc
     if arr.shape[0] != dim:
-        raise DimensionMismatchError(f"record {i}: vector has dimension {arr.shape[0]}, this collection stores {dim}")
+        raise DimensionMismatchError(
+            f"record {i}: vector has dimension {arr.shape[0]}, this collection stores {dim}"
+        )
     if not np.isfinite(arr).all():
         raise NonFiniteVectorError(f"record {i}: vector contains NaN or infinity")
     if normalize:
         norm = float(np.linalg.norm(arr))
         if norm == 0.0:
-            raise InvalidInputError(f"record {i}: zero vector has no direction for cosine similarity")
+            raise InvalidInputError(
+                f"record {i}: zero vector has no direction for cosine similarity"
+            )
         arr = arr / norm
     return np.ascontiguousarray(arr, dtype=np.float32)
 
@@ -204,7 +228,9 @@ def _metadata(i: int, value: Any) -> dict[str, Any]:
     try:
         text = json.dumps(dict(value), allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"record {i}: metadata must be JSON-serialisable (no NaN): {exc}") from exc
+        raise InvalidInputError(
+            f"record {i}: metadata must be JSON-serialisable (no NaN): {exc}"
+        ) from exc
     out: dict[str, Any] = json.loads(text)
     return out
 
@@ -213,11 +239,15 @@ def _acl(i: int, value: Any, default_acl: list[str]) -> list[str]:
     if value is None:
         return list(default_acl)
     if isinstance(value, str) or not isinstance(value, Sequence):
-        raise InvalidInputError(f"record {i}: acl must be a list of principals like ['group:eng'], not {value!r}")
+        raise InvalidInputError(
+            f"record {i}: acl must be a list of principals like ['group:eng'], not {value!r}"
+        )
     out = []
     for p in value:
         if not isinstance(p, str) or not p.strip() or len(p) > 256:
-            raise InvalidInputError(f"record {i}: acl entries must be non-empty strings (≤256 chars), not {p!r}")
+            raise InvalidInputError(
+                f"record {i}: acl entries must be non-empty strings (≤256 chars), not {p!r}"
+            )
         out.append(p)
     return sorted(set(out))
 
@@ -225,10 +255,14 @@ def _acl(i: int, value: Any, default_acl: list[str]) -> list[str]:
 def _source(i: int, row: Mapping[str, Any]) -> tuple[str | None, str | None]:
     src = row.get("source") or {}
     if not isinstance(src, Mapping):
-        raise InvalidInputError(f"record {i}: source must be a dict like {{'uri': ..., 'title': ...}}")
+        raise InvalidInputError(
+            f"record {i}: source must be a dict like {{'uri': ..., 'title': ...}}"
+        )
     unknown = set(src) - SOURCE_KEYS
     if unknown:
-        raise InvalidInputError(f"record {i}: source has unknown keys {sorted(unknown)}; allowed: uri, title")
+        raise InvalidInputError(
+            f"record {i}: source has unknown keys {sorted(unknown)}; allowed: uri, title"
+        )
     uri, title = src.get("uri", row.get("uri")), src.get("title", row.get("title"))
     for name, v in (("uri", uri), ("title", title)):
         if v is not None and not isinstance(v, str):

@@ -191,6 +191,8 @@ def ranked_documents(
     parent document), in ``mode``. This is what ``latentsearch eval --mode`` runs."""
     out = []
     for text in texts:
-        hits = search(col, text, depth, mode=mode, principals=principals, per_document=True, fusion=fusion)
+        hits = search(
+            col, text, depth, mode=mode, principals=principals, per_document=True, fusion=fusion
+        )
         out.append([h.chunk.parent if h.chunk else h.id for h in hits])
     return out

@@ -82,7 +82,9 @@ def scope(space: Space, s: Session, where: ColumnElement[bool] | None, acc: Acce
             or 0
         )
         return Scope(None, n)
-    stmt = select(ItemRow.id).where(item_scope(space.collection_id, where, acc)).order_by(ItemRow.id)
+    stmt = (
+        select(ItemRow.id).where(item_scope(space.collection_id, where, acc)).order_by(ItemRow.id)
+    )
     rows = s.connection().execute(stmt)  # Core rows, not ORM: a scope can hold millions of ids
     arr = np.fromiter((r[0] for r in rows), dtype=np.int64)
     return Scope(arr, len(arr))

@@ -63,7 +63,9 @@ def existing(s: Session, collection_id: int, external_ids: Sequence[str]) -> dic
     out: dict[str, ItemRow] = {}
     for part in chunks(list(external_ids)):
         rows = s.scalars(
-            select(ItemRow).where(ItemRow.collection_id == collection_id, ItemRow.external_id.in_(part))
+            select(ItemRow).where(
+                ItemRow.collection_id == collection_id, ItemRow.external_id.in_(part)
+            )
         )
         out.update({r.external_id: r for r in rows})
     return out
@@ -87,11 +89,15 @@ def insert_items(
     return ids
 
 
-def set_principals(s: Session, pks: Sequence[int], acls: Sequence[list[str]], *, replace: bool) -> None:
+def set_principals(
+    s: Session, pks: Sequence[int], acls: Sequence[list[str]], *, replace: bool
+) -> None:
     if replace:
         for part in chunks(list(pks)):
             s.execute(delete(ItemPrincipalRow).where(ItemPrincipalRow.item_id.in_(part)))
-    acl_rows = [{"item_id": pk, "principal": p} for pk, acl in zip(pks, acls, strict=True) for p in acl]
+    acl_rows = [
+        {"item_id": pk, "principal": p} for pk, acl in zip(pks, acls, strict=True) for p in acl
+    ]
     for part in chunks(acl_rows):
         s.execute(insert(ItemPrincipalRow), list(part))
 
@@ -143,7 +149,9 @@ def vectors_for(s: Session, pks: Sequence[int], dim: int) -> np.ndarray:
     """Stored vectors for these primary keys, in the given order (all must exist)."""
     found: dict[int, bytes] = {}
     for part in chunks(list(pks)):
-        rows = s.execute(select(VectorRow.item_id, VectorRow.data).where(VectorRow.item_id.in_(part)))
+        rows = s.execute(
+            select(VectorRow.item_id, VectorRow.data).where(VectorRow.item_id.in_(part))
+        )
         found.update({int(pk): data for pk, data in rows})
     return from_blobs([found[int(pk)] for pk in pks], dim)
 
@@ -174,12 +182,19 @@ def tombstones_since(s: Session, collection_id: int, after_seq: int) -> np.ndarr
 
 
 def all_ids(s: Session, collection_id: int) -> np.ndarray:
-    ids = s.scalars(select(ItemRow.id).where(ItemRow.collection_id == collection_id).order_by(ItemRow.id)).all()
+    ids = s.scalars(
+        select(ItemRow.id).where(ItemRow.collection_id == collection_id).order_by(ItemRow.id)
+    ).all()
     return np.asarray(ids, dtype=np.int64)
 
 
 def count(s: Session, collection_id: int) -> int:
-    return int(s.scalar(select(func.count()).select_from(ItemRow).where(ItemRow.collection_id == collection_id)) or 0)
+    return int(
+        s.scalar(
+            select(func.count()).select_from(ItemRow).where(ItemRow.collection_id == collection_id)
+        )
+        or 0
+    )
 
 
 def hydrate(s: Session, pks: Iterable[int]) -> dict[int, ItemRow]:

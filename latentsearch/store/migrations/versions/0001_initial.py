@@ -61,9 +61,7 @@ def upgrade() -> None:
             name="fk_ls_items_collection_id_ls_collections",
             ondelete="CASCADE",
         ),
-        sa.UniqueConstraint(
-            "collection_id", "external_id", name="uq_ls_items_collection_external"
-        ),
+        sa.UniqueConstraint("collection_id", "external_id", name="uq_ls_items_collection_external"),
         sqlite_autoincrement=True,
     )
     op.create_index("ix_ls_items_collection_id", "ls_items", ["collection_id"])
