@@ -16,6 +16,7 @@ Every key and operand travels as a bound parameter.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,7 +46,7 @@ from latentsearch.errors import StoreError
 Scalar = str | float | bool | None
 
 
-class _View:
+class _View(ABC):
     """One JSON value (a metadata field, or an element of an array) seen through a dialect."""
 
     NUMBER: tuple[str, ...]
@@ -61,12 +62,13 @@ class _View:
     def ordered_text(self) -> ColumnElement[Any]:
         return self.text
 
+    @abstractmethod
     def is_bool(self, value: bool) -> ColumnElement[bool]:
-        raise NotImplementedError
+        """True where the value is the JSON boolean ``value``."""
 
+    @abstractmethod
     def elements(self) -> tuple[Any, _View]:
         """A FROM clause over the array's elements, and a view of one element."""
-        raise NotImplementedError
 
     # -- predicates ---------------------------------------------------------------------
     def eq(self, v: Scalar) -> ColumnElement[bool]:
