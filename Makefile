@@ -8,7 +8,7 @@ STAMP   = $(VENV)/.installed
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 
-.PHONY: setup demo test lint clean postgres browser
+.PHONY: setup demo serve-demo test lint clean postgres browser
 
 setup: $(STAMP)
 
@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	VENV=$(VENV) bash samples/demo.sh
+
+# The HTTP backend and search page over the sample corpus, with two API keys printed.
+serve-demo: setup
+	$(BIN)/python samples/serve_demo.py --port 8080
 
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect 15 main start
