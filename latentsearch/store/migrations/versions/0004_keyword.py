@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from alembic import op
 
+from latentsearch.errors import StoreError
+
 revision = "0004_keyword"
 down_revision = "0003_ingest"
 branch_labels = None
@@ -100,7 +102,7 @@ def upgrade() -> None:
     elif dialect == "postgresql":
         _run(PG_UP)
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported stores
-        raise NotImplementedError(f"no keyword index for the {dialect} dialect")
+        raise StoreError(f"no keyword index for the {dialect} dialect: use SQLite or PostgreSQL")
 
 
 def downgrade() -> None:
