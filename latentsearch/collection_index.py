@@ -225,11 +225,18 @@ class IndexKeeping:
         index.search_params.update(result.params)
         return result
 
-    def _measure(self, index: VectorIndex, truth: GroundTruth | None = None) -> Tuning:
+    def _measure(
+        self,
+        index: VectorIndex,
+        truth: GroundTruth | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Tuning:
         if truth is None:
             with self._db.store.session() as s:
                 truth = self._ground_truth(s)
                 for ids, vecs in sql.iter_vectors(s, self._id, self.dim):
+                    if cancel is not None and cancel.is_set():
+                        raise _Cancelled
                     truth.add(ids, vecs)
         result = tune(
             index, truth.queries, truth.query_ids, truth.neighbours(), self.recall_target, TUNE_K
@@ -295,7 +302,7 @@ class IndexKeeping:
                 log.info("background rebuild of %r done: %s", self.name, index.spec)
             else:
                 snapshot = self._index
-                result = self._measure(snapshot)  # searches only: readers go on meanwhile
+                result = self._measure(snapshot, cancel=self._cancel)  # readers go on meanwhile
                 with self._lock:
                     if self._index is snapshot:
                         snapshot.search_params.update(result.params)

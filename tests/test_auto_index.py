@@ -3,6 +3,7 @@ background, and memory-mapped indexes. Real FAISS and real stores throughout."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import faiss
@@ -198,3 +199,27 @@ def test_memory_mapped_index_reads_then_loads_for_writes(tmp_path, spec: str) ->
     with ls.connect(tmp_path) as db:  # what was saved after the write is complete and readable
         col = db.collection("m")
         assert col.index_info().mapped and col.verify() and len(col) == len(x) + 2
+
+
+# -- the CLI ----------------------------------------------------------------------------------
+def test_cli_build_tunes_and_info_reports_it(tmp_path) -> None:
+    from corpus import run, run_json
+
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta"]
+    records = tmp_path / "r.jsonl"
+    records.write_text(
+        "\n".join(
+            json.dumps({"id": f"r{i}", "text": f"{words[i % 8]} {words[i // 8 % 8]} item {i}"})
+            for i in range(240)
+        )
+    )
+    idx = tmp_path / "idx"
+    run_json(
+        "build", records, "--index", idx, "--index-type", "IVF4,Flat", "--recall-target", "0.9"
+    )
+    info = run_json("info", "--index", idx)["collections"][0]
+    assert info["index"] == "IVF4,Flat"
+    t = info["index_tuning"]
+    assert t["param"] == "nprobe" and 1 <= t["value"] <= 4 and t["recall"] >= 0.9
+    bad = run("build", records, "--index", tmp_path / "idx2", "--storage", "int4")
+    assert bad.exit_code != 0 and "storage must be one of" in bad.output
