@@ -11,7 +11,6 @@ is written by hand and kept.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, ROOT
@@ -33,11 +32,17 @@ def load() -> list[dict[str, Any]]:
 
 
 def _cell(v: Any, fmt: str) -> str:
-    return fmt.format(v) if isinstance(v, int | float) and not isinstance(v, bool) else str(v or "—")
+    return (
+        fmt.format(v) if isinstance(v, int | float) and not isinstance(v, bool) else str(v or "—")
+    )
 
 
 def _best(rows: list[dict], key: str, kind: str, better: str) -> float | None:
-    vals = [r["values"][key] for r in rows if r["kind"] == kind and isinstance(r["values"].get(key), int | float)]
+    vals = [
+        r["values"][key]
+        for r in rows
+        if r["kind"] == kind and isinstance(r["values"].get(key), int | float)
+    ]
     if not vals:
         return None
     return min(vals) if better == "lower" else max(vals)
@@ -45,7 +50,13 @@ def _best(rows: list[dict], key: str, kind: str, better: str) -> float | None:
 
 def table(r: dict[str, Any]) -> list[str]:
     metrics = r["metrics"]
-    head = ["system", *(f"{m['label']} ({'lower' if m['better'] == 'lower' else 'higher'} is better)" for m in metrics)]
+    head = [
+        "system",
+        *(
+            f"{m['label']} ({'lower' if m['better'] == 'lower' else 'higher'} is better)"
+            for m in metrics
+        ),
+    ]
     out = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for row in r["rows"]:
         cells = [row["system"] + ("" if row["kind"] == "ours" else f" ({row['kind']})")]
@@ -63,10 +74,19 @@ def table(r: dict[str, Any]) -> list[str]:
 
 
 def render(results: list[dict[str, Any]]) -> str:
-    lines = [BEGIN, "", "## Goals", "", "| scenario | goal | target | measured | |", "| --- | --- | --- | --- | --- |"]
+    lines = [
+        BEGIN,
+        "",
+        "## Goals",
+        "",
+        "| scenario | goal | target | measured | |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for r in results:
         for g in r["goals"]:
-            lines.append(f"| {r['scenario']} | {g['text']} | {g['target']} | {g['measured']} | {MARK[g['met']]} |")
+            lines.append(
+                f"| {r['scenario']} | {g['text']} | {g['target']} | {g['measured']} | {MARK[g['met']]} |"
+            )
     for r in results:
         m = r["machine"]
         lines += [

@@ -54,12 +54,12 @@ def held_out_recall(col: ls.Collection, x: np.ndarray, queries: np.ndarray, k: i
         (1_000_000, {}, "IVF4096,Flat" if nlist_for(1_000_000) == 4096 else "IVF2048,Flat"),
         (100_000, {"recall_target": 1.0}, "Flat"),
         (500_000, {"gpu": True}, "Flat"),
-        (5_000_000, {"gpu": True}, f"IVF{nlist_for(5_000_000)},Flat"),
+        (5_000_000, {"gpu": True}, "IVF8192,Flat"),
         (1_000_000, {"storage": "float16"}, f"IVF{nlist_for(1_000_000)},SQfp16"),
-        (10_000_000, {"memory_budget": 8 << 30}, f"IVF{nlist_for(10_000_000)},SQ8"),
-        (10_000_000, {"memory_budget": 10 << 30}, f"IVF{nlist_for(10_000_000)},SQfp16"),
-        (10_000_000, {"memory_budget": 1 << 30}, f"IVF{nlist_for(10_000_000)},PQ64"),
-        (10_000_000, {"memory_budget": 200 << 20}, f"IVF{nlist_for(10_000_000)},PQ16"),
+        (10_000_000, {"memory_budget": 8 << 30}, "IVF8192_HNSW32,SQ8"),
+        (10_000_000, {"memory_budget": 10 << 30}, "IVF8192_HNSW32,SQfp16"),
+        (10_000_000, {"memory_budget": 1 << 30}, "IVF8192_HNSW32,PQ64"),
+        (10_000_000, {"memory_budget": 200 << 20}, "IVF8192_HNSW32,PQ16"),
     ],
 )
 def test_decision_table(n: int, kwargs: dict, spec: str) -> None:
