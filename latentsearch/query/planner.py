@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from latentsearch.query.space import Space
@@ -71,17 +71,12 @@ class Plan:
 
 
 def scope(space: Space, s: Session, where: ColumnElement[bool] | None, acc: Access) -> Scope:
-    """Decide the candidate set in SQL (one query)."""
+    """Decide the candidate set in SQL (one query; none for the whole collection)."""
     if where is None and acc.unrestricted:
-        n = int(
-            s.scalar(
-                select(func.count())
-                .select_from(ItemRow)
-                .where(ItemRow.collection_id == space.collection_id)
-            )
-            or 0
-        )
-        return Scope(None, n)
+        # The index is kept in step with the store, so its size is the item count: no
+        # count(*) over every row (milliseconds per query on a million items).
+        with space.lock:
+            return Scope(None, space.index().ntotal)
     stmt = (
         select(ItemRow.id).where(item_scope(space.collection_id, where, acc)).order_by(ItemRow.id)
     )
