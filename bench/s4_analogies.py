@@ -202,7 +202,11 @@ def main(argv: list[str] | None = None) -> None:
             f"throughput questions answered alike at top-1: {thr['top1_same_as_gensim']}",
             "threads: gensim's matrix-vector product uses numpy's BLAS, latentsearch FAISS's "
             "OpenMP sgemm; both at their defaults",
-            *(["--quick: throughput over a 20k-term prefix of the vocabulary"] if args.quick else []),
+            *(
+                ["--quick: throughput over a 20k-term prefix of the vocabulary"]
+                if args.quick
+                else []
+            ),
         ],
         extra={"agreement": agree, "throughput": thr},
     )

@@ -9,8 +9,8 @@ The terms, in a fixed order (so any prefix is itself a vocabulary):
 (The machine has no ``/usr/share/dict``; Cranfield's 1,400 abstracts hold about 8k words, 74k
 bigrams and 151k trigrams, enough for 100k distinct terms.)
 
-Embeddings are cached under ``bench/results/cache/`` keyed by the model's fingerprint and the
-terms, so reruns skip the encoder; a cached vocabulary also serves every prefix of it.
+Embeddings are cached under ``bench/results/cache/`` in blocks of 10k terms, keyed by the model's
+fingerprint and the block's terms, so reruns skip the encoder.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ import hashlib
 import logging
 import re
 from collections import Counter
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +32,7 @@ from latentsearch.evaluation.analogies import load_analogies, vocabulary
 log = logging.getLogger("bench.s4")
 
 CACHE = RESULTS / "cache"
+BLOCK = 10_000
 TOKEN = re.compile(r"[a-z]+(?:-[a-z]+)*")
 
 
@@ -68,26 +71,34 @@ def _fingerprint() -> str:
 
 
 def embed(words: list[str]) -> np.ndarray:
-    """Unit vectors of ``words`` with the default model, from the cache when it has them."""
+    """Unit vectors of ``words`` with the default model, cached in blocks of `BLOCK` terms (so an
+    interrupted run resumes, and a vocabulary's prefixes share its blocks)."""
     fp = _fingerprint()
-    for path in sorted(CACHE.glob(f"s4-{fp}-*.npz")):
-        with np.load(path) as z:
-            cached = z["terms"]
-            if len(cached) >= len(words) and list(cached[: len(words)]) == words:
-                log.info("embeddings of %d terms from %s", len(words), path.name)
-                return np.ascontiguousarray(z["vectors"][: len(words)])
-    from latentsearch.encoders import get_encoder
-
-    with Timer() as t:
-        vecs = get_encoder("text", device="cpu", batch_size=256).encode_texts(words)
-    log.info("embedded %d terms in %.1f s (not part of any timing)", len(words), t.s)
-    key = hashlib.sha256("\n".join(words).encode()).hexdigest()[:12]
     CACHE.mkdir(parents=True, exist_ok=True)
     (CACHE / ".gitignore").write_text("*\n")
-    tmp = CACHE / f"s4-{fp}-{len(words)}-{key}.tmp.npz"
-    np.savez(tmp, terms=np.asarray(words), vectors=vecs)
-    tmp.replace(CACHE / f"s4-{fp}-{len(words)}-{key}.npz")
-    return np.asarray(vecs, dtype=np.float32)
+    parts = []
+    for start in range(0, len(words), BLOCK):
+        block = words[start : start + BLOCK]
+        key = hashlib.sha256("\n".join(block).encode()).hexdigest()[:16]
+        path = CACHE / f"s4-{fp}-{key}.npy"
+        if path.exists():
+            parts.append(np.load(path))
+            continue
+        with Timer() as t:
+            vecs = np.asarray(_encoder().encode_texts(block), dtype=np.float32)
+        log.info("embedded terms %d-%d in %.1f s (not timed)", start, start + len(block), t.s)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, vecs)
+        tmp.replace(path)
+        parts.append(vecs)
+    return np.ascontiguousarray(np.concatenate(parts))
+
+
+@cache
+def _encoder() -> Any:
+    from latentsearch.encoders import get_encoder
+
+    return get_encoder("text", device="cpu", batch_size=256)
 
 
 def embedded_vocabulary(n: int) -> tuple[list[str], np.ndarray]:
