@@ -116,7 +116,7 @@ def resolve(space: Space, specs: Sequence[Spec], acc: Access) -> list[Term]:
     rows: dict[str, tuple[int, np.ndarray]] = {}
     with space.store.session() as s:
         if names:
-            rows = visible_vectors(s, space.collection_id, names, acc, space.dim)
+            rows = _unit_rows(space, visible_vectors(s, space.collection_id, names, acc, space.dim))
         wanted = sorted({sp.value for sp in specs if sp.kind == "direction"})
         saved = directions.load(s, space.collection_id, wanted) if wanted else {}
     for name in wanted:
@@ -131,7 +131,7 @@ def resolve(space: Space, specs: Sequence[Spec], acc: Access) -> list[Term]:
     for i, sp in enumerate(specs):
         if sp.kind in ("id", "word") and sp.value in rows:
             pk, vec = rows[sp.value]
-            out[i] = Term(sp.label, _unit(space, vec, sp.label), pk)
+            out[i] = Term(sp.label, vec, pk)
         elif sp.kind == "id":
             raise ItemNotFoundError(f"no item with id {sp.value!r} in collection {space.name!r}")
         elif sp.kind in ("text", "word"):
@@ -154,6 +154,23 @@ def resolve(space: Space, specs: Sequence[Spec], acc: Access) -> list[Term]:
         for i, vec in zip(images, encoded, strict=True):
             out[i] = Term(specs[i].label, _unit(space, vec, specs[i].label))
     return [t for t in out if t is not None]
+
+
+def _unit_rows(
+    space: Space, rows: dict[str, tuple[int, np.ndarray]]
+) -> dict[str, tuple[int, np.ndarray]]:
+    """`_unit` for every stored vector at once (a zero or non-finite one raises as `_unit` does)."""
+    if not rows:
+        return rows
+    mat = np.stack([v for _, v in rows.values()])
+    norms = np.linalg.norm(mat, axis=1)
+    bad = ~np.isfinite(norms) | ((norms == 0) & (space.metric == "cosine"))
+    if bad.any():
+        name = list(rows)[int(np.flatnonzero(bad)[0])]
+        _unit(space, rows[name][1], name)  # raises the usual error
+    if space.metric == "cosine":
+        mat = (mat / norms[:, None]).astype(np.float32)
+    return {name: (pk, mat[i]) for i, (name, (pk, _)) in enumerate(rows.items())}
 
 
 def _text(space: Space, sp: Spec) -> str:

@@ -123,8 +123,7 @@ def top_k(
         if sc.allowed is None or (index.honours_selectors and space.settings.selectors):
             res = index.search(queries, k + extra, allowed=sc.allowed)
             steps.append("faiss+selector" if sc.allowed is not None else "faiss")
-            for i in range(n):
-                r = _keep(res.ids[i], res.scores[i], sc, excl[i], k)
+            for i, r in enumerate(_keep(res.ids, res.scores, sc, excl, k)):
                 if len(r.ids) >= want[i]:
                     out[i] = r
         short = [i for i in range(n) if out[i] is None]
@@ -135,8 +134,8 @@ def top_k(
             kk = min(kk, total)
             res = index.search(queries[short], kk)
             rounds += 1
-            for row, i in enumerate(short):
-                r = _keep(res.ids[row], res.scores[row], sc, excl[i], k)
+            kept = _keep(res.ids, res.scores, sc, [excl[i] for i in short], k)
+            for i, r in zip(short, kept, strict=True):
                 if len(r.ids) >= want[i]:
                     out[i] = r
             short = [i for i in short if out[i] is None]
@@ -156,11 +155,19 @@ def top_k(
     return [r for r in out if r is not None], plan
 
 
-def _keep(ids: np.ndarray, scores: np.ndarray, sc: Scope, excl: np.ndarray, k: int) -> Ranked:
+def _keep(
+    ids: np.ndarray, scores: np.ndarray, sc: Scope, excl: Sequence[np.ndarray], k: int
+) -> list[Ranked]:
+    """Per row of a FAISS answer: the first ``k`` ids in the scope and not in the row's ``excl``
+    (masks computed for the whole batch at once)."""
     ok = (ids >= 0) & sc.contains(ids)
-    if len(excl):
-        ok &= ~np.isin(ids, excl)
-    return Ranked(ids[ok][:k], scores[ok][:k])
+    width = max((len(e) for e in excl), default=0)
+    if width:
+        pad = np.full((len(excl), width), -1, dtype=np.int64)  # -1 is never a kept id
+        for i, e in enumerate(excl):
+            pad[i, : len(e)] = e
+        ok &= ~(ids[:, :, None] == pad[:, None, :]).any(axis=2)
+    return [Ranked(i[m][:k], s[m][:k]) for i, s, m in zip(ids, scores, ok, strict=True)]
 
 
 def exact(
