@@ -191,8 +191,9 @@ def main(argv: list[str] | None = None) -> None:
             Goal(
                 f"batch throughput vs gensim's most_similar loop ({thr['vocab']:,} terms)",
                 "≥ 10×",
-                f"{speedup:.1f}× ({thr['batch_qps']:,.0f} vs {thr['gensim_qps']:,.0f} q/s)",
-                speedup >= 10,
+                f"{speedup:.1f}× ({thr['batch_qps']:,.0f} vs {thr['gensim_qps']:,.0f} q/s)"
+                + ("" if thr["vocab"] >= 100_000 else "; not judged: the goal is for 100k terms"),
+                speedup >= 10 if thr["vocab"] >= 100_000 else None,
             ),
         ],
         notes=[
