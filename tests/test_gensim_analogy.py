@@ -13,25 +13,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors
-from gensim.test.utils import datapath
 
 import latentsearch as ls
 from latentsearch.encoders import get_encoder
-
-TIE = 1e-6
+from latentsearch.evaluation.analogies import (
+    AnalogyQuestion,
+    agreement,
+    load_analogies,
+    vocabulary,
+)
 
 
 @pytest.fixture(scope="session")
-def google_analogies() -> tuple[list[str], list[tuple[str, str, str, str]], np.ndarray]:
+def google_analogies() -> tuple[list[str], list[AnalogyQuestion], np.ndarray]:
     """(vocabulary, questions a:b :: c:d, vectors) with the vocabulary embedded once per session."""
-    questions = []
-    with open(datapath("questions-words.txt"), encoding="utf-8") as fh:
-        for line in fh:
-            if line.startswith(":") or not line.strip():
-                continue
-            a, b, c, d = line.split()
-            questions.append((a, b, c, d))
-    vocab = sorted({w for q in questions for w in q})
+    questions = load_analogies()
+    vocab = vocabulary(questions)
     vectors = get_encoder("text", device="cpu").encode_texts(vocab)
     return vocab, questions, vectors
 
@@ -47,42 +44,6 @@ def analogy_setup(db: ls.Database, google_analogies):
     return col, kv, questions
 
 
-def _compare(
-    kv: KeyedVectors, questions, ours: list[list[ls.Hit]], cosmul: bool
-) -> tuple[int, int, int, int]:
-    """(agreements, exact ties that differ, our correct answers, gensim's correct answers)."""
-    agree = ties = ours_right = theirs_right = 0
-    for (a, b, c, d), hits in zip(questions, ours, strict=True):
-        if cosmul:
-            theirs, score = kv.most_similar_cosmul(positive=[b, c], negative=[a], topn=1)[0]
-        else:
-            theirs, score = kv.most_similar(positive=[b, c], negative=[a], topn=1)[0]
-        mine = hits[0].id
-        ours_right += mine == d
-        theirs_right += theirs == d
-        if mine == theirs:
-            agree += 1
-            assert hits[0].score == pytest.approx(score, abs=1e-5)
-            continue
-        # Not the same word: only acceptable as an exact tie under gensim's own scoring.
-        if cosmul:
-            dists = kv.most_similar_cosmul(positive=[b, c], negative=[a], topn=None)
-        else:
-            dists = kv.most_similar(positive=[b, c], negative=[a], topn=None)
-        mine_score = float(dists[kv.key_to_index[mine]])
-        assert abs(mine_score - score) <= TIE * max(1.0, abs(score)), (
-            a,
-            b,
-            c,
-            mine,
-            theirs,
-            mine_score,
-            score,
-        )
-        ties += 1
-    return agree, ties, ours_right, theirs_right
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["3cosadd", "3cosmul"])
 @pytest.mark.filterwarnings("ignore:Call to deprecated `init_sims`:DeprecationWarning")
@@ -91,22 +52,22 @@ def test_every_google_analogy_matches_gensim(db: ls.Database, analogy_setup, met
     assert len(questions) == 19544
     if db.store.dialect != "sqlite":
         questions = questions[::20]  # the store is not on this path; a sample keeps the suite fast
-    ours = col.analogy_batch([([b, c], [a]) for a, b, c, _ in questions], k=1, method=method)
-    agree, ties, ours_right, theirs_right = _compare(
-        kv, questions, ours, cosmul=method == "3cosmul"
-    )
+    ours = col.analogy_batch([([q.b, q.c], [q.a]) for q in questions], k=1, method=method)
+    res = agreement(kv, questions, ours, method)
     n = len(questions)
-    assert agree + ties == n
-    assert ties <= n // 1000
-    assert ours_right == pytest.approx(theirs_right, abs=ties)
+    assert not res.disagreements, res.disagreements[:5]
+    assert res.max_score_diff <= 1e-5
+    assert res.ties <= n // 1000
+    assert res.ours_right == pytest.approx(res.reference_right, abs=res.ties)
+    agree, ties, ours_right, theirs_right = res.agree, res.ties, res.ours_right, res.reference_right
     print(  # the numbers the README reports (run with -s to see them)
         f"{method} on {db.store.dialect}: {agree}/{n} top-1 agree with gensim ({ties} exact ties); "
         f"accuracy latentsearch {100 * ours_right / n:.2f}% ({ours_right}/{n}), "
         f"gensim {100 * theirs_right / n:.2f}% ({theirs_right}/{n})"
     )
     # single calls take the same road as the batch
-    for (a, b, c, _), hits in list(zip(questions, ours, strict=True))[::977]:
-        assert col.analogy([b, c], [a], k=1, method=method)[0].id == hits[0].id
+    for q, hits in list(zip(questions, ours, strict=True))[::977]:
+        assert col.analogy([q.b, q.c], [q.a], k=1, method=method)[0].id == hits[0].id
 
 
 @pytest.mark.filterwarnings("ignore:Call to deprecated `init_sims`:DeprecationWarning")

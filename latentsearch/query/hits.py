@@ -1,26 +1,81 @@
-"""From ranked primary keys to `Hit`s and `Item`s: one SQL round trip, permissions re-applied."""
+"""From ranked primary keys to `Hit`s and `Item`s: one SQL round trip, permissions re-applied.
+
+Hits are hydrated from plain column rows (`HitRow`), not ORM objects: building an ORM instance
+costs about ten times as much as reading the row, and a batch of 1,000 queries hydrates 10,000.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from latentsearch.results import Chunk, Hit, Item, Source
-from latentsearch.store import ItemRow
+from latentsearch.store import ItemRow, VectorRow
 from latentsearch.store import items as sql
 from latentsearch.store.acl import Access, item_scope
 
 
-def rows_for(s: Session, collection_id: int, pks: Iterable[int], acc: Access) -> dict[int, ItemRow]:
-    """Item rows by primary key, only those the caller may see (defence in depth)."""
+class HitRow(Protocol):
+    """What a hit is made of: a row of `HIT_COLUMNS`."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def external_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def content_ref(self) -> str | None: ...
+    @property
+    def source_uri(self) -> str | None: ...
+    @property
+    def source_title(self) -> str | None: ...
+    @property
+    def parent_id(self) -> str | None: ...
+    @property
+    def chunk_start(self) -> int | None: ...
+    @property
+    def chunk_end(self) -> int | None: ...
+    @property
+    def meta(self) -> Any: ...
+    @property
+    def data(self) -> bytes: ...  # only from `rows_for(..., vectors=True)`
+
+
+HIT_COLUMNS = (
+    ItemRow.id,
+    ItemRow.external_id,
+    ItemRow.kind,
+    ItemRow.text,
+    ItemRow.content_ref,
+    ItemRow.source_uri,
+    ItemRow.source_title,
+    ItemRow.parent_id,
+    ItemRow.chunk_start,
+    ItemRow.chunk_end,
+    ItemRow.meta,
+)
+
+
+def rows_for(
+    s: Session, collection_id: int, pks: Iterable[int], acc: Access, vectors: bool = False
+) -> dict[int, HitRow]:
+    """Hit rows by primary key, only those the caller may see (defence in depth); with
+    ``vectors`` each row also carries its stored vector's bytes as ``data`` (same round trip)."""
     wanted = sorted({int(p) for p in pks})
-    out: dict[int, ItemRow] = {}
+    out: dict[int, HitRow] = {}
+    cols = (*HIT_COLUMNS, VectorRow.data) if vectors else HIT_COLUMNS
     for part in sql.chunks(wanted):
-        stmt = select(ItemRow).where(item_scope(collection_id, None, acc), ItemRow.id.in_(part))
-        out.update({r.id: r for r in s.scalars(stmt)})
+        stmt = select(*cols).where(item_scope(collection_id, None, acc), ItemRow.id.in_(part))
+        if vectors:
+            stmt = stmt.join(VectorRow, VectorRow.item_id == ItemRow.id)
+        out.update({r.id: r for r in s.execute(stmt)})
     return out
 
 
@@ -37,12 +92,30 @@ def visible_by_external(
     return out
 
 
-def document_key(row: ItemRow) -> str:
+def visible_vectors(
+    s: Session, collection_id: int, external_ids: Sequence[str], acc: Access, dim: int
+) -> dict[str, tuple[int, np.ndarray]]:
+    """(primary key, stored vector) by external id, for visible items only, in one round trip
+    per `sql.CHUNK` ids."""
+    out: dict[str, tuple[int, np.ndarray]] = {}
+    for part in sql.chunks(sorted(set(external_ids))):
+        stmt = (
+            select(ItemRow.external_id, ItemRow.id, VectorRow.data)
+            .join(VectorRow, VectorRow.item_id == ItemRow.id)
+            .where(item_scope(collection_id, None, acc), ItemRow.external_id.in_(part))
+        )
+        rows = s.execute(stmt).all()
+        vecs = sql.from_blobs([r[2] for r in rows], dim)
+        out.update({r[0]: (int(r[1]), v) for r, v in zip(rows, vecs, strict=True)})
+    return out
+
+
+def document_key(row: HitRow) -> str:
     """The document an item belongs to: its parent for a chunk, else itself."""
     return row.parent_id if row.parent_id is not None else row.external_id
 
 
-def chunk_of(row: ItemRow) -> Chunk | None:
+def chunk_of(row: ItemRow | HitRow) -> Chunk | None:
     if row.parent_id is None or row.chunk_start is None or row.chunk_end is None:
         return None
     return Chunk(parent=row.parent_id, start=row.chunk_start, end=row.chunk_end)
@@ -64,7 +137,7 @@ def make_item(row: ItemRow, acl: list[str], vector: np.ndarray | None) -> Item:
     )
 
 
-def make_hit(row: ItemRow, score: float, why: dict[str, float] | None = None) -> Hit:
+def make_hit(row: HitRow, score: float, why: dict[str, float] | None = None) -> Hit:
     return Hit(
         id=row.external_id,
         score=score,

@@ -30,10 +30,9 @@ from latentsearch.errors import (
     UnsupportedModalityError,
 )
 from latentsearch.index.faiss_index import check_vectors
-from latentsearch.query.hits import visible_by_external
+from latentsearch.query.hits import visible_vectors
 from latentsearch.query.space import Space
 from latentsearch.store import directions
-from latentsearch.store import items as sql
 from latentsearch.store.acl import Access
 
 KINDS = ("text", "word", "id", "image", "vector", "direction")
@@ -114,12 +113,10 @@ def term_list(v: Any) -> list[Any]:
 def resolve(space: Space, specs: Sequence[Spec], acc: Access) -> list[Term]:
     """Vectors for every spec, batched: one SQL lookup, one encoder call per modality."""
     names = [sp.value for sp in specs if sp.kind in ("id", "word")]
-    rows, vectors = {}, {}
+    rows: dict[str, tuple[int, np.ndarray]] = {}
     with space.store.session() as s:
         if names:
-            rows = visible_by_external(s, space.collection_id, names, acc)
-            pks = [r.id for r in rows.values()]
-            vectors = dict(zip(pks, sql.vectors_for(s, pks, space.dim), strict=True))
+            rows = _unit_rows(space, visible_vectors(s, space.collection_id, names, acc, space.dim))
         wanted = sorted({sp.value for sp in specs if sp.kind == "direction"})
         saved = directions.load(s, space.collection_id, wanted) if wanted else {}
     for name in wanted:
@@ -133,8 +130,8 @@ def resolve(space: Space, specs: Sequence[Spec], acc: Access) -> list[Term]:
     images: list[int] = []
     for i, sp in enumerate(specs):
         if sp.kind in ("id", "word") and sp.value in rows:
-            row = rows[sp.value]
-            out[i] = Term(sp.label, _unit(space, vectors[row.id], sp.label), row.id)
+            pk, vec = rows[sp.value]
+            out[i] = Term(sp.label, vec, pk)
         elif sp.kind == "id":
             raise ItemNotFoundError(f"no item with id {sp.value!r} in collection {space.name!r}")
         elif sp.kind in ("text", "word"):
@@ -157,6 +154,23 @@ def resolve(space: Space, specs: Sequence[Spec], acc: Access) -> list[Term]:
         for i, vec in zip(images, encoded, strict=True):
             out[i] = Term(specs[i].label, _unit(space, vec, specs[i].label))
     return [t for t in out if t is not None]
+
+
+def _unit_rows(
+    space: Space, rows: dict[str, tuple[int, np.ndarray]]
+) -> dict[str, tuple[int, np.ndarray]]:
+    """`_unit` for every stored vector at once (a zero or non-finite one raises as `_unit` does)."""
+    if not rows:
+        return rows
+    mat = np.stack([v for _, v in rows.values()])
+    norms = np.linalg.norm(mat, axis=1)
+    bad = ~np.isfinite(norms) | ((norms == 0) & (space.metric == "cosine"))
+    if bad.any():
+        name = list(rows)[int(np.flatnonzero(bad)[0])]
+        _unit(space, rows[name][1], name)  # raises the usual error
+    if space.metric == "cosine":
+        mat = (mat / norms[:, None]).astype(np.float32)
+    return {name: (pk, mat[i]) for i, (name, (pk, _)) in enumerate(rows.items())}
 
 
 def _text(space: Space, sp: Spec) -> str:

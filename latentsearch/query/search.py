@@ -13,13 +13,12 @@ from typing import Any
 import numpy as np
 
 from latentsearch.query import planner
-from latentsearch.query.hits import document_key, make_hit, rows_for
+from latentsearch.query.hits import HitRow, document_key, make_hit, rows_for
 from latentsearch.query.inputs import Term
 from latentsearch.query.planner import Ranked, Scope
 from latentsearch.query.rerank import best_per_document, explain, mmr_order
 from latentsearch.query.space import Space
 from latentsearch.results import Hit
-from latentsearch.store import ItemRow
 from latentsearch.store import items as sql
 from latentsearch.store.acl import Access
 from latentsearch.store.filters import compile_where
@@ -56,7 +55,11 @@ def run(space: Space, req: Request) -> list[list[Hit]]:
         ranked, _plan = planner.top_k(space, req.vectors, fetch, sc, req.exclude)
         with space.store.session() as s:
             rows = rows_for(
-                s, space.collection_id, (int(p) for r in ranked for p in r.ids), req.acc
+                s,
+                space.collection_id,
+                (int(p) for r in ranked for p in r.ids),
+                req.acc,
+                vectors=req.terms is not None,
             )
         pools = [_pool(r, rows, req.per_document) for r in ranked]
         # One hit per document: fetch deeper until k documents or the scope is exhausted.
@@ -76,17 +79,21 @@ def finish(
     ranked: Sequence[Ranked],
     acc: Access,
     terms: Sequence[Sequence[Term]] | None,
-    rows: dict[int, ItemRow] | None = None,
+    rows: dict[int, HitRow] | None = None,
 ) -> list[list[Hit]]:
-    """Hydrate ranked answers into hits (one SQL query), explaining them against their terms."""
+    """Hydrate ranked answers into hits (one SQL query), explaining them against their terms.
+
+    ``rows``, when given, must carry vectors (``rows_for(..., vectors=True)``) if ``terms`` does.
+    """
     if rows is None:
+        pks = (int(p) for r in ranked for p in r.ids)
         with space.store.session() as s:
-            rows = rows_for(s, space.collection_id, (int(p) for r in ranked for p in r.ids), acc)
+            rows = rows_for(s, space.collection_id, pks, acc, vectors=terms is not None)
     kept = []
     for r in ranked:
         ok = np.asarray([int(pk) in rows for pk in r.ids], dtype=bool)
         kept.append(Ranked(r.ids[ok], r.scores[ok]))
-    whys = _whys(space, kept, terms)
+    whys = _whys(space, kept, terms, rows)
     return [
         [
             make_hit(rows[int(pk)], float(sc), why[j] if why else None)
@@ -96,7 +103,7 @@ def finish(
     ]
 
 
-def _pool(r: Ranked, rows: dict[int, ItemRow], per_document: bool) -> Ranked:
+def _pool(r: Ranked, rows: dict[int, HitRow], per_document: bool) -> Ranked:
     keep = np.asarray([int(pk) in rows for pk in r.ids], dtype=bool)
     ids, scores = r.ids[keep], r.scores[keep]
     if per_document:
@@ -116,17 +123,18 @@ def _diversify(space: Space, p: Ranked, k: int, lam: float) -> Ranked:
 
 
 def _whys(
-    space: Space, pools: list[Ranked], terms: Sequence[Sequence[Term]] | None
+    space: Space,
+    pools: list[Ranked],
+    terms: Sequence[Sequence[Term]] | None,
+    rows: dict[int, HitRow],
 ) -> list[list[dict[str, float]] | None]:
     if terms is None:
         return [None] * len(pools)
-    pks = sorted({int(pk) for p in pools for pk in p.ids})
-    with space.store.session() as s:
-        vecs = dict(zip(pks, sql.vectors_for(s, pks, space.dim), strict=True)) if pks else {}
     out: list[list[dict[str, float]] | None] = []
     for p, ts in zip(pools, terms, strict=True):
         if not ts or not len(p.ids):
             out.append(None if not ts else [])
             continue
-        out.append(explain(ts, np.stack([vecs[int(pk)] for pk in p.ids])))
+        vecs = sql.from_blobs([rows[int(pk)].data for pk in p.ids], space.dim)
+        out.append(explain(ts, vecs))
     return out
