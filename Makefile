@@ -8,7 +8,7 @@ STAMP   = $(VENV)/.installed
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 
-.PHONY: setup demo serve-demo test lint clean postgres browser
+.PHONY: setup demo serve-demo test lint clean postgres browser bench bench-quick bench-setup
 
 setup: $(STAMP)
 
@@ -46,5 +46,31 @@ lint: setup
 	$(BIN)/ruff format --check latentsearch tests bench
 	$(BIN)/mypy
 
+# Benchmarks against txtai, Chroma, gensim and raw FAISS (docs/benchmarks.md). They live in a
+# venv of their own: txtai requires faiss-cpu, whose files overlap faiss-gpu's, so the GPU build
+# is put back on top where it is the platform's FAISS.
+BENCH_VENV ?= .venv-bench
+BBIN        = $(BENCH_VENV)/bin
+BSTAMP      = $(BENCH_VENV)/.installed
+
+bench-setup: $(BSTAMP)
+
+$(BSTAMP): pyproject.toml
+	test -x $(BBIN)/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BBIN)/python -m pip install -q --upgrade pip
+	$(BBIN)/python -m pip install -q "$(TORCH)"
+	$(BBIN)/python -m pip install -q -e ".[bench]"
+	if [ "$$(uname -sm)" = "Linux x86_64" ]; then \
+	  $(BBIN)/python -m pip install -q --force-reinstall --no-deps \
+	    "faiss-gpu==$$($(BBIN)/python -c 'import importlib.metadata as m; print(m.version("faiss-gpu"))')"; fi
+	touch $(BSTAMP)
+
+# The full suite (about an hour on 2 cores; see docs/benchmarks.md) and the reduced one (< 10 min).
+bench: bench-setup postgres
+	$(BBIN)/python -m bench.run
+
+bench-quick: bench-setup postgres
+	$(BBIN)/python -m bench.run --quick
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache

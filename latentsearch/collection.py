@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ import numpy as np
 from PIL import Image
 from sqlalchemy.exc import IntegrityError
 
+from latentsearch.collection_index import IndexInfo, IndexKeeping
 from latentsearch.collection_query import MAX_K, QueryMethods, check_k, id_list
 from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
 from latentsearch.errors import (
@@ -30,7 +30,7 @@ from latentsearch.errors import (
     InvalidInputError,
     StoreError,
 )
-from latentsearch.index import VectorIndex, choose_spec
+from latentsearch.index import VectorIndex
 from latentsearch.ingest.records import NewItem, normalise, rows_from_columns
 from latentsearch.query.space import Space
 from latentsearch.results import WriteResult
@@ -44,12 +44,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Indexes up to this size are saved after every write; larger ones every SAVE_INTERVAL_S.
-SAVE_EAGERLY_BYTES = 64 << 20
-SAVE_INTERVAL_S = 30.0
-COMPACT_FRACTION = 0.1
-
-__all__ = ["MAX_K", "Collection", "CollectionInfo", "check_identity", "check_k"]
+__all__ = [
+    "MAX_K",
+    "Collection",
+    "CollectionInfo",
+    "IndexInfo",
+    "check_identity",
+    "check_k",
+    "check_recall",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,7 @@ class CollectionInfo:
     require_principals: bool
 
 
-class Collection(QueryMethods):
+class Collection(QueryMethods, IndexKeeping):
     """A named set of items in one latent space. Get one from `Database`; don't construct it."""
 
     def __init__(
@@ -86,6 +89,8 @@ class Collection(QueryMethods):
         self._lock = threading.RLock()
         self._last_save = 0.0
         self._dirty = False
+        self._worker: threading.Thread | None = None
+        self._cancel = threading.Event()
         self._index, self._checkpoint = self._open_index()
         self._space = Space(
             store=db.store,
@@ -200,14 +205,17 @@ class Collection(QueryMethods):
             return seq
 
     def flush(self) -> None:
-        """Save the index now (retraining or compacting first when due)."""
+        """Save the index now: wait for background index work, then rebuild, retrain, compact or
+        re-tune first when due."""
+        self.wait_for_maintenance()
         with self._lock:
             self.sync()
             self._maintain()
             self._save()
 
     def rebuild(self) -> None:
-        """Rebuild the FAISS index from the vectors stored in SQL."""
+        """Rebuild the FAISS index from the vectors stored in SQL (re-choosing and re-tuning it)."""
+        self.wait_for_maintenance()
         with self._lock:
             self._index, self._checkpoint = self._build_from_store()
             self._save()
@@ -368,111 +376,20 @@ class Collection(QueryMethods):
                 self._checkpoint = seq
             self._dirty = True
             self._maybe_save()
-
-    # -- internals: the index ---------------------------------------------------------
-    @property
-    def _file(self) -> str:
-        return f"collection-{self._id}"
-
-    def _concrete_spec(self, n: int) -> str:
-        if self.index_spec == "auto":
-            return str(self.options.get("active_index") or choose_spec(n, self.dim))
-        return self.index_spec
-
-    def _open_index(self) -> tuple[VectorIndex, int]:
-        spec = self._concrete_spec(0)
-        loaded = VectorIndex.load(
-            self._db.path,
-            self._file,
-            dim=self.dim,
-            spec=spec,
-            metric=self.metric,
-            device=self._device,
-        )
-        if loaded is None:
-            index, cp = self._build_from_store()
-            if index.ntotal:
-                log.info(
-                    "rebuilt the index of %r from the store (%d vectors)", self.name, index.ntotal
-                )
-            self._save_index(index, cp)
-            return index, cp
-        index, cp = loaded
-        self._index, self._checkpoint = index, cp
-        with self._db.store.session() as s:
-            seq = sql.current_seq(s, self._id) or 0
-            if seq != cp:
-                log.warning(
-                    "index of %r lags the store (seq %d < %d); replaying", self.name, cp, seq
-                )
-                self._catch_up(s, seq)
-                self._save_index(self._index, self._checkpoint)
-        return self._index, self._checkpoint
-
-    def _catch_up(self, s: Any, seq: int) -> None:
-        """Replay writes after our checkpoint: drop tombstoned ids, add newer items not yet indexed."""
-        gone = sql.tombstones_since(s, self._id, self._checkpoint)
-        if len(gone):
-            self._index.remove(gone)
-        have = self._index.ids()
-        for ids, vecs in sql.iter_vectors(s, self._id, self.dim, after_seq=self._checkpoint):
-            keep = ~np.isin(ids, have)
-            self._index.add(ids[keep], vecs[keep])
-        self._checkpoint = seq
-        self._dirty = True
-
-    def _build_from_store(self) -> tuple[VectorIndex, int]:
-        with self._db.store.session() as s:
-            seq = sql.current_seq(s, self._id) or 0
-            n = sql.count(s, self._id)
-            spec = self._concrete_spec(n) if self.index_spec != "auto" else choose_spec(n, self.dim)
-            index = VectorIndex(self.dim, spec, self.metric, self._device)
-            for ids, vecs in sql.iter_vectors(s, self._id, self.dim):
-                index.add(ids, vecs)
-        if self.index_spec == "auto" and self.options.get("active_index") != spec:
-            self._set_option("active_index", spec)
-        return index, seq
-
-    def _maintain(self) -> None:
-        """Retrain, re-choose (auto) or compact when due, by rebuilding from the store."""
-        idx = self._index
-        n = idx.ntotal
-        rechoose = self.index_spec == "auto" and choose_spec(n, self.dim) != idx.spec
-        compact = len(idx.deleted) > COMPACT_FRACTION * max(n, 1)
-        if rechoose or idx.needs_retrain() or compact:
-            log.info(
-                "rebuilding the index of %r (rechoose=%s retrain=%s compact=%s)",
-                self.name,
-                rechoose,
-                idx.needs_retrain(),
-                compact,
-            )
-            self._index, self._checkpoint = self._build_from_store()
-
-    def _maybe_save(self) -> None:
-        big = self._index.ntotal * self.dim * 4 > SAVE_EAGERLY_BYTES
-        if not big or time.monotonic() - self._last_save > SAVE_INTERVAL_S:
-            self._save()
-
-    def _save(self) -> None:
-        if self._dirty:
-            self._save_index(self._index, self._checkpoint)
-
-    def _save_index(self, index: VectorIndex, checkpoint: int) -> None:
-        index.save(self._db.path, self._file, checkpoint)
-        self._last_save = time.monotonic()
-        self._dirty = False
-
-    def _set_option(self, key: str, value: Any) -> None:
-        self.options[key] = value
-        with self._db.store.transaction() as s:
-            row = s.get(CollectionRow, self._id)
-            if row is not None:
-                row.options = dict(self.options)
+            self._schedule_maintenance()
 
     def _close(self) -> None:
+        self._cancel.set()  # a background rebuild gives up: the store is the source of truth
+        self.wait_for_maintenance()
         with self._lock:
             self._save()
+
+
+def check_recall(value: Any) -> float:
+    """A recall target: a number in (0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise InvalidInputError(f"recall_target must be a number in (0, 1], not {value!r}")
+    return float(value)
 
 
 def check_identity(name: str, recorded: EncoderIdentity, given: EncoderIdentity) -> None:

@@ -8,11 +8,12 @@ import re
 import threading
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from latentsearch.collection import Collection, CollectionInfo, check_identity
+from latentsearch.collection import Collection, CollectionInfo, check_identity, check_recall
 from latentsearch.device import resolve_device
 from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
 from latentsearch.errors import (
@@ -21,6 +22,7 @@ from latentsearch.errors import (
     InvalidInputError,
 )
 from latentsearch.index import VectorIndex
+from latentsearch.index.auto import STORAGE, parse_bytes
 from latentsearch.index.faiss_index import METRICS
 from latentsearch.store import CollectionRow, Store
 from latentsearch.store import items as sql
@@ -91,14 +93,24 @@ class Database:
         default_acl: list[str] | None = None,
         device: str | None = None,
         exist_ok: bool = False,
+        recall_target: float = 0.95,
+        memory_budget: int | str | None = None,
+        storage: str = "float32",
+        mmap: bool | None = None,
     ) -> Collection:
         """Create a collection: one latent space (one encoder identity, dimension and metric).
 
         ``encoder``: ``"text"`` (default: bundled all-MiniLM-L6-v2), ``"clip"``, a model name or
         path, or an `Encoder`. ``dim=`` alone makes a bring-your-own-vectors collection.
         ``index``: a FAISS factory string (``"Flat"``, ``"HNSW32"``, ``"IVF1024,Flat"``...) or
-        ``"auto"``. ``default_acl`` applies to items added without ``acl`` (default ``["*"]``:
-        visible to everyone).
+        ``"auto"`` (chosen from the size, dimension, ``memory_budget`` and ``storage``, and
+        re-chosen as the collection grows; see the README's decision table).
+        ``recall_target``: approximate indexes get the narrowest nprobe / efSearch whose recall@10,
+        measured on the collection's own vectors, meets it. ``storage`` (``"float32"``,
+        ``"float16"``, ``"sq8"``) caps the index's bytes per dimension for ``index="auto"``.
+        ``mmap``: memory-map the saved index (None: only files of 1 GiB or more).
+        ``default_acl`` applies to items added without ``acl`` (default ``["*"]``: visible to
+        everyone).
         """
         if not isinstance(name, str) or not _NAME.match(name):
             raise InvalidInputError(
@@ -116,6 +128,7 @@ class Database:
             VectorIndex(
                 d, index, metric, "cpu"
             )  # validates the factory string before anything is written
+        options = index_options(index, recall_target, memory_budget, storage, mmap)
         acl = ["*"] if default_acl is None else list(default_acl)
         with self._lock:
             with self.store.session() as s:
@@ -141,7 +154,7 @@ class Database:
                         index_spec=index,
                         require_principals=require_principals,
                         seq=0,
-                        options={"default_acl": acl},
+                        options={"default_acl": acl, **options},
                     )
                     s.add(row)
             except IntegrityError as exc:
@@ -252,3 +265,28 @@ class Database:
                 f"dim={dim} but {encoder!r} produces {enc.dim}-d vectors; leave dim out"
             )
         return enc
+
+
+def index_options(
+    index: str,
+    recall_target: float,
+    memory_budget: int | str | None,
+    storage: str,
+    mmap: bool | None,
+) -> dict[str, Any]:
+    """Check `Database.create_collection`'s index arguments; return them as collection options."""
+    if storage not in STORAGE:
+        raise InvalidInputError(f"storage must be one of {sorted(STORAGE)}, not {storage!r}")
+    if index != "auto" and (storage != "float32" or memory_budget is not None):
+        raise InvalidInputError(
+            "storage= and memory_budget= steer index='auto'; with a factory string, say it there "
+            "(for example 'IVF4096,SQ8')"
+        )
+    if mmap is not None and not isinstance(mmap, bool):
+        raise InvalidInputError(f"mmap must be True, False or None, not {mmap!r}")
+    out: dict[str, Any] = {"recall_target": check_recall(recall_target), "storage": storage}
+    if memory_budget is not None:
+        out["memory_budget"] = parse_bytes(memory_budget)
+    if mmap is not None:
+        out["mmap"] = mmap
+    return out

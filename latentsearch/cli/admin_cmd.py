@@ -54,7 +54,10 @@ def info_command(index: IndexOpt, database: DatabaseOpt = None, json_out: JsonOp
 
     with open_index(index, database) as db:
         with db.store.session() as s:
-            ids = dict(s.execute(select(CollectionRow.name, CollectionRow.id)).all())
+            rows = s.execute(select(CollectionRow.name, CollectionRow.id, CollectionRow.options))
+            ids, options = {}, {}
+            for name, cid, opts in rows:
+                ids[name], options[name] = cid, opts or {}
             cols = []
             for c in db.collections():
                 cid = ids[c.name]
@@ -66,6 +69,7 @@ def info_command(index: IndexOpt, database: DatabaseOpt = None, json_out: JsonOp
                         "dim": c.dim,
                         "metric": c.metric,
                         "index": c.index,
+                        "index_tuning": _tuning(options[c.name], c.index),
                         "count": c.count,
                         "require_principals": c.require_principals,
                         "created": c.created,
@@ -159,6 +163,21 @@ def _folder_size(folder: Path) -> int:
     return total
 
 
+def _tuning(options: dict[str, Any], spec: str) -> dict[str, Any] | None:
+    """How the index in use was chosen and tuned (None for exact indexes and untuned ones)."""
+    t = options.get("tuning") or {}
+    if t.get("spec") != spec:
+        return None
+    return {
+        "reason": options.get("index_reason"),
+        "param": t.get("param"),
+        "value": t.get("value"),
+        "recall": t.get("recall"),
+        "recall_target": t.get("target"),
+        "tuned_on": t.get("n"),
+    }
+
+
 def _device() -> dict[str, Any]:
     from latentsearch.device import faiss_num_gpus, resolve_device
 
@@ -185,6 +204,13 @@ def _print_info(r: dict[str, Any]) -> None:
             else f"raw vectors ({c['dim']}-d, {c['metric']})",
         )
         grid.add_row("index", f"{c['index']}, {human_bytes(c['index_file_bytes'])}")
+        t = c["index_tuning"]
+        if t:
+            grid.add_row(
+                "tuning",
+                f"{t['param']}={t['value']}: recall@10 {t['recall']:.3f} on held-out sample "
+                f"queries (target {t['recall_target']}), tuned at {t['tuned_on']:,} vectors",
+            )
         grid.add_row(
             "items",
             f"{c['count']:,}" + (" (principals required)" if c["require_principals"] else ""),

@@ -22,6 +22,7 @@ EXAMPLES = """
   latentsearch build exports/tickets.csv --index idx --id-field key --text-field summary --text-field body
   latentsearch build docs/ --index idx --include '*.md' --exclude drafts --acl group:eng
   latentsearch build photos/ notes/ --index idx --collection media --encoder clip
+  latentsearch build corpus/ --index idx --recall-target 0.98 --memory-budget 4GiB --storage float16
   latentsearch build docs/ --index idx --database postgresql+psycopg://me@localhost/search --json
 """
 
@@ -141,6 +142,29 @@ def build_command(
             help="For a new collection: FAISS factory string (Flat, HNSW32, IVF1024,Flat...) or auto.",
         ),
     ] = "auto",
+    recall_target: Annotated[
+        float,
+        typer.Option(
+            "--recall-target",
+            min=0.01,
+            max=1.0,
+            help="For a new collection: recall@10 that approximate indexes are tuned to reach.",
+        ),
+    ] = 0.95,
+    memory_budget: Annotated[
+        str | None,
+        typer.Option(
+            "--memory-budget",
+            help="For a new collection with --index-type auto: the most memory the index may use (e.g. 4GiB).",
+        ),
+    ] = None,
+    storage: Annotated[
+        str,
+        typer.Option(
+            "--storage",
+            help="For a new collection with --index-type auto: vector codes, float32, float16 or sq8.",
+        ),
+    ] = "float32",
     device: DeviceOpt = "auto",
 ) -> None:
     """Index documents, record exports and images into a collection, incrementally.
@@ -171,7 +195,14 @@ def build_command(
         if exists:  # opening it loads no model: a build with nothing to embed stays fast
             col = db.collection(collection, encoder=encoder)
         else:
-            col = db.create_collection(collection, encoder=encoder or "text", index=index_spec)
+            col = db.create_collection(
+                collection,
+                encoder=encoder or "text",
+                index=index_spec,
+                recall_target=recall_target,
+                memory_budget=memory_budget,
+                storage=storage,
+            )
         if json_out or not err.is_terminal:
             summary = build(db, col, options)
         else:

@@ -13,6 +13,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ METRICS = {
 }
 FORMAT = 1
 GPU_MAX_K = 2048  # FAISS GPU indexes answer at most this many neighbours per query
+# Index files at least this large are memory-mapped on load unless told otherwise.
+MMAP_BYTES = 1 << 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,8 @@ class VectorIndex:
         self.search_params: dict[str, int] = {}
         self._gpu: faiss.Index | None = None
         self._gpu_unusable = False
+        # A file descriptor on the index file while the index is memory-mapped (read-only for IVF).
+        self._mapped_fd: int | None = None
 
     # -- construction -------------------------------------------------------------------
     def _new(self) -> faiss.Index:
@@ -152,6 +157,31 @@ class VectorIndex:
         """
         return self.device != "cuda" or self._gpu_unusable or self.pending is not None
 
+    @property
+    def mapped(self) -> bool:
+        """True while the index is memory-mapped from its file (loaded with ``IO_FLAG_MMAP``)."""
+        return self._mapped_fd is not None
+
+    def _ensure_writable(self) -> None:
+        """Read a memory-mapped index into memory before its first change.
+
+        FAISS maps IVF lists read-only (writing to them aborts the process), so the first add,
+        remove or train loads the file properly. The file is read through the descriptor kept at
+        load time, so a newer save that has replaced it meanwhile does not matter.
+        """
+        if self._mapped_fd is None:
+            return
+        fd, self._mapped_fd = self._mapped_fd, None
+        try:
+            loaded = faiss.read_index(f"/proc/self/fd/{fd}")
+        finally:
+            os.close(fd)
+        log.info("loaded the memory-mapped %s index into memory for writing", self.spec)
+        if self.pending is not None:
+            self.pending = loaded
+        else:
+            self.index = loaded
+
     def needs_compaction(self) -> bool:
         return len(self.deleted) > 0
 
@@ -173,6 +203,7 @@ class VectorIndex:
             raise InvalidInputError(f"{len(i)} ids for {len(x)} vectors")
         if len(i) == 0:
             return
+        self._ensure_writable()
         self._gpu = None
         if self.pending is None:
             self.index.add_with_ids(x, i)
@@ -196,6 +227,7 @@ class VectorIndex:
             raise IndexBuildError(
                 f"{self.spec} needs at least {min_train_size(self.spec)} training vectors, got {len(x)}"
             )
+        self._ensure_writable()
         self.index.train(x)
         self.trained_on = len(x)
         if self.pending is not None and self.pending.ntotal == 0:
@@ -205,6 +237,7 @@ class VectorIndex:
         i = check_ids(ids)
         if len(i) == 0:
             return
+        self._ensure_writable()
         self._gpu = None
         sel = faiss.IDSelectorBatch(i)
         if self.pending is not None:
@@ -216,15 +249,26 @@ class VectorIndex:
             self.deleted.update(int(v) for v in present)
 
     # -- search -------------------------------------------------------------------------
-    def search(self, queries: Any, k: int, allowed: np.ndarray | None = None) -> SearchResult:
-        """Top-``k`` by the collection's metric, restricted to ``allowed`` ids when given."""
+    def search(
+        self,
+        queries: Any,
+        k: int,
+        allowed: np.ndarray | None = None,
+        *,
+        params: Mapping[str, int] | None = None,
+    ) -> SearchResult:
+        """Top-``k`` by the collection's metric, restricted to ``allowed`` ids when given.
+
+        ``params`` overrides `search_params` (``nprobe``, ``efSearch``) for this call only.
+        """
         q = check_vectors(queries, self.dim, "query vectors")
         if k < 1:
             raise InvalidInputError(f"k must be at least 1, not {k}")
+        p = {**self.search_params, **(params or {})}
         if self.pending is not None:
-            return self._search(self.pending, q, k, self._selector(allowed, tombstones=False))
+            return self._search(self.pending, q, k, self._selector(allowed, tombstones=False), p)
         sel = self._selector(allowed, tombstones=True)
-        return self._search(self._searchable(sel is not None, k), q, k, sel)
+        return self._search(self._searchable(sel is not None, k), q, k, sel, p)
 
     def _selector(self, allowed: np.ndarray | None, *, tombstones: bool) -> faiss.IDSelector | None:
         parts = []
@@ -242,12 +286,14 @@ class VectorIndex:
         both.referenced = parts
         return both
 
-    def _params(self, index: faiss.Index, sel: faiss.IDSelector | None) -> Any:
+    def _params(
+        self, index: faiss.Index, sel: faiss.IDSelector | None, values: Mapping[str, int]
+    ) -> Any:
         ivf = faiss.try_extract_index_ivf(index) if not _is_gpu(index) else None
         if ivf is not None:
-            p = faiss.SearchParametersIVF(nprobe=self.search_params.get("nprobe", ivf.nprobe))
+            p = faiss.SearchParametersIVF(nprobe=int(values.get("nprobe", ivf.nprobe)))
         elif "HNSW" in self.spec and index is self.index:
-            p = faiss.SearchParametersHNSW(efSearch=self.search_params.get("efSearch", 16))
+            p = faiss.SearchParametersHNSW(efSearch=int(values.get("efSearch", 16)))
         elif sel is None:
             return None
         else:
@@ -257,9 +303,14 @@ class VectorIndex:
         return p
 
     def _search(
-        self, index: faiss.Index, q: np.ndarray, k: int, sel: faiss.IDSelector | None
+        self,
+        index: faiss.Index,
+        q: np.ndarray,
+        k: int,
+        sel: faiss.IDSelector | None,
+        values: Mapping[str, int],
     ) -> SearchResult:
-        params = self._params(index, sel)
+        params = self._params(index, sel, values)
         kk = min(k, max(index.ntotal, 1))
         scores, ids = index.search(q, kk, params=params) if params else index.search(q, kk)
         if kk < k:
@@ -301,6 +352,8 @@ class VectorIndex:
     # -- persistence --------------------------------------------------------------------
     def save(self, folder: Path, name: str, checkpoint: int) -> None:
         """Atomically save as ``name.json`` (the commit point) naming a fresh ``name.<gen>.faiss``."""
+        # A mapped IVF index would be written as a reference to the mapped file: load it first.
+        self._ensure_writable()
         folder.mkdir(parents=True, exist_ok=True)
         meta_path = folder / f"{name}.json"
         old = _read_meta(meta_path)
@@ -327,9 +380,22 @@ class VectorIndex:
 
     @classmethod
     def load(
-        cls, folder: Path, name: str, *, dim: int, spec: str, metric: str, device: str = "auto"
+        cls,
+        folder: Path,
+        name: str,
+        *,
+        dim: int,
+        spec: str,
+        metric: str,
+        device: str = "auto",
+        mmap: bool | None = None,
     ) -> tuple[VectorIndex, int] | None:
-        """Load a saved index and its checkpoint, or None when it is missing, stale or damaged."""
+        """Load a saved index and its checkpoint, or None when it is missing, stale or damaged.
+
+        ``mmap``: map the file instead of reading it (``IO_FLAG_MMAP``): pages load on demand and
+        processes share them; None maps files of at least `MMAP_BYTES`. The first write reads
+        the index into memory.
+        """
         meta = _read_meta(folder / f"{name}.json")
         if not meta or (
             meta.get("format"),
@@ -343,12 +409,25 @@ class VectorIndex:
             metric,
         ):
             return None
+        path = folder / meta["file"]
         try:
-            stored = faiss.read_index(str(folder / meta["file"]))
-        except (RuntimeError, OSError) as exc:
+            if mmap is None:
+                mmap = path.stat().st_size >= MMAP_BYTES
+            fd = os.open(path, os.O_RDONLY) if mmap else None
+        except OSError as exc:
             log.warning("index file for %s is unreadable (%s); it will be rebuilt", name, exc)
             return None
+        try:
+            stored = faiss.read_index(str(path), faiss.IO_FLAG_MMAP if mmap else 0)
+        except (RuntimeError, OSError) as exc:
+            if fd is not None:
+                os.close(fd)
+            log.warning("index file for %s is unreadable (%s); it will be rebuilt", name, exc)
+            return None
+        if mmap:
+            log.info("memory-mapped the index of %s (%s)", name, path.name)
         vi = cls(dim, spec, metric, device)
+        vi._mapped_fd = fd
         if meta["pending"]:
             vi.pending = stored
         else:
