@@ -39,7 +39,6 @@ from bench.cranfield import REFERENCE_NDCG10, documents, qrels, queries
 from bench.s1_systems import SYSTEMS
 
 QUICK_DOCS = 300
-BENCH_PYTHON = "/tmp/bv/bin/python"
 LABELS = {"ours": "ours", "txtai": "peer", "chroma": "peer", "floor": "floor"}
 
 
@@ -94,7 +93,10 @@ def profile(system, docs: list[dict[str, str]], texts: list[str], prefix: Path) 
     import cProfile
 
     system.setup()
-    for what, fn in (("ingest", lambda: system.ingest(docs)), ("query", lambda: [system.search(t) for t in texts])):
+    for what, fn in (
+        ("ingest", lambda: system.ingest(docs)),
+        ("query", lambda: [system.search(t) for t in texts]),
+    ):
         with common.Timer() as t:
             cProfile.runctx("fn()", globals(), {"fn": fn}, f"{prefix}-{what}.prof")
         print(f"{what}: {t.s:.2f} s", file=sys.stderr)
@@ -102,20 +104,23 @@ def profile(system, docs: list[dict[str, str]], texts: list[str], prefix: Path) 
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--quick", action="store_true")
     p.add_argument("--data", type=Path, default=common.CRANFIELD)
     p.add_argument("--systems", default="ours,txtai,chroma,floor")
     p.add_argument("--backend", default=None, help="encoder backend for latentsearch (S5)")
-    p.add_argument("--python", default=BENCH_PYTHON, help="Python with the peers installed")
+    p.add_argument("--python", default=sys.executable, help="Python with the peers installed")
     p.add_argument("--child", choices=sorted(SYSTEMS), help=argparse.SUPPRESS)
     p.add_argument("--ingest-docs", type=int, default=0, help=argparse.SUPPRESS)
-    p.add_argument("--profile", type=Path, help="with --child: cProfile ingest and queries into this prefix")
+    p.add_argument(
+        "--profile", type=Path, help="with --child: cProfile ingest and queries into this prefix"
+    )
     args = p.parse_args()
     if args.child:
         return child(args)
     t0 = time.perf_counter()
-    python = args.python if Path(args.python).exists() else sys.executable
     results: dict[str, dict] = {}
     for name in args.systems.split(","):
         argv = ["-m", "bench.s1_cranfield", "--child", name, "--data", str(args.data)]
@@ -123,14 +128,19 @@ def main() -> None:
         if args.backend and name == "ours":
             argv += ["--backend", args.backend]
         print(f"S1: {name}...", file=sys.stderr, flush=True)
-        results[name] = common.run_child(argv, python=python)
+        results[name] = common.run_child(argv, python=args.python)
     common.report(build_report(results, args.quick), quick=args.quick, started=t0)
     return None
 
 
 def build_report(results: dict[str, dict], quick: bool) -> Report:
     rows = [
-        Row(SYSTEMS[k].name, LABELS[k], v, note=f"{v['ingest_docs']} docs ingested, {v['searched_docs']} searched")
+        Row(
+            SYSTEMS[k].name,
+            LABELS[k],
+            v,
+            note=f"{v['ingest_docs']} docs ingested, {v['searched_docs']} searched",
+        )
         for k, v in results.items()
     ]
     rep = Report(
@@ -153,17 +163,40 @@ def build_report(results: dict[str, dict], quick: bool) -> Report:
         ],
     )
     if quick:
-        rep.notes.append(f"quick: ingest timed on the first {QUICK_DOCS} documents; peers searched those only, so their nDCG@10 is not measured")
+        rep.notes.append(
+            f"quick: ingest timed on the first {QUICK_DOCS} documents; peers searched those only, so their nDCG@10 is not measured"
+        )
     ours = results.get("ours", {})
     peers = [results[k] for k in ("txtai", "chroma") if k in results]
     best_p50 = min((r["p50_ms"] for r in peers), default=None)
     best_ingest = max((r["docs_per_s"] for r in peers), default=None)
     if ours and best_p50 is not None and best_ingest is not None:
-        rep.goals.append(Goal("query p50 vs the best of txtai and Chroma", "≤ 0.5×", f"{ours['p50_ms'] / best_p50:.2f}× ({ours['p50_ms']:.2f} vs {best_p50:.2f} ms)", ours["p50_ms"] <= 0.5 * best_p50))
-        rep.goals.append(Goal("ingest docs/s vs the best of txtai and Chroma", "≥ 2×", f"{ours['docs_per_s'] / best_ingest:.2f}× ({ours['docs_per_s']:.0f} vs {best_ingest:.0f} docs/s)", ours["docs_per_s"] >= 2 * best_ingest))
+        rep.goals.append(
+            Goal(
+                "query p50 vs the best of txtai and Chroma",
+                "≤ 0.5×",
+                f"{ours['p50_ms'] / best_p50:.2f}× ({ours['p50_ms']:.2f} vs {best_p50:.2f} ms)",
+                ours["p50_ms"] <= 0.5 * best_p50,
+            )
+        )
+        rep.goals.append(
+            Goal(
+                "ingest docs/s vs the best of txtai and Chroma",
+                "≥ 2×",
+                f"{ours['docs_per_s'] / best_ingest:.2f}× ({ours['docs_per_s']:.0f} vs {best_ingest:.0f} docs/s)",
+                ours["docs_per_s"] >= 2 * best_ingest,
+            )
+        )
     if "ndcg10" in ours:
         target = 0.99 * REFERENCE_NDCG10
-        rep.goals.append(Goal("nDCG@10 vs the exact fp32 reference", f"≥ {target:.3f} (0.99 × {REFERENCE_NDCG10})", f"{ours['ndcg10']:.4f}", ours["ndcg10"] >= target))
+        rep.goals.append(
+            Goal(
+                "nDCG@10 vs the exact fp32 reference",
+                f"≥ {target:.3f} (0.99 × {REFERENCE_NDCG10})",
+                f"{ours['ndcg10']:.4f}",
+                ours["ndcg10"] >= target,
+            )
+        )
     return rep
 
 
