@@ -115,3 +115,19 @@ def test_build_batch_size_does_not_change_what_is_stored(tmp_path: Path) -> None
             hits = col.search_batch(["heat transfer", "wings"], k=len(TEXTS))
             stored.append([[(h.id, round(h.score, 4)) for h in row] for row in hits])
     assert stored[0] == stored[1]
+
+
+def test_small_searches_run_on_one_thread_and_restore_the_setting() -> None:
+    import faiss
+
+    from latentsearch.index import VectorIndex
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((300, 16)).astype(np.float32)
+    index = VectorIndex(16, "Flat", "cosine", "cpu")
+    index.add(np.arange(300, dtype=np.int64), x / np.linalg.norm(x, axis=1, keepdims=True))
+    before = faiss.omp_get_max_threads()
+    one = index.search(x[:1], 5)
+    many = index.search(x[:50], 5)  # same answers whatever the thread count
+    assert faiss.omp_get_max_threads() == before
+    assert np.array_equal(one.ids[0], many.ids[0]) and one.ids[0][0] == 0
