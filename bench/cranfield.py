@@ -59,26 +59,44 @@ def gain(grade: int) -> int:
     return 5 - grade if 1 <= grade <= 4 else 0
 
 
+def documents(data: Path) -> Iterator[dict[str, str]]:
+    """``{"id", "title", "text"}`` per document; the text is the title, a blank line and ``.W``."""
+    for rec in parse_smart(data / "cran.all.1400"):
+        title = " ".join(rec.get("T", "").split())
+        text = rec.get("T", "").strip() + "\n\n" + rec.get("W", "").strip()
+        yield {"id": rec["I"], "title": title, "text": text}
+
+
+def queries(data: Path) -> Iterator[dict[str, str]]:
+    """``{"id", "text"}`` per query; the i-th query has id ``str(i)``."""
+    for i, rec in enumerate(parse_smart(data / "cran.qry"), start=1):
+        yield {"id": str(i), "text": " ".join(rec.get("W", "").split())}
+
+
+def qrels(data: Path) -> Iterator[tuple[str, str, int]]:
+    """``(query id, document id, gain)`` per judgement."""
+    for line in (data / "cranqrel").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 3:
+            yield parts[0], parts[1], gain(int(parts[2]))
+
+
 def convert(data: Path, out: Path) -> dict[str, int]:
     """Write docs.jsonl, queries.jsonl and qrels.txt under ``out``; return their counts."""
     out.mkdir(parents=True, exist_ok=True)
     n_docs = n_queries = n_qrels = 0
     with (out / "docs.jsonl").open("w", encoding="utf-8") as fh:
-        for rec in parse_smart(data / "cran.all.1400"):
-            title = " ".join(rec.get("T", "").split())
-            text = rec.get("T", "").strip() + "\n\n" + rec.get("W", "").strip()
-            fh.write(json.dumps({"id": rec["I"], "title": title, "text": text}) + "\n")
+        for doc in documents(data):
+            fh.write(json.dumps(doc) + "\n")
             n_docs += 1
     with (out / "queries.jsonl").open("w", encoding="utf-8") as fh:
-        for i, rec in enumerate(parse_smart(data / "cran.qry"), start=1):
-            fh.write(json.dumps({"id": str(i), "text": " ".join(rec.get("W", "").split())}) + "\n")
+        for q in queries(data):
+            fh.write(json.dumps(q) + "\n")
             n_queries += 1
     with (out / "qrels.txt").open("w", encoding="utf-8") as fh:
-        for line in (data / "cranqrel").read_text().splitlines():
-            parts = line.split()
-            if len(parts) >= 3:
-                fh.write(f"{parts[0]} 0 {parts[1]} {gain(int(parts[2]))}\n")
-                n_qrels += 1
+        for qid, docid, g in qrels(data):
+            fh.write(f"{qid} 0 {docid} {g}\n")
+            n_qrels += 1
     return {"documents": n_docs, "queries": n_queries, "judgements": n_qrels}
 
 

@@ -129,6 +129,7 @@ class Collection(QueryMethods, IndexKeeping):
                 normalize=self.identity.normalize,
             )
             check_identity(self.name, self.identity, enc.identity)
+            enc.query_cache.resize(self._db.query_cache_size)
             self._encoder = enc
         return self._encoder
 

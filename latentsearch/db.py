@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from latentsearch.collection import Collection, CollectionInfo, check_identity, check_recall
 from latentsearch.device import resolve_device
 from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
+from latentsearch.encoders.cache import DEFAULT_QUERY_CACHE, check_size
 from latentsearch.errors import (
     CollectionExistsError,
     CollectionNotFoundError,
@@ -40,14 +41,22 @@ def connect(
     database: str | None = None,
     device: str = "auto",
     batch_size: int = 64,
+    query_cache_size: int = DEFAULT_QUERY_CACHE,
 ) -> Database:
     """Open (creating if needed) an index folder.
 
     ``database`` is a SQLAlchemy URL for the metadata store; by default a SQLite file in the
-    folder. ``device`` (``"auto"|"cpu"|"cuda"``) is the default for encoders and indexes, and
-    ``batch_size`` the number of texts or images encoded per forward pass.
+    folder. ``device`` (``"auto"|"cpu"|"cuda"``) is the default for encoders and indexes,
+    ``batch_size`` the number of texts or images encoded per forward pass, and
+    ``query_cache_size`` how many query-text embeddings each encoder keeps (LRU; 0 disables).
     """
-    return Database(path, database=database, device=device, batch_size=batch_size)
+    return Database(
+        path,
+        database=database,
+        device=device,
+        batch_size=batch_size,
+        query_cache_size=query_cache_size,
+    )
 
 
 class Database:
@@ -60,10 +69,12 @@ class Database:
         database: str | None = None,
         device: str = "auto",
         batch_size: int = 64,
+        query_cache_size: int = DEFAULT_QUERY_CACHE,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidInputError(f"batch_size must be a positive integer, not {batch_size!r}")
         self.batch_size = batch_size
+        self.query_cache_size = check_size(query_cache_size)
         self.path = Path(path).expanduser().resolve()
         self.path.mkdir(parents=True, exist_ok=True)
         resolve_device(device, what="encoder")  # validate early and log the choice
@@ -260,6 +271,7 @@ class Database:
                 f"encoder must be a string or an Encoder, not {type(encoder).__name__}"
             )
         enc = get_encoder(encoder, device=device, batch_size=self.batch_size, normalize=normalize)
+        enc.query_cache.resize(self.query_cache_size)
         if dim is not None and dim != enc.dim:
             raise InvalidInputError(
                 f"dim={dim} but {encoder!r} produces {enc.dim}-d vectors; leave dim out"

@@ -11,7 +11,7 @@ from latentsearch.cli.build_report import RichReporter, print_summary
 from latentsearch.cli.common import DEFAULT_COLLECTION, DatabaseOpt, DeviceOpt, IndexOpt, open_index
 from latentsearch.cli.output import print_json
 from latentsearch.ingest.build import build
-from latentsearch.ingest.options import DEFAULT_MAX_FILE_SIZE, BuildOptions
+from latentsearch.ingest.options import DEFAULT_BATCH, DEFAULT_MAX_FILE_SIZE, BuildOptions
 from latentsearch.ingest.record_files import FieldMap
 
 EXAMPLES = """
@@ -126,8 +126,13 @@ def build_command(
         ),
     ] = "64MB",
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Items embedded and written per batch.")
-    ] = 128,
+        int,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            help="Items embedded and written per batch (bigger batches sort by length: less padding).",
+        ),
+    ] = DEFAULT_BATCH,
     force: Annotated[
         bool,
         typer.Option(

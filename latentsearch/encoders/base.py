@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -11,9 +12,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from latentsearch.encoders.cache import EmbeddingCache
 from latentsearch.errors import UnsupportedModalityError
 
 ImageLike = str | Path | Image.Image
+_cache_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,33 @@ class Encoder(ABC):
     """Turns texts (and, where it can, images) into float32 vectors of a fixed dimension."""
 
     identity: EncoderIdentity
+    _query_cache: EmbeddingCache | None = None
+
+    @property
+    def query_cache(self) -> EmbeddingCache:
+        """This encoder's LRU of query embeddings (see `latentsearch.encoders.cache`)."""
+        if self._query_cache is None:
+            with _cache_lock:
+                if self._query_cache is None:
+                    self._query_cache = EmbeddingCache()
+        return self._query_cache
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """`encode_texts` for search queries: each distinct text not in the cache is embedded
+        once (in one call), and repeated texts come from the cache. Same vectors, same errors."""
+        cache = self.query_cache
+        if not cache.maxsize or not all(isinstance(t, str) for t in texts):
+            return self.encode_texts(texts)
+        space = self.identity  # part of every key: a vector only ever serves its own space
+        found = {t: v for t in dict.fromkeys(texts) if (v := cache.get((space, t))) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            fresh = self.encode_texts(missing)
+            for t, v in zip(missing, fresh, strict=True):
+                found[t] = cache.put((space, t), v)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([found[t] for t in texts])
 
     @property
     def dim(self) -> int:

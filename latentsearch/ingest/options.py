@@ -16,6 +16,9 @@ LOADER_VERSION = 1  # bump when loaders change what they extract, so files are r
 DEFAULT_MAX_FILE_SIZE = 64 << 20
 
 
+DEFAULT_BATCH = 512
+
+
 @dataclass(slots=True)
 class BuildOptions:
     """Everything `build` takes besides the collection (see ``latentsearch build --help``)."""
@@ -30,7 +33,10 @@ class BuildOptions:
     force: bool = False
     fields: FieldMap = field(default_factory=FieldMap)
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
-    batch_size: int = 128
+    # Items embedded and written per batch. sentence-transformers sorts each call's texts by
+    # length before cutting forward passes, so bigger calls pad less: on Cranfield, 128 items
+    # per call run 1.20x the real tokens, 512 run 1.07x (and a crash re-embeds at most one batch).
+    batch_size: int = DEFAULT_BATCH
 
 
 def settings_hash(col: Collection, opt: BuildOptions) -> str:

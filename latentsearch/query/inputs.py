@@ -143,7 +143,7 @@ def resolve(space: Space, specs: Sequence[Spec], acc: Access) -> list[Term]:
         else:
             out[i] = Term(sp.label, _vector(space, sp.value, sp.label))
     if texts:
-        encoded = space.encoder().encode_texts(list(texts))
+        encoded = space.encoder().encode_queries(list(texts))
         for vec, idx in zip(encoded, texts.values(), strict=True):
             for i in idx:
                 out[i] = Term(specs[i].label, _unit(space, vec, specs[i].label))

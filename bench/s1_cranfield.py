@@ -1,0 +1,222 @@
+"""S1: Cranfield text end to end: ingest speed, query latency and nDCG@10, ours vs txtai vs Chroma.
+
+Data: the Cranfield collection (``../shared/data/cranfield``: 1,400 abstracts, 225 queries, graded
+judgements), parsed by ``bench/cranfield.py``; each document's text is its title, a blank line and
+its abstract. Every system uses the bundled all-MiniLM-L6-v2 weights (a local path) and runs in its
+own child process, so imports and peak RSS are its own:
+
+* latentsearch: ``ls.connect`` + ``create_collection(encoder="text", index="Flat")`` + ``add``
+  with metadata and source (exact search, so nDCG@10 compares with the fp32 reference 0.382);
+* txtai: ``Embeddings(path=model, content=True)``, ``index`` then ``save``;
+* Chroma: ``PersistentClient`` with a sentence-transformers embedding function (cosine HNSW);
+* floor: sentence-transformers ``encode`` + raw FAISS ``IndexFlatIP`` + a Python metadata list.
+
+Measured per system: set-up (imports, model load), ingest docs/s (raw documents to a persisted,
+searchable store), query p50/p95 (one query at a time, text in, k=10 hits with content or
+metadata out) over the 225 distinct queries, the same on a second pass over the same queries
+(where a query-embedding cache pays), nDCG@10 at document level, and peak RSS.
+
+    PYTHONPATH=. python -m bench.s1_cranfield            # full: every system on all 1,400 docs
+    PYTHONPATH=. python -m bench.s1_cranfield --quick    # ≤ 3 min on 2 idle cores
+
+``--quick`` times every system's ingest on the first 200 documents only and measures the peers'
+query latency on those; latentsearch then adds the other 1,198 documents (untimed), so its
+nDCG@10 and latency are on the full collection. The peers' nDCG@10 is measured in the full run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import common
+from bench.common import Goal, Metric, Report, Row
+from bench.cranfield import REFERENCE_NDCG10, documents, qrels, queries
+from bench.s1_systems import SYSTEMS
+
+QUICK_DOCS = 200
+WARMUP = ["warm-up query about wings", "another warm-up query on heat", "a third warm-up query"]
+LABELS = {"ours": "ours", "txtai": "peer", "chroma": "peer", "floor": "floor"}
+
+
+def child(args: argparse.Namespace) -> None:
+    """Measure one system; print one JSON line."""
+    from latentsearch.encoders.st import bundled_text_model
+    from latentsearch.evaluation.metrics import ndcg
+
+    docs = [d for d in documents(args.data) if d["text"].strip()]  # 2 of the 1,400 are empty
+    qs = list(queries(args.data))
+    judged: dict[str, dict[str, float]] = {}
+    for qid, did, g in qrels(args.data):
+        judged.setdefault(qid, {})[did] = g
+    n = args.ingest_docs or len(docs)
+    with tempfile.TemporaryDirectory(prefix="s1-") as tmp:
+        system = SYSTEMS[args.child](Path(tmp), bundled_text_model(), args.backend)
+        if args.profile:
+            return profile(system, docs[:n], [q["text"] for q in qs], args.profile)
+        with common.Timer() as setup:
+            system.setup()
+        with common.Timer() as ingest:
+            system.ingest(docs[:n])
+        full = n == len(docs)
+        if not full and args.child == "ours":
+            system.ingest(docs[n:])  # untimed: nDCG needs the whole collection
+            full = True
+        texts = [q["text"] for q in qs]
+        for w in WARMUP:  # not Cranfield queries: nothing of the timed pass is cached by them
+            system.search(w)
+        first, ranked = timed(system.search, texts)
+        result = {
+            "setup_s": setup.s,
+            "ingest_docs": n,
+            "docs_per_s": n / ingest.s,
+            **common.percentiles(first),
+            "searched_docs": len(docs) if full else n,
+        }
+        if args.child == "ours" or not args.ingest_docs:  # quick: peers have no cache to show
+            again, _ = timed(system.search, texts)
+            result["repeat_p50_ms"] = 1000 * statistics.median(again)
+        if full:
+            result["ndcg10"] = statistics.fmean(
+                ndcg(r, judged[q["id"]], 10)
+                for q, r in zip(qs, ranked, strict=True)
+                if any(g > 0 for g in judged.get(q["id"], {}).values())
+            )
+        system.close()
+    result["rss_mib"] = common.peak_rss_mib()
+    common.emit(result)
+
+
+def timed(
+    search: Callable[[str], list[str]], texts: list[str]
+) -> tuple[list[float], list[list[str]]]:
+    """Seconds per query, one at a time, and each query's ranked document ids."""
+    times, ranked = [], []
+    for t in texts:
+        start = time.perf_counter()
+        ranked.append(search(t))
+        times.append(time.perf_counter() - start)
+    return times, ranked
+
+
+def profile(system, docs: list[dict[str, str]], texts: list[str], prefix: Path) -> None:
+    """Development aid: cProfile the ingest and one pass of queries (``PREFIX-ingest.prof``...)."""
+    import cProfile
+
+    system.setup()
+    for what, fn in (
+        ("ingest", lambda: system.ingest(docs)),
+        ("query", lambda: [system.search(t) for t in texts]),
+    ):
+        with common.Timer() as t:
+            cProfile.runctx("fn()", globals(), {"fn": fn}, f"{prefix}-{what}.prof")
+        print(f"{what}: {t.s:.2f} s", file=sys.stderr)
+    system.close()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--data", type=Path, default=common.CRANFIELD)
+    p.add_argument("--systems", default="ours,txtai,chroma,floor")
+    p.add_argument("--backend", default=None, help="encoder backend for latentsearch (S5)")
+    p.add_argument("--python", default=sys.executable, help="Python with the peers installed")
+    p.add_argument("--child", choices=sorted(SYSTEMS), help=argparse.SUPPRESS)
+    p.add_argument("--ingest-docs", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--profile", type=Path, help="with --child: cProfile ingest and queries into this prefix"
+    )
+    args = p.parse_args()
+    if args.child:
+        return child(args)
+    t0 = time.perf_counter()
+    results: dict[str, dict] = {}
+    for name in args.systems.split(","):
+        argv = ["-m", "bench.s1_cranfield", "--child", name, "--data", str(args.data)]
+        argv += ["--ingest-docs", str(QUICK_DOCS if args.quick else 0)]
+        if args.backend and name == "ours":
+            argv += ["--backend", args.backend]
+        print(f"S1: {name}...", file=sys.stderr, flush=True)
+        results[name] = common.run_child(argv, python=args.python)
+        print(f"S1: {name}: {json.dumps(results[name])}", file=sys.stderr, flush=True)
+    common.report(build_report(results, args.quick), quick=args.quick, started=t0)
+    return None
+
+
+def build_report(results: dict[str, dict], quick: bool) -> Report:
+    rows = [
+        Row(
+            SYSTEMS[k].name,
+            LABELS[k],
+            v,
+            note=f"{v['ingest_docs']} docs ingested, {v['searched_docs']} searched",
+        )
+        for k, v in results.items()
+    ]
+    rep = Report(
+        scenario="S1",
+        title="Cranfield text end to end",
+        data="Cranfield: 1,400 abstracts (title + text), 225 queries; all-MiniLM-L6-v2; k=10",
+        metrics=[
+            Metric("setup_s", "set-up s", "lower", "{:.1f}"),
+            Metric("docs_per_s", "ingest docs/s", "higher", "{:.0f}"),
+            Metric("p50_ms", "query p50 ms", "lower", "{:.2f}"),
+            Metric("p95_ms", "query p95 ms", "lower", "{:.2f}"),
+            Metric("repeat_p50_ms", "repeat p50 ms", "lower", "{:.2f}"),
+            Metric("ndcg10", "nDCG@10", "higher", "{:.4f}"),
+            Metric("rss_mib", "peak RSS MiB", "lower", "{:.0f}"),
+        ],
+        rows=rows,
+        notes=[
+            "query p50/p95: first pass over the 225 distinct queries, one at a time; repeat p50: a second pass over the same queries",
+            f"reference nDCG@10 (exact fp32 cosine, the data's README): {REFERENCE_NDCG10}",
+        ],
+    )
+    if quick:
+        rep.notes.append(
+            f"quick: ingest timed on the first {QUICK_DOCS} documents; peers searched those only, so their nDCG@10 is not measured"
+        )
+    ours = results.get("ours", {})
+    peers = [results[k] for k in ("txtai", "chroma") if k in results]
+    best_p50 = min((r["p50_ms"] for r in peers), default=None)
+    best_ingest = max((r["docs_per_s"] for r in peers), default=None)
+    if ours and best_p50 is not None and best_ingest is not None:
+        rep.goals.append(
+            Goal(
+                "query p50 vs the best of txtai and Chroma",
+                "≤ 0.5×",
+                f"{ours['p50_ms'] / best_p50:.2f}× ({ours['p50_ms']:.2f} vs {best_p50:.2f} ms)",
+                ours["p50_ms"] <= 0.5 * best_p50,
+            )
+        )
+        rep.goals.append(
+            Goal(
+                "ingest docs/s vs the best of txtai and Chroma",
+                "≥ 2×",
+                f"{ours['docs_per_s'] / best_ingest:.2f}× ({ours['docs_per_s']:.0f} vs {best_ingest:.0f} docs/s)",
+                ours["docs_per_s"] >= 2 * best_ingest,
+            )
+        )
+    if "ndcg10" in ours:
+        target = 0.99 * REFERENCE_NDCG10
+        rep.goals.append(
+            Goal(
+                "nDCG@10 vs the exact fp32 reference",
+                f"≥ {target:.3f} (0.99 × {REFERENCE_NDCG10})",
+                f"{ours['ndcg10']:.4f}",
+                ours["ndcg10"] >= target,
+            )
+        )
+    return rep
+
+
+if __name__ == "__main__":
+    main()
