@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 import time
@@ -36,6 +37,7 @@ METRICS = {
 }
 FORMAT = 1
 GPU_MAX_K = 2048  # FAISS GPU indexes answer at most this many neighbours per query
+MAX_EF = 4096  # the most HNSW efSearch that `effort` may ask for
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,20 +218,27 @@ class VectorIndex:
             self.deleted.update(int(v) for v in present)
 
     # -- search -------------------------------------------------------------------------
-    def search(self, queries: Any, k: int, allowed: np.ndarray | None = None) -> SearchResult:
-        """Top-``k`` by the collection's metric, restricted to ``allowed`` ids when given."""
+    def search(
+        self, queries: Any, k: int, allowed: np.ndarray | None = None, effort: float = 1.0
+    ) -> SearchResult:
+        """Top-``k`` by the collection's metric, restricted to ``allowed`` ids when given.
+
+        ``effort`` multiplies the index's search breadth (IVF nprobe, HNSW efSearch): under a
+        selector that keeps a fraction ``s`` of the items, ``1/s`` keeps the work on allowed
+        vectors, and the recall, close to an unrestricted search's.
+        """
         q = check_vectors(queries, self.dim, "query vectors")
         if k < 1:
             raise InvalidInputError(f"k must be at least 1, not {k}")
         if self.pending is not None:
             return self._search(self.pending, q, k, self._selector(allowed, tombstones=False))
         sel = self._selector(allowed, tombstones=True)
-        return self._search(self._searchable(sel is not None, k), q, k, sel)
+        return self._search(self._searchable(sel is not None, k), q, k, sel, effort)
 
     def _selector(self, allowed: np.ndarray | None, *, tombstones: bool) -> faiss.IDSelector | None:
         parts = []
         if allowed is not None:
-            parts.append(faiss.IDSelectorBatch(check_ids(allowed)))
+            parts.append(id_selector(check_ids(allowed)))
         if tombstones and self.deleted:
             gone = faiss.IDSelectorBatch(np.fromiter(self.deleted, dtype=np.int64))
             parts.append(faiss.IDSelectorNot(gone))
@@ -242,12 +251,14 @@ class VectorIndex:
         both.referenced = parts
         return both
 
-    def _params(self, index: faiss.Index, sel: faiss.IDSelector | None) -> Any:
+    def _params(self, index: faiss.Index, sel: faiss.IDSelector | None, effort: float = 1.0) -> Any:
         ivf = faiss.try_extract_index_ivf(index) if not _is_gpu(index) else None
         if ivf is not None:
-            p = faiss.SearchParametersIVF(nprobe=self.search_params.get("nprobe", ivf.nprobe))
+            nprobe = self.search_params.get("nprobe", ivf.nprobe)
+            p = faiss.SearchParametersIVF(nprobe=min(ivf.nlist, math.ceil(nprobe * effort)))
         elif "HNSW" in self.spec and index is self.index:
-            p = faiss.SearchParametersHNSW(efSearch=self.search_params.get("efSearch", 16))
+            ef = self.search_params.get("efSearch", 16)
+            p = faiss.SearchParametersHNSW(efSearch=min(MAX_EF, math.ceil(ef * effort)))
         elif sel is None:
             return None
         else:
@@ -257,9 +268,14 @@ class VectorIndex:
         return p
 
     def _search(
-        self, index: faiss.Index, q: np.ndarray, k: int, sel: faiss.IDSelector | None
+        self,
+        index: faiss.Index,
+        q: np.ndarray,
+        k: int,
+        sel: faiss.IDSelector | None,
+        effort: float = 1.0,
     ) -> SearchResult:
-        params = self._params(index, sel)
+        params = self._params(index, sel, effort)
         kk = min(k, max(index.ntotal, 1))
         scores, ids = index.search(q, kk, params=params) if params else index.search(q, kk)
         if kk < k:
@@ -365,6 +381,23 @@ class VectorIndex:
         (folder / f"{name}.json").unlink(missing_ok=True)
         for p in [*folder.glob(f"{name}.*.faiss"), *folder.glob(f"{name}.*.tmp")]:
             p.unlink(missing_ok=True)
+
+
+def id_selector(ids: np.ndarray) -> faiss.IDSelector:
+    """An ID selector for ``ids``: a bitmap when it is compact, else a hash set.
+
+    A bitmap over ``[0, max id]`` costs one bit per possible id and answers with one load; the
+    primary keys of a collection are dense, so this is the usual case.
+    """
+    top = int(ids.max()) + 1 if len(ids) else 0
+    if top <= max(1 << 16, 64 * len(ids)):
+        bits = np.zeros(top, dtype=bool)
+        bits[ids[ids >= 0]] = True
+        packed = np.packbits(bits, bitorder="little")
+        sel = faiss.IDSelectorBitmap(top, faiss.swig_ptr(packed))
+        sel.referenced = packed  # FAISS keeps a pointer: keep the array alive with it
+        return sel
+    return faiss.IDSelectorBatch(ids)
 
 
 def _is_gpu(index: faiss.Index) -> bool:

@@ -7,7 +7,9 @@ permissions apply before ranking. Then, per batch of query vectors:
 2. a small scope (`PlannerSettings.exact_limit`: by default 2% of the index, within [64, 2048]) is
    scored exactly from the stored vectors;
 3. otherwise FAISS searches with an ID selector restricting it to the scope (CPU indexes honour
-   selectors; FAISS GPU indexes outside cuVS builds do not, so on a GPU this step is skipped);
+   selectors; FAISS GPU indexes outside cuVS builds do not, so on a GPU this step is skipped),
+   widening IVF nprobe / HNSW efSearch by 1/selectivity so that the search examines as many
+   allowed vectors as an unfiltered one examines vectors (its recall stays close);
 4. queries that got fewer than ``min(k, available)`` results (HNSW can stop early under a
    selector, IVF only probes some lists, a GPU index ignores selectors) are re-asked without a
    selector, oversampling by a growing factor and re-checking every id against the scope;
@@ -36,6 +38,7 @@ from latentsearch.store.acl import Access, item_scope
 log = logging.getLogger(__name__)
 
 EMPTY_IDS = np.zeros(0, dtype=np.int64)
+SCOPE_FETCH = 65_536  # ids fetched per round trip when deciding a scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +88,10 @@ def scope(space: Space, s: Session, where: ColumnElement[bool] | None, acc: Acce
     stmt = (
         select(ItemRow.id).where(item_scope(space.collection_id, where, acc)).order_by(ItemRow.id)
     )
-    rows = s.connection().execute(stmt)  # Core rows, not ORM: a scope can hold millions of ids
-    arr = np.fromiter((r[0] for r in rows), dtype=np.int64)
+    # Core rows fetched in big batches, not ORM objects one by one: a scope can hold millions.
+    result = s.connection().execute(stmt).scalars()
+    parts = [np.asarray(part, dtype=np.int64) for part in result.partitions(SCOPE_FETCH)]
+    arr = np.concatenate(parts) if parts else EMPTY_IDS
     return Scope(arr, len(arr))
 
 
@@ -126,7 +131,9 @@ def top_k(
         index = space.index()
         total = index.ntotal
         if sc.allowed is None or (index.honours_selectors and space.settings.selectors):
-            res = index.search(queries, k + extra, allowed=sc.allowed)
+            # Search as broadly per allowed item as an unfiltered search does (1/selectivity).
+            effort = total / max(sc.size, 1) if sc.allowed is not None else 1.0
+            res = index.search(queries, k + extra, allowed=sc.allowed, effort=effort)
             steps.append("faiss+selector" if sc.allowed is not None else "faiss")
             for i in range(n):
                 r = _keep(res.ids[i], res.scores[i], sc, excl[i], k)

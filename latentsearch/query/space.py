@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from latentsearch.encoders import Encoder, EncoderIdentity
 from latentsearch.index import VectorIndex
+from latentsearch.query.scopes import ScopeCache
 from latentsearch.store import Store
 
 
@@ -51,6 +52,7 @@ class Space:
     index: Callable[[], VectorIndex]  # the index, synced with the store (call under `lock`)
     encoder: Callable[[], Encoder]
     settings: PlannerSettings = field(default_factory=PlannerSettings)
+    scopes: ScopeCache = field(default_factory=ScopeCache)  # decided scopes, until the next write
 
     @property
     def can_embed(self) -> bool:
