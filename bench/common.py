@@ -137,9 +137,7 @@ def run_child(argv: Sequence[str], python: str | None = None, timeout: float = 3
         cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout, check=False
     )
     if proc.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
-        )
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         raise RuntimeError(f"{' '.join(cmd)} printed no JSON result:\n{proc.stdout[-2000:]}")

@@ -8,8 +8,8 @@ permissions apply before ranking. Then, per batch of query vectors:
    scored exactly from the stored vectors;
 3. otherwise FAISS searches with an ID selector restricting it to the scope (CPU indexes honour
    selectors; FAISS GPU indexes outside cuVS builds do not, so on a GPU this step is skipped),
-   widening IVF nprobe / HNSW efSearch by 1/selectivity so that the search examines as many
-   allowed vectors as an unfiltered one examines vectors (its recall stays close);
+   widening IVF nprobe / HNSW efSearch by ``SELECTOR_EFFORT / selectivity`` so that it examines
+   at least as many allowed vectors as an unfiltered search examines vectors (recall stays close);
 4. queries that got fewer than ``min(k, available)`` results (HNSW can stop early under a
    selector, IVF only probes some lists, a GPU index ignores selectors) are re-asked without a
    selector, oversampling by a growing factor and re-checking every id against the scope;
@@ -38,6 +38,9 @@ from latentsearch.store.acl import Access, item_scope
 log = logging.getLogger(__name__)
 
 EMPTY_IDS = np.zeros(0, dtype=np.int64)
+# Under a selector keeping a fraction s of the items, IVF nprobe / HNSW efSearch grow by this / s:
+# the filtered top-k lie deeper in the unfiltered ranking, so the search must reach further.
+SELECTOR_EFFORT = 2.0
 SCOPE_FETCH = 65_536  # ids fetched per round trip when deciding a scope
 
 
@@ -131,8 +134,8 @@ def top_k(
         index = space.index()
         total = index.ntotal
         if sc.allowed is None or (index.honours_selectors and space.settings.selectors):
-            # Search as broadly per allowed item as an unfiltered search does (1/selectivity).
-            effort = total / max(sc.size, 1) if sc.allowed is not None else 1.0
+            # Examine about as many allowed vectors as an unfiltered search examines vectors.
+            effort = SELECTOR_EFFORT * total / max(sc.size, 1) if sc.allowed is not None else 1.0
             res = index.search(queries, k + extra, allowed=sc.allowed, effort=effort)
             steps.append("faiss+selector" if sc.allowed is not None else "faiss")
             for i in range(n):

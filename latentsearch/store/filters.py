@@ -33,7 +33,7 @@ from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 from latentsearch.errors import FilterError
 from latentsearch.store.jsonsql import ByteOrder, JsonPredicate, Scalar
 from latentsearch.store.models import ItemRow
-from latentsearch.store.values import indexed_predicate
+from latentsearch.store.values import indexed_predicate, indexed_range
 
 COMPARISONS = {"$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
 FIELD_OPS = {"$eq", "$ne", "$in", "$nin", "$exists", "$contains", "$not", *COMPARISONS}
@@ -119,6 +119,8 @@ def _field(name: str, spec: Any, path: str, depth: int, cid: int | None) -> Colu
             "an empty operator dict; use e.g. {'$eq': value} or {'$exists': true}", path
         )
     parts = []
+    target = _Target(builtin, keys, cid)
+    ranges: list[tuple[str, str | float]] = []  # metadata comparisons: one index range scan
     for op, operand in spec.items():
         sub = f"{path}.{op}"
         if not isinstance(op, str) or not op.startswith("$"):
@@ -133,8 +135,12 @@ def _field(name: str, spec: Any, path: str, depth: int, cid: int | None) -> Colu
             if not isinstance(operand, Mapping):
                 raise FilterError("$not under a field takes an operator dict, e.g. {'$gt': 3}", sub)
             parts.append(not_(_field(name, operand, sub, depth + 1, cid)))
+        elif op in COMPARISONS and builtin is None:
+            ranges.append((COMPARISONS[op], _ordered(operand, sub, op)))
         else:
-            parts.append(_op(_Target(builtin, keys, cid), op, operand, sub))
+            parts.append(_op(target, op, operand, sub))
+    if ranges:
+        parts.append(target.json_range(ranges))
     return and_(*parts)
 
 
@@ -169,6 +175,13 @@ class _Target:
             if fast is not None:
                 return fast
         return JsonPredicate(ItemRow.meta, self.keys, op, operand)
+
+    def json_range(self, ranges: list[tuple[str, str | float]]) -> ColumnElement[bool]:
+        if self.cid is not None:
+            fast = indexed_range(self.keys, ranges, self.cid)
+            if fast is not None:
+                return fast
+        return and_(*(JsonPredicate(ItemRow.meta, self.keys, op, v) for op, v in ranges))
 
 
 def _op(t: _Target, op: str, operand: Any, path: str) -> ColumnElement[bool]:
@@ -253,10 +266,7 @@ def _in(t: _Target, values: list[Any], path: str) -> ColumnElement[bool]:
 def _compare(t: _Target, op: str, operand: Any, path: str, name: str) -> ColumnElement[bool]:
     builtin = t.builtin
     if builtin is None:
-        value = _scalar(operand, path, name)
-        if value is None or isinstance(value, bool):
-            raise FilterError(f"{name} needs a number or a string, not {operand!r}", path)
-        return t.json(op, value)
+        return t.json_range([(op, _ordered(operand, path, name))])
     value = _builtin_value(builtin, operand, path)
     column = ByteOrder(builtin.column) if builtin.kind == "text" else builtin.column
     cmp = {
@@ -266,6 +276,14 @@ def _compare(t: _Target, op: str, operand: Any, path: str, name: str) -> ColumnE
         "lte": column <= value,
     }[op]
     return func.coalesce(cmp, false())
+
+
+def _ordered(operand: Any, path: str, name: str) -> str | float:
+    """A comparison operand on metadata: a number or a string."""
+    value = _scalar(operand, path, name)
+    if value is None or isinstance(value, bool):
+        raise FilterError(f"{name} needs a number or a string, not {operand!r}", path)
+    return value
 
 
 def _builtin_value(builtin: Builtin, v: Any, path: str) -> Any:

@@ -36,6 +36,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    and_,
     false,
     literal,
     or_,
@@ -90,43 +91,65 @@ def indexed_predicate(
 
     ``None`` where the side table cannot answer it (the caller keeps the JSON predicate).
     """
+    if op in _CMP:
+        return indexed_range(keys, [(op, operand)], collection_id)
     if len(keys) != 1 or len(keys[0]) > KEY_MAX:
         return None
-    key = keys[0]
-
-    def having(elem: bool, *conds: ColumnElement[bool]) -> ColumnElement[bool]:
-        stmt = select(V.item_id).where(V.key == key, V.elem == elem, *conds)
-        if collection_id is not None:
-            stmt = stmt.where(V.collection_id == collection_id)
-        return ItemRow.id.in_(stmt)
-
-    def recheck(elem: bool, json_op: str, value: Any) -> ColumnElement[bool]:
-        """Long stored strings: candidates from the index, the answer from the JSON."""
-        return having(elem, V.kind == "S") & JsonPredicate(ItemRow.meta, keys, json_op, value)
-
+    at = _Key(keys[0], collection_id)
     if op == "exists":
-        return having(False)
+        return at.having(False)
     if op in ("eq", "contains"):
         elem = op == "contains"
         if _is_long(operand):
-            return recheck(elem, op, operand)
-        return having(elem, _equals(operand))
-    if op == "in":
-        short = [v for v in operand if not _is_long(v)]
-        long = [v for v in operand if _is_long(v)]
-        parts = []
-        if short:
-            parts.append(having(False, or_(*(_equals(v) for v in dict.fromkeys(short)))))
-        if long:
-            parts.append(recheck(False, "in", long))
-        return or_(false(), *parts)
-    cmp = _CMP[op]
-    if isinstance(operand, float):
-        return having(False, cmp(V.num, literal(operand, Float)))
+            return at.recheck(elem, JsonPredicate(ItemRow.meta, keys, op, operand))
+        return at.having(elem, _equals(operand))
+    short = [v for v in operand if not _is_long(v)]  # op == "in"
+    long = [v for v in operand if _is_long(v)]
+    parts = []
+    if short:
+        parts.append(at.having(False, or_(*(_equals(v) for v in dict.fromkeys(short)))))
+    if long:
+        parts.append(at.recheck(False, JsonPredicate(ItemRow.meta, keys, "in", long)))
+    return or_(false(), *parts)
+
+
+def indexed_range(
+    keys: Sequence[str], ranges: Sequence[tuple[str, str | float]], collection_id: int | None
+) -> ColumnElement[bool] | None:
+    """Several comparisons (gt, gte, lt, lte) on one key, ANDed, in one index range scan.
+
+    An item has one value per key, so the conditions can share one side-table row; a bound as a
+    number and another as a string match nothing (a value is never both).
+    """
+    if len(keys) != 1 or len(keys[0]) > KEY_MAX:
+        return None
+    at = _Key(keys[0], collection_id)
+    if all(isinstance(v, float) for _, v in ranges):
+        return at.having(False, *(_CMP[op](V.num, literal(v, Float)) for op, v in ranges))
+    if any(isinstance(v, float) for _, v in ranges):
+        return false()
+    json = [JsonPredicate(ItemRow.meta, keys, op, v) for op, v in ranges]
     return or_(
-        having(False, V.kind == "s", cmp(V.txt, literal(operand, Text))),
-        recheck(False, op, operand),
+        at.having(False, V.kind == "s", *(_CMP[op](V.txt, literal(v, Text)) for op, v in ranges)),
+        at.recheck(False, *json),
     )
+
+
+class _Key:
+    """Subqueries over one key's rows (of one collection, when known)."""
+
+    def __init__(self, key: str, collection_id: int | None) -> None:
+        self.key, self.collection_id = key, collection_id
+
+    def having(self, elem: bool, *conds: ColumnElement[bool]) -> ColumnElement[bool]:
+        stmt = select(V.item_id).where(V.key == self.key, V.elem == elem, *conds)
+        if self.collection_id is not None:
+            stmt = stmt.where(V.collection_id == self.collection_id)
+        return ItemRow.id.in_(stmt)
+
+    def recheck(self, elem: bool, *json: ColumnElement[bool]) -> ColumnElement[bool]:
+        """Long stored strings: candidates from the index, the answer from the JSON."""
+        return and_(self.having(elem, V.kind == "S"), *json)
 
 
 def _is_long(v: Any) -> bool:
