@@ -3,7 +3,7 @@
     PYTHONPATH=. python -m bench.s3_filtered [--quick] [--database URL]
 
 Data (`bench.s3_workload`): 384-d unit vectors from a 100-cluster Gaussian mixture (100,000 items,
-100 queries; ``--quick``: 20,000 and 30), metadata ``b`` (uniform in [0, 1000)) and ``color`` (10
+100 queries; ``--quick``: 20,000 and 20), metadata ``b`` (uniform in [0, 1000)) and ``color`` (10
 values), ACLs of four groups plus 10% public items; the caller is ``group:g1``. Every query has
 its own filter value. For each case, with k=10: recall@10 against the exact top-10 among the
 matching items (brute force in numpy), the number of queries answered with fewer than
@@ -105,8 +105,13 @@ def run_ours(w: Workload, quick: bool, database: str | None) -> dict[str, dict[s
                 )
                 return [h.id for h in hits]
 
+            t = time.perf_counter()
             res = time_queries(w, CASES, ask)
             name = spec if not knob else f"{spec} ({knob}={setting})"
+            print(
+                f"{name}: built in {build:.1f} s, queried in {time.perf_counter() - t:.1f} s",
+                file=sys.stderr,
+            )
             out[f"latentsearch {name}"] = {**res, "build_s": build, "kind": "ours", "spec": spec}
             db.drop_collection(col.name)
     return out
@@ -125,10 +130,10 @@ def main() -> None:
     ap.add_argument("--database", default=None, help="a PostgreSQL URL (default: SQLite)")
     ap.add_argument("--no-peers", action="store_true", help="measure latentsearch only")
     ap.add_argument("--n", type=int, help="items (default 100,000; quick 20,000)")
-    ap.add_argument("--nq", type=int, help="queries (default 100; quick 30)")
+    ap.add_argument("--nq", type=int, help="queries (default 100; quick 20)")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    n, nq = (20_000, 30) if args.quick else (100_000, 100)
+    n, nq = (20_000, 20) if args.quick else (100_000, 100)
     n, nq = args.n or n, args.nq or nq
     w = workload(n, nq)
     want = {case: truth(w, case) for case in CASES}
@@ -136,7 +141,9 @@ def main() -> None:
     if not args.no_peers:
         for peer in ("chroma", "txtai"):
             try:
+                t = time.perf_counter()
                 systems[peer] = run_peer(peer, w)
+                print(f"{peer}: {time.perf_counter() - t:.1f} s", file=sys.stderr)
             except RuntimeError as exc:  # a broken peer is reported, not fatal
                 print(f"{peer} failed: {exc}", file=sys.stderr)
     rep = build_report(w, want, systems, args)

@@ -154,6 +154,12 @@ class VectorIndex:
         """
         return self.device != "cuda" or self._gpu_unusable or self.pending is not None
 
+    @property
+    def scans_lists(self) -> bool:
+        """True for a trained IVF index: under a bitmap selector, scanning every list costs one
+        bit test per vector plus the allowed vectors' distances, less than loading stored ones."""
+        return self.pending is None and faiss.try_extract_index_ivf(self.index) is not None
+
     def needs_compaction(self) -> bool:
         return len(self.deleted) > 0
 

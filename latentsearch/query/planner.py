@@ -12,7 +12,9 @@ permissions apply before ranking. Then, per batch of query vectors:
    at least as many allowed vectors as an unfiltered search examines vectors (recall stays close);
 4. queries that got fewer than ``min(k, available)`` results (HNSW can stop early under a
    selector, IVF only probes some lists, a GPU index ignores selectors) are re-asked without a
-   selector, oversampling by a growing factor and re-checking every id against the scope;
+   selector, oversampling by a growing factor (and widening the search as much) and re-checking
+   every id against the scope; after a short selector search, a scope no larger than the
+   oversampled answer goes straight to step 5;
 5. whatever is still short is scored exactly by streaming the scope's stored vectors.
 
 So the answer is never shorter than ``k`` when at least ``k`` items qualify, and with an exact
@@ -122,8 +124,9 @@ def top_k(
         return [Ranked(EMPTY_IDS, np.zeros(0, np.float32)) for _ in range(n)], Plan("empty", 0)
     if sc.allowed is not None:
         with space.lock:
-            total = space.index().ntotal
-        if sc.size <= space.settings.exact_limit(total):
+            index = space.index()
+            total, lists = index.ntotal, index.scans_lists
+        if sc.size <= space.settings.exact_limit(total, lists):
             return exact(space, queries, k, sc, excl), Plan("exact", sc.size)
     avail = [sc.size - int(sc.contains(e).sum()) for e in excl]
     want = [min(k, a) for a in avail]
@@ -145,10 +148,14 @@ def top_k(
         short = [i for i in range(n) if out[i] is None]
         # Too few came back: ask again without a selector, oversampling, and re-check the scope.
         kk = math.ceil((k + extra) * max(1.0, total / max(sc.size, 1)) * 1.5)
+        # After a short selector search, a scope no larger than the oversampled answer would be
+        # is cheaper to score exactly (and exact).
+        straight_to_exact = bool(steps) and sc.size <= kk
         rounds = 0
-        while short and total > 0:
+        while short and total > 0 and not straight_to_exact:
             kk = min(kk, total)
-            res = index.search(queries[short], kk)
+            # As deep in the index as in the ranking: kk answers need kk/k times the breadth.
+            res = index.search(queries[short], kk, effort=SELECTOR_EFFORT * kk / (k + extra))
             rounds += 1
             for row, i in enumerate(short):
                 r = _keep(res.ids[row], res.scores[row], sc, excl[i], k)
