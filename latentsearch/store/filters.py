@@ -15,6 +15,10 @@ A filter is a dict in the style of MongoDB and Chroma::
 * ``$ne``, ``$nin`` and ``$not`` are exact complements: ``{"a": {"$ne": 1}}`` also matches items
   without ``a``. A value of another type than the operand never matches (see `jsonsql`).
 
+Leaves on top-level metadata keys compile to lookups in the indexed side table of `values` when
+the collection is known (``compile_where(where, collection_id)``), and to `jsonsql` predicates
+otherwise; both mean the same (the filter tests run every filter both ways).
+
 `compile_where` validates the whole filter before anything runs and raises `FilterError` naming the
 offending part (``where.$and[1].price.$gt``). No user text ever becomes SQL text.
 """
