@@ -400,7 +400,7 @@ def id_selector(ids: np.ndarray) -> faiss.IDSelector:
         bits = np.zeros(top, dtype=bool)
         bits[ids[ids >= 0]] = True
         packed = np.packbits(bits, bitorder="little")
-        sel = faiss.IDSelectorBitmap(top, faiss.swig_ptr(packed))
+        sel = faiss.IDSelectorBitmap(len(packed), faiss.swig_ptr(packed))  # n: bytes
         sel.referenced = packed  # FAISS keeps a pointer: keep the array alive with it
         return sel
     return faiss.IDSelectorBatch(ids)
