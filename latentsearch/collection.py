@@ -183,7 +183,9 @@ class Collection(QueryMethods, IndexKeeping):
         chunks of those documents. Unknown ids are ignored. Deletes are not subject to principals."""
         if (ids is None) == (where is None):
             raise InvalidInputError("give ids=[...] or where={...} (where={} deletes every item)")
-        clause = compile_where(where) if where is not None else None  # FilterError before any write
+        clause = (
+            compile_where(where, self._id) if where is not None else None
+        )  # FilterError before any write
         with self._lock, self._db.store.transaction() as s:
             ext = id_list(ids) if ids is not None else matching_ids(s, self._id, clause)
             pks = sql.find_for_delete(s, self._id, ext)

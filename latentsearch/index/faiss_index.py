@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 import time
@@ -40,6 +41,7 @@ SINGLE_THREAD_WORK = 1 << 25  # queries x vectors x dim below which a search run
 GPU_MAX_K = 2048  # FAISS GPU indexes answer at most this many neighbours per query
 # Index files at least this large are memory-mapped on load unless told otherwise.
 MMAP_BYTES = 1 << 30
+MAX_EF = 4096  # the most HNSW efSearch that `effort` may ask for
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +185,12 @@ class VectorIndex:
         else:
             self.index = loaded
 
+    @property
+    def scans_lists(self) -> bool:
+        """True for a trained IVF index: under a bitmap selector, scanning every list costs one
+        bit test per vector plus the allowed vectors' distances, less than loading stored ones."""
+        return self.pending is None and faiss.try_extract_index_ivf(self.index) is not None
+
     def needs_compaction(self) -> bool:
         return len(self.deleted) > 0
 
@@ -255,12 +263,16 @@ class VectorIndex:
         queries: Any,
         k: int,
         allowed: np.ndarray | None = None,
+        effort: float = 1.0,
         *,
         params: Mapping[str, int] | None = None,
     ) -> SearchResult:
         """Top-``k`` by the collection's metric, restricted to ``allowed`` ids when given.
 
-        ``params`` overrides `search_params` (``nprobe``, ``efSearch``) for this call only.
+        ``effort`` multiplies the index's search breadth (IVF nprobe, HNSW efSearch): under a
+        selector that keeps a fraction ``s`` of the items, ``1/s`` keeps the work on allowed
+        vectors, and the recall, close to an unrestricted search's. ``params`` overrides
+        `search_params` (``nprobe``, ``efSearch``) for this call only.
         """
         q = check_vectors(queries, self.dim, "query vectors")
         if k < 1:
@@ -269,12 +281,12 @@ class VectorIndex:
         if self.pending is not None:
             return self._search(self.pending, q, k, self._selector(allowed, tombstones=False), p)
         sel = self._selector(allowed, tombstones=True)
-        return self._search(self._searchable(sel is not None, k), q, k, sel, p)
+        return self._search(self._searchable(sel is not None, k), q, k, sel, p, effort)
 
     def _selector(self, allowed: np.ndarray | None, *, tombstones: bool) -> faiss.IDSelector | None:
         parts = []
         if allowed is not None:
-            parts.append(faiss.IDSelectorBatch(check_ids(allowed)))
+            parts.append(id_selector(check_ids(allowed)))
         if tombstones and self.deleted:
             gone = faiss.IDSelectorBatch(np.fromiter(self.deleted, dtype=np.int64))
             parts.append(faiss.IDSelectorNot(gone))
@@ -288,13 +300,19 @@ class VectorIndex:
         return both
 
     def _params(
-        self, index: faiss.Index, sel: faiss.IDSelector | None, values: Mapping[str, int]
+        self,
+        index: faiss.Index,
+        sel: faiss.IDSelector | None,
+        values: Mapping[str, int],
+        effort: float = 1.0,
     ) -> Any:
         ivf = faiss.try_extract_index_ivf(index) if not _is_gpu(index) else None
         if ivf is not None:
-            p = faiss.SearchParametersIVF(nprobe=int(values.get("nprobe", ivf.nprobe)))
+            nprobe = int(values.get("nprobe", ivf.nprobe))
+            p = faiss.SearchParametersIVF(nprobe=min(ivf.nlist, math.ceil(nprobe * effort)))
         elif "HNSW" in self.spec and index is self.index:
-            p = faiss.SearchParametersHNSW(efSearch=int(values.get("efSearch", 16)))
+            ef = int(values.get("efSearch", 16))
+            p = faiss.SearchParametersHNSW(efSearch=min(MAX_EF, math.ceil(ef * effort)))
         elif sel is None:
             return None
         else:
@@ -310,8 +328,9 @@ class VectorIndex:
         k: int,
         sel: faiss.IDSelector | None,
         values: Mapping[str, int],
+        effort: float = 1.0,
     ) -> SearchResult:
-        params = self._params(index, sel, values)
+        params = self._params(index, sel, values, effort)
         kk = min(k, max(index.ntotal, 1))
         with _threads_for(len(q) * index.ntotal * self.dim):
             scores, ids = index.search(q, kk, params=params) if params else index.search(q, kk)
@@ -466,6 +485,23 @@ def _threads_for(work: int) -> Any:
         yield
     finally:
         faiss.omp_set_num_threads(before)
+
+
+def id_selector(ids: np.ndarray) -> faiss.IDSelector:
+    """An ID selector for ``ids``: a bitmap when it is compact, else a hash set.
+
+    A bitmap over ``[0, max id]`` costs one bit per possible id and answers with one load; the
+    primary keys of a collection are dense, so this is the usual case.
+    """
+    top = int(ids.max()) + 1 if len(ids) else 0
+    if top <= max(1 << 16, 64 * len(ids)):
+        bits = np.zeros(top, dtype=bool)
+        bits[ids[ids >= 0]] = True
+        packed = np.packbits(bits, bitorder="little")
+        sel = faiss.IDSelectorBitmap(len(packed), faiss.swig_ptr(packed))  # n: bytes
+        sel.referenced = packed  # FAISS keeps a pointer: keep the array alive with it
+        return sel
+    return faiss.IDSelectorBatch(ids)
 
 
 def _is_gpu(index: faiss.Index) -> bool:

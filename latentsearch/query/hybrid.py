@@ -117,7 +117,7 @@ def keyword(
         raise InvalidInputError("the query text is empty")
     acc = access(principals, required=col.require_principals, collection=col.name)
     terms = query_terms(text)
-    clause = compile_where(where) if where is not None else None
+    clause = compile_where(where, col._id) if where is not None else None
     want = k * 4 if per_document else k
     while True:
         with col._db.store.session() as s:

@@ -7,10 +7,14 @@ permissions apply before ranking. Then, per batch of query vectors:
 2. a small scope (`PlannerSettings.exact_limit`: by default 2% of the index, within [64, 2048]) is
    scored exactly from the stored vectors;
 3. otherwise FAISS searches with an ID selector restricting it to the scope (CPU indexes honour
-   selectors; FAISS GPU indexes outside cuVS builds do not, so on a GPU this step is skipped);
+   selectors; FAISS GPU indexes outside cuVS builds do not, so on a GPU this step is skipped),
+   widening IVF nprobe / HNSW efSearch by ``SELECTOR_EFFORT / selectivity`` so that it examines
+   at least as many allowed vectors as an unfiltered search examines vectors (recall stays close);
 4. queries that got fewer than ``min(k, available)`` results (HNSW can stop early under a
    selector, IVF only probes some lists, a GPU index ignores selectors) are re-asked without a
-   selector, oversampling by a growing factor and re-checking every id against the scope;
+   selector, oversampling by a growing factor (and widening the search as much) and re-checking
+   every id against the scope; after a short selector search, a scope no larger than the
+   oversampled answer goes straight to step 5;
 5. whatever is still short is scored exactly by streaming the scope's stored vectors.
 
 So the answer is never shorter than ``k`` when at least ``k`` items qualify, and with an exact
@@ -36,6 +40,10 @@ from latentsearch.store.acl import Access, item_scope
 log = logging.getLogger(__name__)
 
 EMPTY_IDS = np.zeros(0, dtype=np.int64)
+# Under a selector keeping a fraction s of the items, IVF nprobe / HNSW efSearch grow by this / s:
+# the filtered top-k lie deeper in the unfiltered ranking, so the search must reach further.
+SELECTOR_EFFORT = 2.0
+SCOPE_FETCH = 65_536  # ids fetched per round trip when deciding a scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +88,10 @@ def scope(space: Space, s: Session, where: ColumnElement[bool] | None, acc: Acce
     stmt = (
         select(ItemRow.id).where(item_scope(space.collection_id, where, acc)).order_by(ItemRow.id)
     )
-    rows = s.connection().execute(stmt)  # Core rows, not ORM: a scope can hold millions of ids
-    arr = np.fromiter((r[0] for r in rows), dtype=np.int64)
+    # Core rows fetched in big batches, not ORM objects one by one: a scope can hold millions.
+    result = s.connection().execute(stmt).scalars()
+    parts = [np.asarray(part, dtype=np.int64) for part in result.partitions(SCOPE_FETCH)]
+    arr = np.concatenate(parts) if parts else EMPTY_IDS
     return Scope(arr, len(arr))
 
 
@@ -109,8 +119,9 @@ def top_k(
         return [Ranked(EMPTY_IDS, np.zeros(0, np.float32)) for _ in range(n)], Plan("empty", 0)
     if sc.allowed is not None:
         with space.lock:
-            total = space.index().ntotal
-        if sc.size <= space.settings.exact_limit(total):
+            index = space.index()
+            total, lists = index.ntotal, index.scans_lists
+        if sc.size <= space.settings.exact_limit(total, lists):
             return exact(space, queries, k, sc, excl), Plan("exact", sc.size)
     avail = [sc.size - int(sc.contains(e).sum()) for e in excl]
     want = [min(k, a) for a in avail]
@@ -121,7 +132,9 @@ def top_k(
         index = space.index()
         total = index.ntotal
         if sc.allowed is None or (index.honours_selectors and space.settings.selectors):
-            res = index.search(queries, k + extra, allowed=sc.allowed)
+            # Examine about as many allowed vectors as an unfiltered search examines vectors.
+            effort = SELECTOR_EFFORT * total / max(sc.size, 1) if sc.allowed is not None else 1.0
+            res = index.search(queries, k + extra, allowed=sc.allowed, effort=effort)
             steps.append("faiss+selector" if sc.allowed is not None else "faiss")
             for i, r in enumerate(_keep(res.ids, res.scores, sc, excl, k)):
                 if len(r.ids) >= want[i]:
@@ -129,10 +142,14 @@ def top_k(
         short = [i for i in range(n) if out[i] is None]
         # Too few came back: ask again without a selector, oversampling, and re-check the scope.
         kk = math.ceil((k + extra) * max(1.0, total / max(sc.size, 1)) * 1.5)
+        # After a short selector search, a scope no larger than the oversampled answer would be
+        # is cheaper to score exactly (and exact).
+        straight_to_exact = bool(steps) and sc.size <= kk
         rounds = 0
-        while short and total > 0:
+        while short and total > 0 and not straight_to_exact:
             kk = min(kk, total)
-            res = index.search(queries[short], kk)
+            # As deep in the index as in the ranking: kk answers need kk/k times the breadth.
+            res = index.search(queries[short], kk, effort=SELECTOR_EFFORT * kk / (k + extra))
             rounds += 1
             kept = _keep(res.ids, res.scores, sc, [excl[i] for i in short], k)
             for i, r in zip(short, kept, strict=True):

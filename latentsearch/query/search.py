@@ -17,6 +17,7 @@ from latentsearch.query.hits import HitRow, document_key, make_hit, rows_for
 from latentsearch.query.inputs import Term
 from latentsearch.query.planner import Ranked, Scope
 from latentsearch.query.rerank import best_per_document, explain, mmr_order
+from latentsearch.query.scopes import scope_key
 from latentsearch.query.space import Space
 from latentsearch.results import Hit
 from latentsearch.store import items as sql
@@ -39,10 +40,23 @@ class Request:
 
 
 def scope_of(space: Space, where: Mapping[str, Any] | None, acc: Access) -> Scope:
-    """Compile the filter (raising `FilterError` first) and decide the candidate set."""
-    clause = compile_where(where) if where is not None else None
+    """Compile the filter (raising `FilterError` first) and decide the candidate set.
+
+    A scope decided earlier at the collection's current write seq is reused (`ScopeCache`).
+    """
+    clause = compile_where(where, space.collection_id) if where is not None else None
+    key = scope_key(where, acc.principals)
     with space.store.session() as s:
-        return planner.scope(space, s, clause, acc)
+        seq = sql.current_seq(s, space.collection_id)
+        hit = space.scopes.get(key, seq) if seq is not None else None
+        if hit is not None:
+            return Scope(*hit)
+        # Read after the seq: a write landing in between only makes the entry newer than its key,
+        # and every reader that sees that write also sees the new seq, so it never gets stale.
+        sc = planner.scope(space, s, clause, acc)
+    if seq is not None:
+        space.scopes.put(key, seq, sc.allowed, sc.size)
+    return sc
 
 
 def run(space: Space, req: Request) -> list[list[Hit]]:

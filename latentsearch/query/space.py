@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from latentsearch.encoders import Encoder, EncoderIdentity
 from latentsearch.index import VectorIndex
+from latentsearch.query.scopes import ScopeCache
 from latentsearch.store import Store
 
 
@@ -17,7 +18,9 @@ class PlannerSettings:
 
     ``exact_max``: filtered scopes up to this many items are scored exactly from the stored
     vectors instead of asking FAISS. ``None`` (the default) picks ``ntotal / 50`` clamped to
-    [64, 2048]: loading a stored vector costs about what FAISS spends on 50 vectors of a flat scan.
+    [64, 2048]: loading a stored vector costs about what FAISS spends on 50 vectors of a flat scan;
+    for a trained IVF index it picks 0, since a selector search there widens nprobe up to every
+    list (see the planner) and costs a bit test per vector.
     ``oversample``: growth factor of the re-check rounds where the index returns too few.
     ``mmr_pool``: candidates considered by MMR, as a multiple of ``k`` (at least 20).
     ``selectors``: let FAISS restrict searches with an ID selector; when False (or on a GPU index
@@ -30,9 +33,11 @@ class PlannerSettings:
     scan_batch: int = 20_000
     mmr_pool: int = 4
 
-    def exact_limit(self, ntotal: int) -> int:
+    def exact_limit(self, ntotal: int, scans_lists: bool = False) -> int:
         if self.exact_max is not None:
             return self.exact_max
+        if scans_lists:  # an IVF index with a selector does it cheaper (see VectorIndex)
+            return 0
         return min(2048, max(64, ntotal // 50))
 
 
@@ -51,6 +56,7 @@ class Space:
     index: Callable[[], VectorIndex]  # the index, synced with the store (call under `lock`)
     encoder: Callable[[], Encoder]
     settings: PlannerSettings = field(default_factory=PlannerSettings)
+    scopes: ScopeCache = field(default_factory=ScopeCache)  # decided scopes, until the next write
 
     @property
     def can_embed(self) -> bool:

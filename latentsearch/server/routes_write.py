@@ -61,7 +61,7 @@ def delete_items(
     else:
         with state.db.store.session() as s:
             ids = stats.visible_ids(
-                s, col._id, where=compile_where(body.where), principals=principals
+                s, col._id, where=compile_where(body.where, col._id), principals=principals
             )
     result = col.delete(ids) if ids else None
     deleted = result.deleted if result else 0

@@ -12,6 +12,7 @@ from latentsearch.store.models import (
     TombstoneRow,
     VectorRow,
 )
+from latentsearch.store.values import ItemValueRow
 
 __all__ = [
     "ApiKeyRow",
@@ -21,6 +22,7 @@ __all__ = [
     "DirectionRow",
     "ItemPrincipalRow",
     "ItemRow",
+    "ItemValueRow",
     "SourceDocRow",
     "SourceFileRow",
     "Store",

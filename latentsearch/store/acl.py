@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, exists, select, true
 
 from latentsearch.errors import InvalidInputError, PermissionDeniedError
 from latentsearch.store.models import ItemPrincipalRow, ItemRow
@@ -75,13 +75,25 @@ def visible_to(principals: Sequence[str]) -> ColumnElement[bool]:
     )
 
 
+def visible_row(principals: Sequence[str]) -> ColumnElement[bool]:
+    """`visible_to` as a correlated test of each candidate row (one primary-key probe per row)."""
+    allowed = sorted({*principals, EVERYONE})
+    return exists().where(
+        ItemPrincipalRow.item_id == ItemRow.id, ItemPrincipalRow.principal.in_(allowed)
+    )
+
+
 def item_scope(
     collection_id: int, where: ColumnElement[bool] | None = None, acc: Access | None = None
 ) -> ColumnElement[bool]:
-    """The items of a collection that match a compiled filter and are visible to ``acc``."""
+    """The items of a collection that match a compiled filter and are visible to ``acc``.
+
+    Visibility is probed per candidate item (one primary-key lookup), so a selective filter or a
+    handful of ids to hydrate never pays for listing every item the caller may see.
+    """
     cond = ItemRow.collection_id == collection_id
     if where is not None:
         cond = cond & where
-    if acc is not None and not acc.unrestricted:
-        cond = cond & acc.clause()
+    if acc is not None and acc.principals is not None:
+        cond = cond & visible_row(acc.principals)
     return cond

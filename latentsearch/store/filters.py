@@ -15,6 +15,10 @@ A filter is a dict in the style of MongoDB and Chroma::
 * ``$ne``, ``$nin`` and ``$not`` are exact complements: ``{"a": {"$ne": 1}}`` also matches items
   without ``a``. A value of another type than the operand never matches (see `jsonsql`).
 
+Leaves on top-level metadata keys compile to lookups in the indexed side table of `values` when
+the collection is known (``compile_where(where, collection_id)``), and to `jsonsql` predicates
+otherwise; both mean the same (the filter tests run every filter both ways).
+
 `compile_where` validates the whole filter before anything runs and raises `FilterError` naming the
 offending part (``where.$and[1].price.$gt``). No user text ever becomes SQL text.
 """
@@ -33,6 +37,7 @@ from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 from latentsearch.errors import FilterError
 from latentsearch.store.jsonsql import ByteOrder, JsonPredicate, Scalar
 from latentsearch.store.models import ItemRow
+from latentsearch.store.values import indexed_predicate, indexed_range
 
 COMPARISONS = {"$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
 FIELD_OPS = {"$eq", "$ne", "$in", "$nin", "$exists", "$contains", "$not", *COMPARISONS}
@@ -61,17 +66,22 @@ BUILTINS: dict[str, Builtin] = {
 }
 
 
-def compile_where(where: Mapping[str, Any] | None) -> ColumnElement[bool]:
+def compile_where(
+    where: Mapping[str, Any] | None, collection_id: int | None = None
+) -> ColumnElement[bool]:
     """Compile a filter to a condition on `ItemRow` (``true()`` for ``None`` or ``{}``).
 
     Use it in any ``select(...)`` over ``ItemRow`` on SQLite or PostgreSQL. Raises `FilterError`.
+    With ``collection_id`` (the collection the query is restricted to anyway), leaves on top-level
+    metadata keys are answered from the indexed side table (`values`) instead of parsing every
+    item's JSON; the answer is the same.
     """
     if where is None:
         return true()
-    return _filter(where, "where", 0)
+    return _filter(where, "where", 0, collection_id)
 
 
-def _filter(node: Any, path: str, depth: int) -> ColumnElement[bool]:
+def _filter(node: Any, path: str, depth: int, cid: int | None) -> ColumnElement[bool]:
     if depth > MAX_DEPTH:
         raise FilterError(f"filters may nest at most {MAX_DEPTH} levels", path)
     if not isinstance(node, Mapping):
@@ -84,15 +94,15 @@ def _filter(node: Any, path: str, depth: int) -> ColumnElement[bool]:
             raise FilterError(f"keys must be strings, not {key!r}", path)
         sub = f"{path}.{key}"
         if key.startswith("$"):
-            parts.append(_logic(key, value, sub, depth))
+            parts.append(_logic(key, value, sub, depth, cid))
         else:
-            parts.append(_field(key, value, sub, depth))
+            parts.append(_field(key, value, sub, depth, cid))
     return and_(true(), *parts)
 
 
-def _logic(op: str, value: Any, path: str, depth: int) -> ColumnElement[bool]:
+def _logic(op: str, value: Any, path: str, depth: int, cid: int | None) -> ColumnElement[bool]:
     if op == "$not":
-        return not_(_filter(value, path, depth + 1))
+        return not_(_filter(value, path, depth + 1, cid))
     if op not in LOGIC_OPS:
         hint = f" (put it under a field: {{'price': {{'{op}': ...}}}})" if op in FIELD_OPS else ""
         raise FilterError(
@@ -100,19 +110,21 @@ def _logic(op: str, value: Any, path: str, depth: int) -> ColumnElement[bool]:
         )
     if isinstance(value, str | Mapping) or not isinstance(value, Sequence) or not value:
         raise FilterError(f"{op} takes a non-empty list of filters", path)
-    parts = [_filter(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
+    parts = [_filter(v, f"{path}[{i}]", depth + 1, cid) for i, v in enumerate(value)]
     return and_(*parts) if op == "$and" else or_(*parts)
 
 
-def _field(name: str, spec: Any, path: str, depth: int) -> ColumnElement[bool]:
+def _field(name: str, spec: Any, path: str, depth: int, cid: int | None) -> ColumnElement[bool]:
     builtin, keys = _resolve(name, path)
     if not isinstance(spec, Mapping):
-        return _op(builtin, keys, "$eq", spec, path)
+        return _op(_Target(builtin, keys, cid), "$eq", spec, path)
     if not spec:
         raise FilterError(
             "an empty operator dict; use e.g. {'$eq': value} or {'$exists': true}", path
         )
     parts = []
+    target = _Target(builtin, keys, cid)
+    ranges: list[tuple[str, str | float]] = []  # metadata comparisons: one index range scan
     for op, operand in spec.items():
         sub = f"{path}.{op}"
         if not isinstance(op, str) or not op.startswith("$"):
@@ -126,9 +138,13 @@ def _field(name: str, spec: Any, path: str, depth: int) -> ColumnElement[bool]:
         if op == "$not":
             if not isinstance(operand, Mapping):
                 raise FilterError("$not under a field takes an operator dict, e.g. {'$gt': 3}", sub)
-            parts.append(not_(_field(name, operand, sub, depth + 1)))
+            parts.append(not_(_field(name, operand, sub, depth + 1, cid)))
+        elif op in COMPARISONS and builtin is None:
+            ranges.append((COMPARISONS[op], _ordered(operand, sub, op)))
         else:
-            parts.append(_op(builtin, keys, op, operand, sub))
+            parts.append(_op(target, op, operand, sub))
+    if ranges:
+        parts.append(target.json_range(ranges))
     return and_(*parts)
 
 
@@ -149,13 +165,34 @@ def _resolve(name: str, path: str) -> tuple[Builtin | None, tuple[str, ...]]:
     return None, keys
 
 
-def _op(
-    builtin: Builtin | None, keys: tuple[str, ...], op: str, operand: Any, path: str
-) -> ColumnElement[bool]:
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What a leaf compares: a built-in column, or the metadata value at ``keys``."""
+
+    builtin: Builtin | None
+    keys: tuple[str, ...]
+    cid: int | None  # the collection, when known: lets top-level keys use the side table
+
+    def json(self, op: str, operand: Any) -> ColumnElement[bool]:
+        if self.cid is not None:
+            fast = indexed_predicate(self.keys, op, operand, self.cid)
+            if fast is not None:
+                return fast
+        return JsonPredicate(ItemRow.meta, self.keys, op, operand)
+
+    def json_range(self, ranges: list[tuple[str, str | float]]) -> ColumnElement[bool]:
+        if self.cid is not None:
+            fast = indexed_range(self.keys, ranges, self.cid)
+            if fast is not None:
+                return fast
+        return and_(*(JsonPredicate(ItemRow.meta, self.keys, op, v) for op, v in ranges))
+
+
+def _op(t: _Target, op: str, operand: Any, path: str) -> ColumnElement[bool]:
     if op == "$exists":
         if not isinstance(operand, bool):
             raise FilterError(f"$exists takes true or false, not {operand!r}", path)
-        found = _exists(builtin, keys)
+        found = _exists(t)
         return found if operand else not_(found)
     if op in ("$eq", "$ne"):
         if isinstance(operand, list | tuple | Mapping | set):
@@ -163,22 +200,22 @@ def _op(
             raise FilterError(
                 f"{op} compares with one value, not a {type(operand).__name__}{hint}", path
             )
-        hit = _eq(builtin, keys, operand, path)
+        hit = _eq(t, operand, path)
         return hit if op == "$eq" else not_(hit)
     if op in ("$in", "$nin"):
         if isinstance(operand, str | bytes | Mapping) or not isinstance(operand, Sequence):
             raise FilterError(f"{op} takes a list of values, not {operand!r}", path)
         if len(operand) > MAX_IN:
             raise FilterError(f"{op} takes at most {MAX_IN} values", path)
-        hit = _in(builtin, keys, [_entry(v, f"{path}[{i}]") for i, v in enumerate(operand)], path)
+        hit = _in(t, [_entry(v, f"{path}[{i}]") for i, v in enumerate(operand)], path)
         return hit if op == "$in" else not_(hit)
     if op == "$contains":
-        if builtin is not None:
+        if t.builtin is not None:
             raise FilterError(
                 "$contains applies to list values in metadata, not to built-in fields", path
             )
-        return JsonPredicate(ItemRow.meta, keys, "contains", _scalar(operand, path, op))
-    return _compare(builtin, keys, COMPARISONS[op], operand, path, op)
+        return t.json("contains", _scalar(operand, path, op))
+    return _compare(t, COMPARISONS[op], operand, path, op)
 
 
 def _scalar(v: Any, path: str, op: str) -> Scalar:
@@ -201,45 +238,39 @@ def _entry(v: Any, path: str) -> Any:
     return _scalar(v, path, "$in")
 
 
-def _exists(builtin: Builtin | None, keys: tuple[str, ...]) -> ColumnElement[bool]:
-    if builtin is None:
-        return JsonPredicate(ItemRow.meta, keys, "exists", None)
-    return builtin.column.is_not(None) if builtin.nullable else true()
+def _exists(t: _Target) -> ColumnElement[bool]:
+    if t.builtin is None:
+        return t.json("exists", None)
+    return t.builtin.column.is_not(None) if t.builtin.nullable else true()
 
 
-def _eq(
-    builtin: Builtin | None, keys: tuple[str, ...], operand: Any, path: str
-) -> ColumnElement[bool]:
+def _eq(t: _Target, operand: Any, path: str) -> ColumnElement[bool]:
+    builtin = t.builtin
     if builtin is None:
-        return JsonPredicate(ItemRow.meta, keys, "eq", _scalar(operand, path, "$eq"))
+        return t.json("eq", _scalar(operand, path, "$eq"))
     if operand is None:
         return builtin.column.is_(None) if builtin.nullable else false()
     value = _builtin_value(builtin, operand, path)
     return func.coalesce(builtin.column == value, false())
 
 
-def _in(
-    builtin: Builtin | None, keys: tuple[str, ...], values: list[Any], path: str
-) -> ColumnElement[bool]:
+def _in(t: _Target, values: list[Any], path: str) -> ColumnElement[bool]:
+    builtin = t.builtin
     if builtin is None:
         if any(isinstance(v, datetime | date) for v in values):
             raise FilterError("metadata values are JSON; compare dates as ISO strings", path)
-        return JsonPredicate(ItemRow.meta, keys, "in", values)
-    parts = [_eq(builtin, keys, v, path) for v in values if v is None]
+        return t.json("in", values)
+    parts = [_eq(t, v, path) for v in values if v is None]
     given = [_builtin_value(builtin, v, path) for v in values if v is not None]
     if given:
         parts.append(func.coalesce(builtin.column.in_(given), false()))
     return or_(false(), *parts)
 
 
-def _compare(
-    builtin: Builtin | None, keys: tuple[str, ...], op: str, operand: Any, path: str, name: str
-) -> ColumnElement[bool]:
+def _compare(t: _Target, op: str, operand: Any, path: str, name: str) -> ColumnElement[bool]:
+    builtin = t.builtin
     if builtin is None:
-        value = _scalar(operand, path, name)
-        if value is None or isinstance(value, bool):
-            raise FilterError(f"{name} needs a number or a string, not {operand!r}", path)
-        return JsonPredicate(ItemRow.meta, keys, op, value)
+        return t.json_range([(op, _ordered(operand, path, name))])
     value = _builtin_value(builtin, operand, path)
     column = ByteOrder(builtin.column) if builtin.kind == "text" else builtin.column
     cmp = {
@@ -249,6 +280,14 @@ def _compare(
         "lte": column <= value,
     }[op]
     return func.coalesce(cmp, false())
+
+
+def _ordered(operand: Any, path: str, name: str) -> str | float:
+    """A comparison operand on metadata: a number or a string."""
+    value = _scalar(operand, path, name)
+    if value is None or isinstance(value, bool):
+        raise FilterError(f"{name} needs a number or a string, not {operand!r}", path)
+    return value
 
 
 def _builtin_value(builtin: Builtin, v: Any, path: str) -> Any:
