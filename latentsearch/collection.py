@@ -31,7 +31,7 @@ from latentsearch.errors import (
     StoreError,
 )
 from latentsearch.index import VectorIndex, choose_spec
-from latentsearch.ingest.records import NewItem, normalise, rows_from_columns
+from latentsearch.ingest.records import NewItem, normalise, rows_from_columns, vector_block
 from latentsearch.query.space import Space
 from latentsearch.results import WriteResult
 from latentsearch.store import CollectionRow, ItemRow
@@ -230,6 +230,7 @@ class Collection(QueryMethods):
         acl: Any,
         sources: Any,
     ) -> list[NewItem]:
+        block = None  # vectors= as one validated, normalised array (the fast path)
         if records is not None:
             if any(v is not None for v in (texts, images, vectors, ids, metadata, acl, sources)):
                 raise InvalidInputError("give either a list of records or keyword lists, not both")
@@ -237,10 +238,12 @@ class Collection(QueryMethods):
                 raise InvalidInputError("records must be a list of dicts")
             rows = list(records)
         else:
+            if texts is None and images is None:
+                block = vector_block(vectors, self.dim, self.metric == "cosine")
             rows = rows_from_columns(
                 texts=texts,
                 images=images,
-                vectors=vectors,
+                vectors=vectors if block is None else block,
                 ids=ids,
                 metadata=metadata,
                 acl=acl,
@@ -259,9 +262,8 @@ class Collection(QueryMethods):
             )
         if "image" in needs and not self.encoder.supports_images:
             self.encoder.encode_images([])  # raises UnsupportedModalityError with the fix
-        return normalise(
-            rows, dim=self.dim, normalize=self.metric == "cosine", default_acl=self.default_acl
-        )
+        normalize = self.metric == "cosine" and block is None
+        return normalise(rows, dim=self.dim, normalize=normalize, default_acl=self.default_acl)
 
     def _write(self, items: list[NewItem], *, upsert: bool) -> WriteResult:
         if not items:

@@ -199,13 +199,35 @@ def _vector(i: int, v: Any, dim: int, normalize: bool) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise NonFiniteVectorError(f"record {i}: vector contains NaN or infinity")
     if normalize:
-        norm = float(np.linalg.norm(arr))
-        if norm == 0.0:
-            raise InvalidInputError(
-                f"record {i}: zero vector has no direction for cosine similarity"
-            )
-        arr = arr / norm
+        arr = unit_rows(arr[None, :], first=i)[0]
     return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def unit_rows(block: np.ndarray, first: int = 0) -> np.ndarray:
+    """Rows scaled to unit length (one computation for every path, so content hashes agree)."""
+    norms = np.linalg.norm(block, axis=1)
+    zero = np.flatnonzero(norms == 0)
+    if len(zero):
+        raise InvalidInputError(
+            f"record {first + int(zero[0])}: zero vector has no direction for cosine similarity"
+        )
+    return block / norms[:, None]
+
+
+def vector_block(vectors: Any, dim: int, normalize: bool) -> np.ndarray | None:
+    """``vectors=`` given as a 2-d numeric array, validated and normalised at once (the fast
+    path for large batches); None when it is anything else (then each row is checked alone)."""
+    if not isinstance(vectors, np.ndarray) or vectors.ndim != 2 or vectors.dtype.kind not in "iuf":
+        return None
+    arr = np.asarray(vectors, dtype=np.float32)
+    if arr.shape[1] != dim:
+        raise DimensionMismatchError(
+            f"record 0: vector has dimension {arr.shape[1]}, this collection stores {dim}"
+        )
+    bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+    if len(bad):
+        raise NonFiniteVectorError(f"record {int(bad[0])}: vector contains NaN or infinity")
+    return np.ascontiguousarray(unit_rows(arr) if normalize else arr)
 
 
 def _external_id(i: int, value: Any, kind: str, digest: str) -> str:
