@@ -187,7 +187,9 @@ def measure(n: int, work: Path) -> list[Row]:
 
 def goals(rows: list[Row], sizes: list[int]) -> list[Goal]:
     def pick(n: int, kind: str) -> Row | None:
-        return next((r for r in rows if r.system.endswith(f" {n // 1000}k") and r.kind == kind), None)
+        return next(
+            (r for r in rows if r.system.endswith(f" {n // 1000}k") and r.kind == kind), None
+        )
 
     out = []
     for n in sizes:
@@ -217,7 +219,12 @@ def goals(rows: list[Row], sizes: list[int]) -> list[Goal]:
                 v["recall"] >= 0.95 and v["qps_batch"] >= 1000,
             ),
             Goal("1M: build time", "≤ 300 s", f"{v['build_s']:.0f} s", v["build_s"] <= 300),
-            Goal("1M: peak RSS", "≤ 2.5 GB", f"{v['rss_mib'] * 1.048576 / 1000:.2f} GB", v["rss_mib"] * 1.048576 <= 2500),
+            Goal(
+                "1M: peak RSS",
+                "≤ 2.5 GB",
+                f"{v['rss_mib'] * 1.048576 / 1000:.2f} GB",
+                v["rss_mib"] * 1.048576 <= 2500,
+            ),
         ]
     else:
         out.append(Goal("1M: recall, QPS, build, RSS", "see issue", "not run (--quick)", None))
@@ -225,9 +232,18 @@ def goals(rows: list[Row], sizes: list[int]) -> list[Goal]:
     if tenm:
         v = tenm.values
         ok = v["rss_mib"] <= 8192 and v["recall"] >= 0.90
-        out.append(Goal("10M: RSS and recall@10", "≤ 8 GiB, ≥ 0.90", f"{v['rss_mib'] / 1024:.1f} GiB, {v['recall']:.3f}", ok))
+        out.append(
+            Goal(
+                "10M: RSS and recall@10",
+                "≤ 8 GiB, ≥ 0.90",
+                f"{v['rss_mib'] / 1024:.1f} GiB, {v['recall']:.3f}",
+                ok,
+            )
+        )
     else:
-        out.append(Goal("10M: RSS and recall@10", "≤ 8 GiB, ≥ 0.90", "not run (needs --full-10m)", None))
+        out.append(
+            Goal("10M: RSS and recall@10", "≤ 8 GiB, ≥ 0.90", "not run (needs --full-10m)", None)
+        )
     return out
 
 

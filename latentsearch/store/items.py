@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from latentsearch.errors import CollectionNotFoundError, StoreError
@@ -85,6 +85,7 @@ def insert_items(
     ids = reserve_ids(s, len(rows))
     pks = ids.tolist()
     items = ItemRow.__table__
+    assert isinstance(items, Table)
     for lo in range(0, len(rows), CHUNK):
         part = [
             {**_columns(r), "id": pk}
@@ -93,10 +94,15 @@ def insert_items(
         s.execute(insert(items), part)
     buf = np.ascontiguousarray(vectors, dtype="<f4")
     if buf.shape[0] != len(pks):
-        raise ValueError(f"{len(pks)} rows but {buf.shape[0]} vectors")
+        raise StoreError(f"{len(pks)} rows but {buf.shape[0]} vectors")
     for lo in range(0, len(pks), CHUNK):
-        part = zip(pks[lo : lo + CHUNK], map(bytes, buf[lo : lo + CHUNK]), strict=True)
-        insert_plain(s, "ls_vectors", ("item_id", "data"), list(part))
+        blobs = map(bytes, buf[lo : lo + CHUNK])
+        insert_plain(
+            s,
+            "ls_vectors",
+            ("item_id", "data"),
+            list(zip(pks[lo : lo + CHUNK], blobs, strict=True)),
+        )
     set_principals(s, pks, acls, replace=False)
     return ids
 
