@@ -262,8 +262,13 @@ class Collection(QueryMethods):
             )
         if "image" in needs and not self.encoder.supports_images:
             self.encoder.encode_images([])  # raises UnsupportedModalityError with the fix
-        normalize = self.metric == "cosine" and block is None
-        return normalise(rows, dim=self.dim, normalize=normalize, default_acl=self.default_acl)
+        return normalise(
+            rows,
+            dim=self.dim,
+            normalize=self.metric == "cosine" and block is None,
+            default_acl=self.default_acl,
+            vectors_checked=block is not None,
+        )
 
     def _write(self, items: list[NewItem], *, upsert: bool) -> WriteResult:
         if not items:
@@ -342,7 +347,11 @@ class Collection(QueryMethods):
             groups.setdefault(it.kind, []).append(i)
         for kind, idx in groups.items():
             if kind == "vector":
-                out[idx] = np.stack([items[i].vector for i in idx])  # type: ignore[misc]
+                vecs = [items[i].vector for i in idx]
+                if len(idx) == len(items):
+                    np.stack(vecs, out=out)  # type: ignore[arg-type]
+                else:
+                    out[idx] = np.stack(vecs)  # type: ignore[arg-type]
             elif kind == "text":
                 out[idx] = self.encoder.encode_texts([items[i].text or "" for i in idx])
             else:
