@@ -22,6 +22,7 @@ vectors durable in SQL, index saved); training + adds for the floor.
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import shutil
 import tempfile
@@ -133,6 +134,7 @@ def child_ours(folder: Path, n: int, spec: str, param: int | None) -> dict[str, 
         db.close()  # every add is durable in SQL when it returns; closing saves the index
         build = time.perf_counter() - t
         del col, db
+        gc.collect()  # a closed collection sits in reference cycles; free its index before reopening
         with ls.connect(tmp, device="cpu") as db:  # searched as a user would: reopened
             col = db.collection("s2")
             params = dict(col.index.search_params)
