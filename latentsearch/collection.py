@@ -31,7 +31,7 @@ from latentsearch.errors import (
     StoreError,
 )
 from latentsearch.index import VectorIndex
-from latentsearch.ingest.records import NewItem, normalise, rows_from_columns
+from latentsearch.ingest.records import NewItem, normalise, rows_from_columns, vector_block
 from latentsearch.query.space import Space
 from latentsearch.results import WriteResult
 from latentsearch.store import CollectionRow, ItemRow
@@ -241,6 +241,7 @@ class Collection(QueryMethods, IndexKeeping):
         acl: Any,
         sources: Any,
     ) -> list[NewItem]:
+        block = None  # vectors= as one validated, normalised array (the fast path)
         if records is not None:
             if any(v is not None for v in (texts, images, vectors, ids, metadata, acl, sources)):
                 raise InvalidInputError("give either a list of records or keyword lists, not both")
@@ -248,10 +249,12 @@ class Collection(QueryMethods, IndexKeeping):
                 raise InvalidInputError("records must be a list of dicts")
             rows = list(records)
         else:
+            if texts is None and images is None:
+                block = vector_block(vectors, self.dim, self.metric == "cosine")
             rows = rows_from_columns(
                 texts=texts,
                 images=images,
-                vectors=vectors,
+                vectors=vectors if block is None else block,
                 ids=ids,
                 metadata=metadata,
                 acl=acl,
@@ -271,7 +274,11 @@ class Collection(QueryMethods, IndexKeeping):
         if "image" in needs and not self.encoder.supports_images:
             self.encoder.encode_images([])  # raises UnsupportedModalityError with the fix
         return normalise(
-            rows, dim=self.dim, normalize=self.metric == "cosine", default_acl=self.default_acl
+            rows,
+            dim=self.dim,
+            normalize=self.metric == "cosine" and block is None,
+            default_acl=self.default_acl,
+            vectors_checked=block is not None,
         )
 
     def _write(self, items: list[NewItem], *, upsert: bool) -> WriteResult:
@@ -351,7 +358,11 @@ class Collection(QueryMethods, IndexKeeping):
             groups.setdefault(it.kind, []).append(i)
         for kind, idx in groups.items():
             if kind == "vector":
-                out[idx] = np.stack([items[i].vector for i in idx])  # type: ignore[misc]
+                vecs = [items[i].vector for i in idx]
+                if len(idx) == len(items):
+                    np.stack(vecs, out=out)  # type: ignore[arg-type]
+                else:
+                    out[idx] = np.stack(vecs)  # type: ignore[arg-type]
             elif kind == "text":
                 out[idx] = self.encoder.encode_texts([items[i].text or "" for i in idx])
             else:

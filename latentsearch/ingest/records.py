@@ -115,20 +115,29 @@ def rows_from_columns(
 
 
 def normalise(
-    rows: Sequence[Mapping[str, Any]], *, dim: int, normalize: bool, default_acl: list[str]
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    dim: int,
+    normalize: bool,
+    default_acl: list[str],
+    vectors_checked: bool = False,
 ) -> list[NewItem]:
-    """Validate rows and compute content hashes; raise on the first problem, naming the item."""
+    """Validate rows and compute content hashes; raise on the first problem, naming the item.
+
+    ``vectors_checked``: the rows' vectors are float32 rows already validated and normalised
+    by `vector_block`, and are taken as they are.
+    """
     items: list[NewItem] = []
     seen: dict[str, int] = {}
     for i, row in enumerate(rows):
-        if not isinstance(row, Mapping):
+        if type(row) is not dict and not isinstance(row, Mapping):
             raise InvalidInputError(f"record {i} must be a dict, not {type(row).__name__}")
         unknown = set(row) - ROW_KEYS
         if unknown:
             raise InvalidInputError(
                 f"record {i} has unknown keys {sorted(unknown)}; allowed: {sorted(ROW_KEYS)}"
             )
-        item = _one(i, row, dim=dim, normalize=normalize, default_acl=default_acl)
+        item = _one(i, row, dim, normalize, default_acl, vectors_checked)
         if item.external_id in seen:
             raise DuplicateIdError(
                 f"id {item.external_id!r} appears twice in this batch (items {seen[item.external_id]} and {i}); ids must be unique"
@@ -139,7 +148,12 @@ def normalise(
 
 
 def _one(
-    i: int, row: Mapping[str, Any], *, dim: int, normalize: bool, default_acl: list[str]
+    i: int,
+    row: Mapping[str, Any],
+    dim: int,
+    normalize: bool,
+    default_acl: list[str],
+    vectors_checked: bool,
 ) -> NewItem:
     kinds = [k for k in ("text", "image", "vector") if row.get(k) is not None]
     if len(kinds) != 1:
@@ -166,7 +180,8 @@ def _one(
             raise type(exc)(f"record {i}: {exc}") from exc
         item.content_hash = content_hash("image", image_hash(item.image).encode())
     else:
-        item.vector = _vector(i, row["vector"], dim, normalize)
+        v = row["vector"]
+        item.vector = v if vectors_checked else _vector(i, v, dim, normalize)
         item.content_hash = content_hash("vector", item.vector.tobytes())
     item.external_id = _external_id(i, row.get("id"), kind, item.content_hash)
     item.metadata = _metadata(i, row.get("metadata"))
@@ -199,13 +214,35 @@ def _vector(i: int, v: Any, dim: int, normalize: bool) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise NonFiniteVectorError(f"record {i}: vector contains NaN or infinity")
     if normalize:
-        norm = float(np.linalg.norm(arr))
-        if norm == 0.0:
-            raise InvalidInputError(
-                f"record {i}: zero vector has no direction for cosine similarity"
-            )
-        arr = arr / norm
+        arr = unit_rows(arr[None, :], first=i)[0]
     return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def unit_rows(block: np.ndarray, first: int = 0) -> np.ndarray:
+    """Rows scaled to unit length (one computation for every path, so content hashes agree)."""
+    norms = np.linalg.norm(block, axis=1)
+    zero = np.flatnonzero(norms == 0)
+    if len(zero):
+        raise InvalidInputError(
+            f"record {first + int(zero[0])}: zero vector has no direction for cosine similarity"
+        )
+    return block / norms[:, None]
+
+
+def vector_block(vectors: Any, dim: int, normalize: bool) -> np.ndarray | None:
+    """``vectors=`` given as a 2-d numeric array, validated and normalised at once (the fast
+    path for large batches); None when it is anything else (then each row is checked alone)."""
+    if not isinstance(vectors, np.ndarray) or vectors.ndim != 2 or vectors.dtype.kind not in "iuf":
+        return None
+    arr = np.asarray(vectors, dtype=np.float32)
+    if arr.shape[1] != dim:
+        raise DimensionMismatchError(
+            f"record 0: vector has dimension {arr.shape[1]}, this collection stores {dim}"
+        )
+    bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+    if len(bad):
+        raise NonFiniteVectorError(f"record {int(bad[0])}: vector contains NaN or infinity")
+    return np.ascontiguousarray(unit_rows(arr) if normalize else arr)
 
 
 def _external_id(i: int, value: Any, kind: str, digest: str) -> str:
@@ -254,6 +291,8 @@ def _acl(i: int, value: Any, default_acl: list[str]) -> list[str]:
 
 def _source(i: int, row: Mapping[str, Any]) -> tuple[str | None, str | None]:
     src = row.get("source") or {}
+    if not src and row.get("uri") is None and row.get("title") is None:
+        return None, None
     if not isinstance(src, Mapping):
         raise InvalidInputError(
             f"record {i}: source must be a dict like {{'uri': ..., 'title': ...}}"

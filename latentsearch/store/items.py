@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from latentsearch.errors import CollectionNotFoundError
+from latentsearch.errors import CollectionNotFoundError, StoreError
 from latentsearch.store.models import (
     CollectionRow,
     ItemPrincipalRow,
@@ -36,9 +36,11 @@ def to_blob(v: np.ndarray) -> bytes:
 
 
 def from_blobs(blobs: Sequence[bytes], dim: int) -> np.ndarray:
+    """Stored blobs as a writable float32 ``(n, dim)`` array, copied once."""
     if not blobs:
         return np.zeros((0, dim), dtype=np.float32)
-    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), dim).astype(np.float32)
+    out = np.frombuffer(bytearray().join(blobs), dtype="<f4").reshape(len(blobs), dim)
+    return out.astype(np.float32, copy=False)
 
 
 def bump_seq(s: Session, collection_id: int) -> int:
@@ -74,19 +76,86 @@ def existing(s: Session, collection_id: int, external_ids: Sequence[str]) -> dic
 def insert_items(
     s: Session, rows: list[dict[str, Any]], vectors: np.ndarray, acls: list[list[str]]
 ) -> np.ndarray:
-    """Insert item rows, their vectors and principals; return the new primary keys in order."""
-    pks: list[int] = []
-    for part in chunks(rows):
-        result = s.execute(
-            insert(ItemRow).returning(ItemRow.id, sort_by_parameter_order=True), list(part)
+    """Insert item rows, their vectors and principals; return the new primary keys in order.
+
+    Call it after `bump_seq`, which holds the collection's write lock. Keys are reserved up front
+    (`reserve_ids`) so that every table is filled with plain multi-row inserts, without ORM
+    objects or a RETURNING round trip per row (SQLite cannot order RETURNING rows in bulk).
+    """
+    ids = reserve_ids(s, len(rows))
+    pks = ids.tolist()
+    items = ItemRow.__table__
+    assert isinstance(items, Table)
+    for lo in range(0, len(rows), CHUNK):
+        part = [
+            {**_columns(r), "id": pk}
+            for r, pk in zip(rows[lo : lo + CHUNK], pks[lo : lo + CHUNK], strict=True)
+        ]
+        s.execute(insert(items), part)
+    buf = np.ascontiguousarray(vectors, dtype="<f4")
+    if buf.shape[0] != len(pks):
+        raise StoreError(f"{len(pks)} rows but {buf.shape[0]} vectors")
+    for lo in range(0, len(pks), CHUNK):
+        blobs = map(bytes, buf[lo : lo + CHUNK])
+        insert_plain(
+            s,
+            "ls_vectors",
+            ("item_id", "data"),
+            list(zip(pks[lo : lo + CHUNK], blobs, strict=True)),
         )
-        pks.extend(int(r[0]) for r in result)
-    ids = np.asarray(pks, dtype=np.int64)
-    vec_rows = [{"item_id": pk, "data": to_blob(v)} for pk, v in zip(pks, vectors, strict=True)]
-    for part in chunks(vec_rows):
-        s.execute(insert(VectorRow), list(part))
     set_principals(s, pks, acls, replace=False)
     return ids
+
+
+def insert_plain(s: Session, table: str, columns: Sequence[str], values: list[tuple]) -> None:
+    """Insert rows of plain values (ints, strings, bytes) straight through the driver.
+
+    For the narrow tables written once per item (vectors, principals), SQLAlchemy's per-row
+    parameter processing costs more than the database does.
+    """
+    if not values:
+        return
+    conn = s.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    stmt = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    for part in chunks(values):
+        conn.exec_driver_sql(stmt, list(part))
+
+
+def _columns(row: dict[str, Any]) -> dict[str, Any]:
+    """ORM attribute names to column names (only ``meta`` differs: the column is ``metadata``)."""
+    if "meta" not in row:
+        return row
+    out = dict(row)
+    out["metadata"] = out.pop("meta")
+    return out
+
+
+def reserve_ids(s: Session, n: int) -> np.ndarray:
+    """``n`` fresh item primary keys, never used before (the caller holds the write lock)."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    dialect = s.get_bind().dialect.name
+    if dialect == "sqlite":
+        # AUTOINCREMENT: the next key is above both the highest ever issued and the highest live.
+        # Inserting explicit keys moves sqlite_sequence on, so they are never reused either.
+        top = s.execute(
+            text(
+                "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'ls_items'), 0),"
+                " coalesce((SELECT max(id) FROM ls_items), 0))"
+            )
+        ).scalar_one()
+        return np.arange(int(top) + 1, int(top) + 1 + n, dtype=np.int64)
+    if dialect == "postgresql":
+        got = s.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('ls_items', 'id')) "
+                "FROM generate_series(1, :n)"
+            ),
+            {"n": n},
+        ).scalars()
+        return np.fromiter(got, dtype=np.int64, count=n)
+    raise StoreError(f"unsupported database dialect {dialect!r}: use SQLite or PostgreSQL")
 
 
 def set_principals(
@@ -95,11 +164,8 @@ def set_principals(
     if replace:
         for part in chunks(list(pks)):
             s.execute(delete(ItemPrincipalRow).where(ItemPrincipalRow.item_id.in_(part)))
-    acl_rows = [
-        {"item_id": pk, "principal": p} for pk, acl in zip(pks, acls, strict=True) for p in acl
-    ]
-    for part in chunks(acl_rows):
-        s.execute(insert(ItemPrincipalRow), list(part))
+    acl_rows = [(pk, p) for pk, acl in zip(pks, acls, strict=True) for p in acl]
+    insert_plain(s, "ls_item_principals", ("item_id", "principal"), acl_rows)
 
 
 def principals_of(s: Session, pks: Sequence[int]) -> dict[int, list[str]]:
