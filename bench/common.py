@@ -164,6 +164,7 @@ class Row:
     kind: str  # ours | peer | floor | limit
     values: dict[str, Any]
     note: str = ""
+    group: str = ""  # ratios compare rows of the same group only (e.g. the same data size)
 
 
 @dataclass
@@ -186,8 +187,12 @@ class Report:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _best(rows: list[Row], m: Metric, kind: str) -> Row | None:
-    cands = [r for r in rows if r.kind == kind and isinstance(r.values.get(m.key), int | float)]
+def _best(rows: list[Row], m: Metric, kind: str, group: str = "") -> Row | None:
+    cands = [
+        r
+        for r in rows
+        if r.kind == kind and r.group == group and isinstance(r.values.get(m.key), int | float)
+    ]
     if not cands:
         return None
     pick = min if m.better == "lower" else max
@@ -219,7 +224,7 @@ def report(rep: Report, quick: bool, started: float | None = None) -> Path:
             cell = met.fmt.format(v) if isinstance(v, int | float) else str(v or "—")
             if r.kind == "ours":
                 for kind, name in (("peer", "best peer"), ("floor", "floor"), ("limit", "limit")):
-                    ref = _best(rep.rows, met, kind)
+                    ref = _best(rep.rows, met, kind, r.group)
                     x = ratio(v, ref.values[met.key]) if ref else None
                     if x is not None:
                         cell += f"\n[dim]{x:.2f}× {name}[/]"

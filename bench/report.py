@@ -37,11 +37,13 @@ def _cell(v: Any, fmt: str) -> str:
     )
 
 
-def _best(rows: list[dict], key: str, kind: str, better: str) -> float | None:
+def _best(rows: list[dict], key: str, kind: str, better: str, group: str) -> float | None:
     vals = [
         r["values"][key]
         for r in rows
-        if r["kind"] == kind and isinstance(r["values"].get(key), int | float)
+        if r["kind"] == kind
+        and r.get("group", "") == group
+        and isinstance(r["values"].get(key), int | float)
     ]
     if not vals:
         return None
@@ -65,7 +67,7 @@ def table(r: dict[str, Any]) -> list[str]:
             cell = _cell(v, m["fmt"])
             if row["kind"] == "ours" and isinstance(v, int | float):
                 for kind, name in (("peer", "best peer"), ("floor", "floor"), ("limit", "limit")):
-                    ref = _best(r["rows"], m["key"], kind, m["better"])
+                    ref = _best(r["rows"], m["key"], kind, m["better"], row.get("group", ""))
                     if ref:
                         cell += f"<br>{v / ref:.2f}× {name}"
             cells.append(cell)

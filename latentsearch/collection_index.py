@@ -78,6 +78,7 @@ class IndexKeeping:
     _checkpoint: int
     _dirty: bool
     _last_save: float
+    _save_cost: float = 0.0
     _worker: threading.Thread | None
     _cancel: threading.Event
 
@@ -208,6 +209,7 @@ class IndexKeeping:
                 index.add(ids, vecs)
                 if truth is not None:
                     truth.add(ids, vecs)
+            index.mark_built()
         if choice is not None:
             self._set_options(active_index=spec, index_reason=choice.reason)
         if truth is not None:
@@ -319,8 +321,12 @@ class IndexKeeping:
         return f"collection-{self._id}"
 
     def _maybe_save(self) -> None:
+        """Save small indexes after every write; big ones at most every SAVE_INTERVAL_S, and
+        never spending more than a tenth of the time saving (a 1.5 GB index takes seconds to
+        write, and the store replays whatever an unsaved index misses)."""
         big = self._index.ntotal * self.dim * 4 > SAVE_EAGERLY_BYTES
-        if not big or time.monotonic() - self._last_save > SAVE_INTERVAL_S:
+        wait = max(SAVE_INTERVAL_S, 10 * self._save_cost)
+        if not big or time.monotonic() - self._last_save > wait:
             self._save()
 
     def _save(self) -> None:
@@ -328,8 +334,10 @@ class IndexKeeping:
             self._save_index(self._index, self._checkpoint)
 
     def _save_index(self, index: VectorIndex, checkpoint: int) -> None:
+        t = time.monotonic()
         index.save(self._db.path, self._file, checkpoint)
         self._last_save = time.monotonic()
+        self._save_cost = self._last_save - t
         self._dirty = False
 
     def _set_option(self, key: str, value: Any) -> None:

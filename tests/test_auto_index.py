@@ -223,3 +223,18 @@ def test_cli_build_tunes_and_info_reports_it(tmp_path) -> None:
     assert t["param"] == "nprobe" and 1 <= t["value"] <= 4 and t["recall"] >= 0.9
     bad = run("build", records, "--index", tmp_path / "idx2", "--storage", "int4")
     assert bad.exit_code != 0 and "storage must be one of" in bad.output
+
+
+def test_a_rebuild_counts_growth_from_the_full_size_not_the_training_sample(tmp_path) -> None:
+    x = mixture(6_000, seed=9)
+    with ls.connect(tmp_path) as db:
+        col = db.create_collection("g", dim=DIM, index="IVF32,Flat")
+        col.add(vectors=x[:1_300], ids=[f"v{i}" for i in range(1_300)])  # trains on 1,300
+        col.add(vectors=x[1_300:], ids=[f"v{i}" for i in range(1_300, 6_000)])
+        col.flush()  # 4.6x growth: rebuilt from the store
+        rebuilt = col.index
+        assert not rebuilt.needs_retrain()
+        col.flush()
+        col.flush()
+        assert col.index is rebuilt  # no further rebuilds until it grows 4x again
+        assert col.verify()

@@ -147,7 +147,8 @@ class VectorIndex:
         return self.pending is None
 
     def needs_retrain(self, growth: float = 4.0) -> bool:
-        """True when a trained index has grown ``growth`` times past the data it was trained on."""
+        """True when a trained index holds ``growth`` times the vectors it held when trained
+        (or when a full build finished: see `mark_built`)."""
         return self.trained_on > 0 and self.ntotal >= growth * self.trained_on
 
     @property
@@ -220,6 +221,12 @@ class VectorIndex:
         self.pending.add_with_ids(x, i)
         if self.pending.ntotal >= min_train_size(self.spec):
             self._train_from_pending()
+
+    def mark_built(self) -> None:
+        """Record that the index now reflects every stored vector: growth is counted from here,
+        not from the smaller sample it was trained on."""
+        if self.is_trained:
+            self.trained_on = max(self.trained_on, self.ntotal)
 
     def _train_from_pending(self) -> None:
         assert self.pending is not None
