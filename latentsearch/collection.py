@@ -122,6 +122,7 @@ class Collection(QueryMethods):
                 device=self._device,
                 batch_size=self._db.batch_size,
                 normalize=self.identity.normalize,
+                backend=self._db.encoder_backend,
             )
             check_identity(self.name, self.identity, enc.identity)
             self._encoder = enc

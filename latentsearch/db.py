@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from latentsearch.collection import Collection, CollectionInfo, check_identity
 from latentsearch.device import resolve_device
 from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
+from latentsearch.encoders.backends import requested as requested_backend
 from latentsearch.errors import (
     CollectionExistsError,
     CollectionNotFoundError,
@@ -38,14 +39,23 @@ def connect(
     database: str | None = None,
     device: str = "auto",
     batch_size: int = 64,
+    encoder_backend: str | None = None,
 ) -> Database:
     """Open (creating if needed) an index folder.
 
     ``database`` is a SQLAlchemy URL for the metadata store; by default a SQLite file in the
     folder. ``device`` (``"auto"|"cpu"|"cuda"``) is the default for encoders and indexes, and
-    ``batch_size`` the number of texts or images encoded per forward pass.
+    ``batch_size`` the number of texts or images encoded per forward pass. ``encoder_backend``
+    runs the encoders: ``"auto"`` (default, or ``$LATENTSEARCH_ENCODER_BACKEND``), ``"torch"``,
+    ``"onnx"``, ``"onnx-int8"`` or ``"openvino"`` (see the README's "Encoder backends").
     """
-    return Database(path, database=database, device=device, batch_size=batch_size)
+    return Database(
+        path,
+        database=database,
+        device=device,
+        batch_size=batch_size,
+        encoder_backend=encoder_backend,
+    )
 
 
 class Database:
@@ -58,10 +68,12 @@ class Database:
         database: str | None = None,
         device: str = "auto",
         batch_size: int = 64,
+        encoder_backend: str | None = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidInputError(f"batch_size must be a positive integer, not {batch_size!r}")
         self.batch_size = batch_size
+        self.encoder_backend = requested_backend(encoder_backend)  # unknown names fail here
         self.path = Path(path).expanduser().resolve()
         self.path.mkdir(parents=True, exist_ok=True)
         resolve_device(device, what="encoder")  # validate early and log the choice
@@ -246,7 +258,13 @@ class Database:
             raise InvalidInputError(
                 f"encoder must be a string or an Encoder, not {type(encoder).__name__}"
             )
-        enc = get_encoder(encoder, device=device, batch_size=self.batch_size, normalize=normalize)
+        enc = get_encoder(
+            encoder,
+            device=device,
+            batch_size=self.batch_size,
+            normalize=normalize,
+            backend=self.encoder_backend,
+        )
         if dim is not None and dim != enc.dim:
             raise InvalidInputError(
                 f"dim={dim} but {encoder!r} produces {enc.dim}-d vectors; leave dim out"
