@@ -50,6 +50,7 @@ def load_data(data: Path, quick: bool) -> tuple[list[str], list[str], list[str],
     with tempfile.TemporaryDirectory() as tmp:
         convert(data, Path(tmp))
         docs = [json.loads(line) for line in (Path(tmp) / "docs.jsonl").open()]
+        docs = [d for d in docs if d["text"].strip()]  # two records are empty: nothing to embed
         queries = load_queries(Path(tmp) / "queries.jsonl")
         qrels = load_qrels(Path(tmp) / "qrels.txt")
     queries = [q for q in queries if any(g > 0 for g in qrels.get(q.id, {}).values())]
