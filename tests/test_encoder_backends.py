@@ -54,12 +54,12 @@ def test_export_is_cached_atomically_and_reused(
     with caplog.at_level(logging.INFO, logger="latentsearch.encoders.export"):
         first = ensure_export(fp, "onnx-int8", lambda: _torch(folder, "cpu"))
         again = ensure_export(fp, "onnx-int8", lambda: pytest.fail("exported twice"))
-    assert first == again == cache / "models" / fp / "onnx-int8"
+    assert first == again == cache / "models" / fp / "onnx-int8-v2"
     exports = [r.message for r in caplog.records if r.message.startswith("exporting")]
     assert len(exports) == 2  # the float32 export, then its int8 quantisation; never again
-    for variant in ("onnx", "onnx-int8"):
+    for variant in ("onnx-v2", "onnx-int8-v2"):
         out = cache / "models" / fp / variant
-        assert {p.name for p in out.iterdir()} == {"model.onnx", "tokenizer.json", META}
+        assert {"model.onnx", "tokenizer.json", META} <= {p.name for p in out.iterdir()}
         assert json.loads((out / META).read_text())["dim"] == 384
     assert not [p for p in (cache / "models" / fp).iterdir() if p.name.startswith(".")]
     assert not any(p.is_relative_to(folder) for p in cache.rglob("*"))  # site-packages untouched
@@ -70,6 +70,8 @@ def test_export_is_cached_atomically_and_reused(
 def test_backend_embeds_like_torch(cache: Path, reference: np.ndarray, backend: str) -> None:
     enc = get_encoder("text", device="cpu", backend=backend)
     assert enc.identity.backend == backend and enc.dim == 384
+    assert enc.model.max_seq_length == 256  # type: ignore[attr-defined]
+    assert enc.model.tokenizer("hi")["input_ids"] == [101, 7632, 102]  # type: ignore[attr-defined]
     got = enc.encode_texts(TEXTS)
     assert got.dtype == np.float32 and got.shape == reference.shape
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)

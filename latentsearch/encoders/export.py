@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "LATENTSEARCH_CACHE"
 META = "meta.json"
+FORMAT = 2  # bump when the export's layout changes: older exports are then made again
 _lock = threading.RLock()  # re-entered: the int8 export first ensures the float32 one
 
 
@@ -37,7 +38,7 @@ def cache_root() -> Path:
 
 
 def export_dir(fingerprint: str, variant: str) -> Path:
-    return cache_root() / "models" / fingerprint / variant
+    return cache_root() / "models" / fingerprint / f"{variant}-v{FORMAT}"
 
 
 def ensure_export(fingerprint: str, variant: str, load_torch: Callable[[], Any]) -> Path:
@@ -113,7 +114,7 @@ def _export(model: Any, out: Path) -> None:
         )
     _optimize(raw, out / "model.onnx", model)
     raw.unlink()
-    model.tokenizer.backend_tokenizer.save(str(out / "tokenizer.json"))
+    model.tokenizer.save_pretrained(str(out))  # tokenizer.json, for the chunker its config too
     meta = {
         "inputs": names,
         "dim": int(model.get_embedding_dimension()),
@@ -160,6 +161,8 @@ def _quantize(source: Path, out: Path) -> None:
         per_channel=True,
         extra_options={"DefaultTensorType": TensorProto.FLOAT},
     )
-    shutil.copyfile(source / "tokenizer.json", out / "tokenizer.json")
+    for f in source.iterdir():
+        if f.name not in ("model.onnx", META):
+            shutil.copyfile(f, out / f.name)
     meta = json.loads((source / META).read_text())
     (out / META).write_text(json.dumps({**meta, "variant": "onnx-int8"}, indent=2))

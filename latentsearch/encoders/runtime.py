@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,20 @@ class ExportedTextModel:
         self.engine = engine
         self._inputs: list[str] = list(meta["inputs"])
         self._dim = int(meta["dim"])
+        self.max_seq_length = int(meta["max_seq_length"])
         self._pad = int(meta["pad_id"])
         self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tok.no_padding()
         self._tok.enable_truncation(max_length=int(meta["max_seq_length"]))
         model = folder / "model.onnx"
         self._run = _onnxruntime(model) if engine == "onnxruntime" else _openvino(model)
+
+    @cached_property
+    def tokenizer(self) -> Any:
+        """The model's Hugging Face tokenizer (the chunker sizes chunks with it)."""
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(str(self.folder))
 
     def get_embedding_dimension(self) -> int:
         return self._dim
