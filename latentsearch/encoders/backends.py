@@ -48,6 +48,7 @@ _RUNTIME: dict[str, dict[str, str]] = {
 # optional graph optimiser and the int8 quantiser come with onnxruntime.)
 EXPORT_NEEDS: dict[str, str] = {"onnx": "onnx"}
 _EXPORTABLE = {"Transformer", "Pooling", "Normalize", "Dense"}
+_warned: list[str] = []
 
 
 def missing(modules: dict[str, str]) -> list[str]:
@@ -81,7 +82,8 @@ def resolve_backend(backend: str | None, *, folder: Path, device: str) -> str:
         if device != "cpu" or not exportable(folder):
             return "torch"
         need = missing(_RUNTIME[DEFAULT_BACKEND])
-        if need:
+        if need and not _warned:
+            _warned.append(DEFAULT_BACKEND)  # once per process, not once per collection
             log.warning(
                 "encoder backend %r is the default but %s is not installed; using torch "
                 "(pip install %s)",
@@ -89,6 +91,7 @@ def resolve_backend(backend: str | None, *, folder: Path, device: str) -> str:
                 ", ".join(need),
                 " ".join(need),
             )
+        if need:
             return "torch"
         return DEFAULT_BACKEND
     if name == "torch":
