@@ -9,7 +9,6 @@ k best documents, after fetching what a caller would use (text and/or metadata) 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 K = 10
 BATCH = 64  # texts per forward pass, for every system that lets us choose
@@ -40,11 +39,9 @@ class Ours(System):
     def setup(self) -> None:
         import latentsearch as ls
 
-        self.db = ls.connect(self.work / "ours", batch_size=BATCH)
-        kw: dict[str, Any] = {"encoder": "text", "index": "Flat"}
-        if self.backend:
-            kw["encoder_options"] = {"backend": self.backend}  # once S5's option exists
-        self.col = self.db.create_collection("cranfield", **kw)
+        # backend None: the default ("auto": OpenVINO for text models on the CPU; see S5)
+        self.db = ls.connect(self.work / "ours", batch_size=BATCH, encoder_backend=self.backend)
+        self.col = self.db.create_collection("cranfield", encoder="text", index="Flat")
         self.col.encoder.encode_texts(["warm up"])  # load the model now, as the peers do
 
     def ingest(self, docs: list[dict[str, str]]) -> None:

@@ -127,6 +127,7 @@ class Collection(QueryMethods, IndexKeeping):
                 device=self._device,
                 batch_size=self._db.batch_size,
                 normalize=self.identity.normalize,
+                backend=self._db.encoder_backend,
             )
             check_identity(self.name, self.identity, enc.identity)
             enc.query_cache.resize(self._db.query_cache_size)

@@ -79,6 +79,7 @@ class IndexKeeping:
     _dirty: bool
     _last_save: float
     _save_cost: float = 0.0
+    _retune_after: float = 0.0
     _worker: threading.Thread | None
     _cancel: threading.Event
 
@@ -222,30 +223,43 @@ class IndexKeeping:
 
     def _tune(self, index: VectorIndex, truth: GroundTruth | None = None) -> Tuning:
         """Tune ``index`` against ``truth`` (computed from the store when not given), apply the
-        parameters and record them."""
+        parameters and record them. The caller holds the lock or owns ``index``."""
+        if truth is None:
+            truth, _ = self._truth_from_store()
         result = self._measure(index, truth)
-        index.search_params.update(result.params)
+        self._apply_tuning(index, result)
         return result
 
+    def _truth_from_store(
+        self, cancel: threading.Event | None = None
+    ) -> tuple[GroundTruth, int | None]:
+        """Exact neighbours of sample vectors over the whole store, and the seq they reflect."""
+        with self._db.store.session() as s:
+            seq = sql.current_seq(s, self._id)
+            truth = self._ground_truth(s)
+            for ids, vecs in sql.iter_vectors(s, self._id, self.dim):
+                if cancel is not None and cancel.is_set():
+                    raise _Cancelled
+                truth.add(ids, vecs)
+        return truth, seq
+
     def _measure(
-        self,
-        index: VectorIndex,
-        truth: GroundTruth | None = None,
-        cancel: threading.Event | None = None,
+        self, index: VectorIndex, truth: GroundTruth, lock: threading.RLock | None = None
     ) -> Tuning:
-        if truth is None:
-            with self._db.store.session() as s:
-                truth = self._ground_truth(s)
-                for ids, vecs in sql.iter_vectors(s, self._id, self.dim):
-                    if cancel is not None and cancel.is_set():
-                        raise _Cancelled
-                    truth.add(ids, vecs)
-        result = tune(
-            index, truth.queries, truth.query_ids, truth.neighbours(), self.recall_target, TUNE_K
+        return tune(
+            index,
+            truth.queries,
+            truth.query_ids,
+            truth.neighbours(),
+            self.recall_target,
+            TUNE_K,
+            lock=lock,
         )
+
+    def _apply_tuning(self, index: VectorIndex, result: Tuning) -> None:
+        index.search_params.update(result.params)
         if result.param is not None:
             self._set_options(tuning={**result.to_dict(), "spec": index.spec, "n": index.ntotal})
-        return result
 
     # -- maintenance ------------------------------------------------------------------
     def _due(self) -> tuple[bool, bool]:
@@ -282,7 +296,7 @@ class IndexKeeping:
         if self._worker is not None and self._worker.is_alive():
             return
         rebuild, retune = self._due()
-        if not (rebuild or retune):
+        if not (rebuild or (retune and time.monotonic() >= self._retune_after)):
             return
         self._worker = threading.Thread(
             target=self._background,
@@ -303,13 +317,21 @@ class IndexKeeping:
                     self._save()
                 log.info("background rebuild of %r done: %s", self.name, index.spec)
             else:
+                started = time.monotonic()
                 snapshot = self._index
-                result = self._measure(snapshot, cancel=self._cancel)  # readers go on meanwhile
+                truth, truth_seq = self._truth_from_store(self._cancel)
+                # The live index is searched under the lock (writers may change it), a few ms at
+                # a time; the answer counts only if no write landed since the truth was taken.
+                result = self._measure(snapshot, truth, lock=self._lock)
                 with self._lock:
-                    if self._index is snapshot:
-                        snapshot.search_params.update(result.params)
+                    if self._index is snapshot and self._checkpoint == truth_seq:
+                        self._apply_tuning(snapshot, result)
                         self._dirty = True
                         self._save()
+                    else:  # writes are under way: try again later, or at flush()
+                        wait = max(5.0, 2 * (time.monotonic() - started))
+                        self._retune_after = time.monotonic() + wait
+                        log.debug("re-tuning %r raced with writes; retrying later", self.name)
         except _Cancelled:
             log.info("background index work on %r cancelled", self.name)
         except Exception:  # a background failure must not go unseen; the store is untouched

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from latentsearch.collection import Collection, CollectionInfo, check_identity, check_recall
 from latentsearch.device import resolve_device
 from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
+from latentsearch.encoders.backends import requested as requested_backend
 from latentsearch.encoders.cache import DEFAULT_QUERY_CACHE, check_size
 from latentsearch.errors import (
     CollectionExistsError,
@@ -42,6 +43,7 @@ def connect(
     device: str = "auto",
     batch_size: int = 64,
     query_cache_size: int = DEFAULT_QUERY_CACHE,
+    encoder_backend: str | None = None,
 ) -> Database:
     """Open (creating if needed) an index folder.
 
@@ -49,6 +51,9 @@ def connect(
     folder. ``device`` (``"auto"|"cpu"|"cuda"``) is the default for encoders and indexes,
     ``batch_size`` the number of texts or images encoded per forward pass, and
     ``query_cache_size`` how many query-text embeddings each encoder keeps (LRU; 0 disables).
+    ``encoder_backend`` runs the encoders: ``"auto"`` (default, or
+    ``$LATENTSEARCH_ENCODER_BACKEND``), ``"torch"``, ``"onnx"``, ``"onnx-int8"`` or
+    ``"openvino"`` (see the README's "Encoder backends").
     """
     return Database(
         path,
@@ -56,6 +61,7 @@ def connect(
         device=device,
         batch_size=batch_size,
         query_cache_size=query_cache_size,
+        encoder_backend=encoder_backend,
     )
 
 
@@ -70,11 +76,13 @@ class Database:
         device: str = "auto",
         batch_size: int = 64,
         query_cache_size: int = DEFAULT_QUERY_CACHE,
+        encoder_backend: str | None = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidInputError(f"batch_size must be a positive integer, not {batch_size!r}")
         self.batch_size = batch_size
         self.query_cache_size = check_size(query_cache_size)
+        self.encoder_backend = requested_backend(encoder_backend)  # unknown names fail here
         self.path = Path(path).expanduser().resolve()
         self.path.mkdir(parents=True, exist_ok=True)
         resolve_device(device, what="encoder")  # validate early and log the choice
@@ -270,7 +278,13 @@ class Database:
             raise InvalidInputError(
                 f"encoder must be a string or an Encoder, not {type(encoder).__name__}"
             )
-        enc = get_encoder(encoder, device=device, batch_size=self.batch_size, normalize=normalize)
+        enc = get_encoder(
+            encoder,
+            device=device,
+            batch_size=self.batch_size,
+            normalize=normalize,
+            backend=self.encoder_backend,
+        )
         enc.query_cache.resize(self.query_cache_size)
         if dim is not None and dim != enc.dim:
             raise InvalidInputError(

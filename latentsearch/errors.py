@@ -93,6 +93,10 @@ class ModelNotFoundError(EncoderError, FileNotFoundError):
     """A model name or path that cannot be loaded here (offline, or a missing folder)."""
 
 
+class EncoderBackendError(EncoderError):
+    """An encoder backend that is unknown, not installed here, or not usable with this model."""
+
+
 class EncoderMismatchError(EncoderError):
     """Opening a collection with an encoder whose identity differs from the recorded one."""
 
@@ -121,6 +125,7 @@ __all__ = [
     "DirectionNotFoundError",
     "DuplicateIdError",
     "EmptyTextError",
+    "EncoderBackendError",
     "EncoderError",
     "EncoderMismatchError",
     "ExpressionError",

@@ -27,6 +27,8 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 import latentsearch
+from latentsearch.encoders.backends import ENV_VAR as BACKEND_ENV
+from latentsearch.encoders.backends import requested as requested_backend
 from latentsearch.errors import (
     CollectionExistsError,
     EncoderMismatchError,
@@ -92,8 +94,22 @@ def _main(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log what happens (INFO level).")
     ] = False,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            envvar=BACKEND_ENV,
+            show_default=False,
+            help="Encoder runtime: auto (default), torch, onnx, onnx-int8 or openvino.",
+        ),
+    ] = None,
 ) -> None:
     state.debug = debug
+    if backend:
+        try:
+            os.environ[BACKEND_ENV] = requested_backend(backend)  # read by connect()
+        except LatentSearchError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--backend") from None
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True

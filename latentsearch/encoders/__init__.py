@@ -5,25 +5,36 @@ A factory maps the ``encoder=`` argument of `create_collection` to an encoder:
 * ``"text"``: the bundled all-MiniLM-L6-v2 (no network needed);
 * ``"clip"``: a sentence-transformers CLIP model (``clip-ViT-B-32``, from the local cache);
 * any sentence-transformers model name (from the local cache) or a local folder.
+
+``backend=`` picks the runtime (see `latentsearch.encoders.backends`): ``"auto"`` (default),
+``"torch"``, ``"onnx"``, ``"onnx-int8"`` or ``"openvino"``.
 """
 
 from __future__ import annotations
 
+from latentsearch.encoders.backends import BACKENDS, DEFAULT_BACKEND
 from latentsearch.encoders.base import Encoder, EncoderIdentity, ImageLike
 from latentsearch.encoders.images import load_image
 from latentsearch.encoders.st import SentenceTransformerEncoder, bundled_text_model
 
 
 def get_encoder(
-    spec: str, *, device: str = "auto", batch_size: int = 64, normalize: bool = True
+    spec: str,
+    *,
+    device: str = "auto",
+    batch_size: int = 64,
+    normalize: bool = True,
+    backend: str | None = None,
 ) -> Encoder:
     """Build the encoder for an ``encoder=`` spec (see the module docstring)."""
     return SentenceTransformerEncoder(
-        spec, device=device, batch_size=batch_size, normalize=normalize
+        spec, device=device, batch_size=batch_size, normalize=normalize, backend=backend
     )
 
 
 __all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
     "Encoder",
     "EncoderIdentity",
     "ImageLike",

@@ -25,6 +25,9 @@ class EncoderIdentity:
 
     ``spec`` is how to load the encoder again (``"text"``, ``"clip"``, a model name or a path);
     ``fingerprint`` is a hash of the model's files, so the same weights match wherever they live.
+    ``backend`` is the runtime that embedded with it (``"torch"``, ``"onnx"``, ``"onnx-int8"``,
+    ``"openvino"``): recorded for transparency, not part of the space, since every backend of one
+    model embeds into the same space.
     """
 
     kind: str  # "text" | "clip" | "none"
@@ -34,6 +37,7 @@ class EncoderIdentity:
     dim: int
     normalize: bool
     modalities: tuple[str, ...]
+    backend: str = "torch"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -45,7 +49,7 @@ class EncoderIdentity:
         return cls(**{**d, "modalities": tuple(d.get("modalities", ()))})
 
     def same_space(self, other: EncoderIdentity) -> bool:
-        """True when vectors from both encoders may share one index."""
+        """True when vectors from both encoders may share one index (whatever their backends)."""
         return (self.fingerprint, self.dim, self.normalize) == (
             other.fingerprint,
             other.dim,

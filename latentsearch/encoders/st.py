@@ -14,9 +14,18 @@ from typing import Any
 import numpy as np
 
 from latentsearch.device import resolve_device
+from latentsearch.encoders.backends import resolve_backend
 from latentsearch.encoders.base import Encoder, EncoderIdentity, ImageLike
+from latentsearch.encoders.export import ensure_export
 from latentsearch.encoders.images import load_image
-from latentsearch.errors import EmptyTextError, EncoderError, InvalidInputError, ModelNotFoundError
+from latentsearch.encoders.runtime import ExportedTextModel
+from latentsearch.errors import (
+    EmptyTextError,
+    EncoderBackendError,
+    EncoderError,
+    InvalidInputError,
+    ModelNotFoundError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,25 +87,40 @@ def fingerprint(folder: Path) -> str:
     return h.hexdigest()[:32]
 
 
-_models: dict[tuple[str, str], Any] = {}
+_models: dict[tuple[str, str, str], Any] = {}
 _models_lock = threading.Lock()
 
 
-def _load(folder: Path, device: str) -> Any:
-    """Load a SentenceTransformer once per (folder, device) per process."""
-    key = (str(folder), device)
+def _load(folder: Path, device: str, backend: str = "torch") -> Any:
+    """Load a model once per (folder, device, backend) per process; export it first if needed."""
+    key = (str(folder), device, backend)
     with _models_lock:
         if key not in _models:
-            from sentence_transformers import SentenceTransformer
-
-            try:
-                _models[key] = SentenceTransformer(
-                    str(folder), device=device, local_files_only=True
-                )
-            except Exception as exc:
-                raise EncoderError(f"cannot load the model in {folder}: {exc}") from exc
-            log.info("loaded model %s on %s", folder, device)
+            _models[key] = (
+                _torch(folder, device) if backend == "torch" else _exported(folder, backend)
+            )
+            log.info("loaded model %s on %s with the %s backend", folder, device, backend)
         return _models[key]
+
+
+def _torch(folder: Path, device: str) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(str(folder), device=device, local_files_only=True)
+    except Exception as exc:
+        raise EncoderError(f"cannot load the model in {folder}: {exc}") from exc
+
+
+def _exported(folder: Path, backend: str) -> Any:
+    variant = "onnx-int8" if backend == "onnx-int8" else "onnx"
+    path = ensure_export(fingerprint(folder), variant, lambda: _torch(folder, "cpu"))
+    try:
+        return ExportedTextModel(path, "openvino" if backend == "openvino" else "onnxruntime")
+    except Exception as exc:
+        raise EncoderBackendError(
+            f"cannot load the {backend} export in {path}: {exc}; delete that folder to export again"
+        ) from exc
 
 
 class SentenceTransformerEncoder(Encoder):
@@ -109,13 +133,15 @@ class SentenceTransformerEncoder(Encoder):
         device: str = "auto",
         batch_size: int = 64,
         normalize: bool = True,
+        backend: str | None = None,
     ) -> None:
         if batch_size < 1:
             raise InvalidInputError(f"batch_size must be at least 1, not {batch_size}")
         name, folder = resolve_model(spec)
         self.device = resolve_device(device, what="encoder")
         self.batch_size = batch_size
-        self.model = _load(folder, self.device)
+        self.backend = resolve_backend(backend, folder=folder, device=self.device)
+        self.model = _load(folder, self.device, self.backend)
         modalities = tuple(sorted(getattr(self.model, "modalities", ("text",))))
         dim = self.model.get_embedding_dimension()
         if not dim:
@@ -128,6 +154,7 @@ class SentenceTransformerEncoder(Encoder):
             dim=int(dim),
             normalize=normalize,
             modalities=modalities,
+            backend=self.backend,
         )
 
     def _encode(self, inputs: Sequence[Any], show_progress: bool) -> np.ndarray:

@@ -12,7 +12,9 @@ dropped from both the exact and the approximate answers before recall is counted
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -96,9 +98,14 @@ def tune(
     truth: np.ndarray,
     target: float,
     k: int = 10,
+    lock: AbstractContextManager[Any] | None = None,
 ) -> Tuning:
     """The narrowest search of ``index`` whose recall@k meets ``target`` (``index`` is unchanged;
-    apply the result with ``index.search_params.update(result.params)``)."""
+    apply the result with ``index.search_params.update(result.params)``).
+
+    ``lock`` is held around each search: FAISS indexes must not be searched while a writer
+    changes them, so tuning a live index takes the writers' lock a few milliseconds at a time.
+    """
     param, values = candidates(index)
     n = len(queries)
     if param is None or n == 0:
@@ -107,7 +114,8 @@ def tune(
     fit, check = slice(0, half), (slice(half, n) if n > 1 else slice(0, n))
 
     def recall(v: int, part: slice) -> float:
-        found = index.search(queries[part], k + 1, params={param: v}).ids
+        with lock or contextlib.nullcontext():
+            found = index.search(queries[part], k + 1, params={param: v}).ids
         return recall_at_k(_drop_self(found, query_ids[part], k), truth[part])
 
     tried: dict[int, float] = {}

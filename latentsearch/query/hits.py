@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from latentsearch.results import Chunk, Hit, Item, Source
@@ -59,7 +59,7 @@ HIT_COLUMNS = (
     ItemRow.parent_id,
     ItemRow.chunk_start,
     ItemRow.chunk_end,
-    ItemRow.meta,
+    ItemRow.meta.label("meta"),  # Core rows are keyed by column name; the column is "metadata"
 )
 
 
@@ -70,13 +70,31 @@ def rows_for(
     ``vectors`` each row also carries its stored vector's bytes as ``data`` (same round trip)."""
     wanted = sorted({int(p) for p in pks})
     out: dict[int, HitRow] = {}
+    conn = s.connection()  # Core rows, no ORM layer
+    if acc.unrestricted:  # the common case: a statement built once, only parameters change
+        stmt = _ROWS_WITH_VECTORS if vectors else _ROWS
+        for part in sql.chunks(wanted):
+            out.update({r.id: r for r in conn.execute(stmt, {"cid": collection_id, "ids": part})})
+        return out
     cols = (*HIT_COLUMNS, VectorRow.data) if vectors else HIT_COLUMNS
     for part in sql.chunks(wanted):
         stmt = select(*cols).where(item_scope(collection_id, None, acc), ItemRow.id.in_(part))
         if vectors:
             stmt = stmt.join(VectorRow, VectorRow.item_id == ItemRow.id)
-        out.update({r.id: r for r in s.execute(stmt)})
+        out.update({r.id: r for r in conn.execute(stmt)})
     return out
+
+
+_IN_COLLECTION = (
+    ItemRow.collection_id == bindparam("cid"),
+    ItemRow.id.in_(bindparam("ids", expanding=True)),
+)
+_ROWS = select(*HIT_COLUMNS).where(*_IN_COLLECTION)
+_ROWS_WITH_VECTORS = (
+    select(*HIT_COLUMNS, VectorRow.data)
+    .join(VectorRow, VectorRow.item_id == ItemRow.id)
+    .where(*_IN_COLLECTION)
+)
 
 
 def visible_by_external(
