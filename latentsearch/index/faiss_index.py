@@ -31,6 +31,15 @@ faiss: Any = _faiss
 
 log = logging.getLogger(__name__)
 
+# Exhaustive searches of at least this many queries use BLAS sgemm. FAISS 1.15 ships 128,000,
+# which keeps every realistic batch on its scalar loop: 200 queries over 50k 384-d vectors took
+# 564 ms instead of 85 ms on one core (13.6 vs 90 GFLOP/s; bench/s6_machine.py). 20 is the
+# value FAISS used for years. The setting is process-wide and only changes speed (and float
+# rounding in the last bit), never which vectors are compared.
+BLAS_THRESHOLD = 20
+if faiss.cvar.distance_compute_blas_threshold > BLAS_THRESHOLD:
+    faiss.cvar.distance_compute_blas_threshold = BLAS_THRESHOLD
+
 METRICS = {
     "cosine": faiss.METRIC_INNER_PRODUCT,
     "ip": faiss.METRIC_INNER_PRODUCT,
