@@ -104,10 +104,10 @@ def test_rebuild_is_incremental(tmp_path: Path, database: str | None) -> None:
     write_corpus(tmp_path)
     first = _build(tmp_path, database)
     again = _build(tmp_path, database)
+    assert first["items_encoded"] == first["items_written"] > 0
     assert again["items_encoded"] == 0 and again["items_written"] == 0
     assert (again["added"], again["updated"], again["unchanged"], again["removed"]) == (0, 0, 12, 0)
     assert again["files"]["unchanged"] == 8
-    assert again["elapsed_s"] * 20 <= first["elapsed_s"], (first["elapsed_s"], again["elapsed_s"])
 
     # One file edited, one record edited, one record removed: only those two texts are embedded.
     vpn = tmp_path / "docs" / "runbooks" / "vpn.md"

@@ -27,10 +27,13 @@ def _tree(root: Path) -> Path:
     docs = root / "docs"
     docs.mkdir()
     for i in range(N_FILES):
-        (docs / f"note-{i:03d}.txt").write_text(
+        note = (
             f"Note {i}. Meeting room {i % 17} is booked for the weekly review of project {i * 7 % 101}. "
-            f"Bring the figures for region {i % 5} and the open questions from ticket {1000 + i}."
+            f"Bring the figures for region {i % 5} and the open questions from ticket {1000 + i}. "
         )
+        # Long enough (a full chunk of the model's window each) that the build is still busy
+        # when the test stops it, even on a fast encoder under an idle machine.
+        (docs / f"note-{i:03d}.txt").write_text(note * 8)
     return docs
 
 
