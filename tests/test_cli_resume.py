@@ -59,8 +59,20 @@ def _start(docs: Path, index: Path, database: str | None, *extra: str) -> subpro
         "LATENTSEARCH_ENCODER_BACKEND": "torch",
     }
     return subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        # As in a terminal: Ctrl-C interrupts. A child inherits an ignored SIGINT from its parent
+        # (the test run may have one by then), and Python then installs no KeyboardInterrupt.
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _count(url: str, sql: str) -> int:
