@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from latentsearch.collection_index import IndexInfo, IndexKeeping
 from latentsearch.collection_query import MAX_K, QueryMethods, check_k, id_list
@@ -101,7 +102,8 @@ class Collection(QueryMethods, IndexKeeping):
             identity=self.identity,
             require_principals=row.require_principals,
             lock=self._lock,
-            index=lambda: self.index,
+            index=lambda: self._index,
+            sync=self._sync,
             encoder=lambda: self.encoder,
         )
 
@@ -201,6 +203,10 @@ class Collection(QueryMethods, IndexKeeping):
     def sync(self) -> int:
         """Bring the FAISS index up to date with the store (writes by other processes); return the seq."""
         with self._lock, self._db.store.session() as s:
+            return self._sync(s)
+
+    def _sync(self, s: Session) -> int:
+        with self._lock:
             seq = sql.current_seq(s, self._id)
             if seq is None:
                 raise CollectionNotFoundError(f"collection {self.name!r} was dropped")

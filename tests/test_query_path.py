@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import event
 
 import latentsearch as ls
 from latentsearch.query.hits import rows_for, visible_vectors
@@ -99,3 +100,31 @@ def test_unrestricted_scope_tracks_writes_from_another_handle(
     q = _vectors(3, seed=1)
     assert col.search_vectors(q, k=1)[0][0].id == "a"
     assert len(col.search_vectors(q, k=60)[0]) == 52
+
+
+def _statements(col: ls.Collection) -> list[str]:
+    """SQL statements run on the collection's engine, as they run."""
+    seen: list[str] = []
+    event.listen(
+        col._space.store.engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: seen.append(statement),
+    )
+    return seen
+
+
+def test_a_search_costs_one_seq_check_and_one_hydrating_query(col: ls.Collection) -> None:
+    q = _vectors(1, seed=3)[0]
+    seen = _statements(col)
+    hits = col.search(q, k=5)
+    assert len(hits) == 5
+    assert len(seen) == 2, seen  # the store's seq (syncs the index), then the hits' rows
+    assert "seq" in seen[0] and "metadata" in seen[1]
+    seen.clear()
+    col.planner.exact_max = 0  # FAISS with a selector, not the exact scan of a small scope
+    col.search(q, k=5, where={"n": {"$lt": 40}}, principals=["u:odd"])
+    assert len(seen) == 3, seen  # the filter's scope comes between them
+    seen.clear()
+    again = col.search(q, k=5, where={"n": {"$lt": 40}}, principals=["u:odd"])
+    assert len(seen) == 2, seen  # the same scope at the same seq comes from the scope cache
+    assert {h.id for h in again} <= {f"v{i}" for i in range(40)}

@@ -31,12 +31,16 @@ faiss: Any = _faiss
 
 log = logging.getLogger(__name__)
 
-# Exhaustive searches of at least this many queries use BLAS sgemm. FAISS 1.15 ships 128,000,
-# which keeps every realistic batch on its scalar loop: 200 queries over 50k 384-d vectors took
-# 564 ms instead of 85 ms on one core (13.6 vs 90 GFLOP/s; bench/s6_machine.py). 20 is the
-# value FAISS used for years. The setting is process-wide and only changes speed (and float
-# rounding in the last bit), never which vectors are compared.
-BLAS_THRESHOLD = 20
+# FAISS 1.15 runs exhaustive search through BLAS sgemm when queries × dimension (the floats of
+# the query batch, not the number of queries) reach this threshold. Its default, 128,000, keeps
+# batches of up to 333 384-d queries on the scalar loop: 200 queries over 50k vectors took 564 ms
+# instead of 85 ms on one core. Too low a value is as bad the other way: at 20, one query over
+# 200k 384-d vectors took 54 ms through sgemm instead of 12 ms, and an IVF1024 search (whose
+# coarse step is such a search) 0.17 instead of 0.074 ms. Measured on 2 cores (AMD EPYC),
+# sgemm wins from 8 queries of 384-d with 1 thread or 2, hence 8 × 384. The setting is
+# process-wide and only changes speed (and float rounding in the last bit), never which vectors
+# are compared.
+BLAS_THRESHOLD = 8 * 384
 if faiss.cvar.distance_compute_blas_threshold > BLAS_THRESHOLD:
     faiss.cvar.distance_compute_blas_threshold = BLAS_THRESHOLD
 
@@ -47,6 +51,11 @@ METRICS = {
 }
 FORMAT = 1
 SINGLE_THREAD_WORK = 1 << 25  # queries x vectors x dim below which a search runs on one thread
+# With fewer queries than threads, FAISS 1.15 splits a flat search over the database and runs
+# sgemm one query at a time in each slice. On 2 cores that took 28.5 ms for one query over 200k
+# 384-d vectors, against 12.1 ms for its sequential kernel on one thread (sgemm with one query
+# costs 4.5× the sequential kernel per thread). Up to this many threads, such searches run on one.
+FEW_THREADS = 4
 GPU_MAX_K = 2048  # FAISS GPU indexes answer at most this many neighbours per query
 # Index files at least this large are memory-mapped on load unless told otherwise.
 MMAP_BYTES = 1 << 30
@@ -348,7 +357,7 @@ class VectorIndex:
     ) -> SearchResult:
         params = self._params(index, sel, values, effort)
         kk = min(k, max(index.ntotal, 1))
-        with _threads_for(len(q) * index.ntotal * self.dim):
+        with _threads_for(len(q), len(q) * index.ntotal * self.dim):
             scores, ids = index.search(q, kk, params=params) if params else index.search(q, kk)
         if kk < k:
             pad = ((0, 0), (0, k - kk))
@@ -484,23 +493,28 @@ class VectorIndex:
 
 
 @contextlib.contextmanager
-def _threads_for(work: int) -> Any:
-    """Run a small search on this thread alone (OpenMP's setting is per calling thread).
+def _threads_for(queries: int, work: int) -> Any:
+    """Run a search on this thread alone where more threads would cost more than they give
+    (OpenMP's setting is per calling thread).
 
-    Waking OpenMP workers for a few microseconds of work (even IndexIDMap's label translation
-    opens a parallel region) costs more than the work, and on a busy machine a worker that is not
-    scheduled stalls the whole search for milliseconds: one query over 1,400 vectors took 20-30 ms
-    instead of 0.05 ms at a load of 10 on 2 cores. Big searches keep every thread.
+    * Small searches: waking OpenMP workers for a few microseconds of work (even IndexIDMap's
+      label translation opens a parallel region) costs more than the work, and on a busy machine
+      a worker that is not scheduled stalls the whole search for milliseconds: one query over
+      1,400 vectors took 20-30 ms instead of 0.05 ms at a load of 10 on 2 cores.
+    * Fewer queries than threads, on up to `FEW_THREADS` threads (see there).
+
+    Other searches keep every thread.
     """
-    if work > SINGLE_THREAD_WORK or faiss.omp_get_max_threads() == 1:
+    threads = faiss.omp_get_max_threads()
+    alone = work <= SINGLE_THREAD_WORK or queries < threads <= FEW_THREADS
+    if threads == 1 or not alone:
         yield
         return
-    before = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     try:
         yield
     finally:
-        faiss.omp_set_num_threads(before)
+        faiss.omp_set_num_threads(threads)
 
 
 def id_selector(ids: np.ndarray) -> faiss.IDSelector:

@@ -6,11 +6,13 @@ expressions, 3CosAdd analogies, recommendations and interpolation steps.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import Session
 
 from latentsearch.query import planner
 from latentsearch.query.hits import HitRow, document_key, make_hit, rows_for
@@ -39,35 +41,48 @@ class Request:
     terms: Sequence[Sequence[Term]] | None = None  # per query, for hit.why
 
 
-def scope_of(space: Space, where: Mapping[str, Any] | None, acc: Access) -> Scope:
-    """Compile the filter (raising `FilterError` first) and decide the candidate set.
+def scope_of(
+    space: Space, where: Mapping[str, Any] | None, acc: Access, s: Session | None = None
+) -> Scope:
+    """Compile the filter (raising `FilterError` first), bring the index up to the store, and
+    decide the candidate set, in ``s`` or a session of its own.
 
-    A scope decided earlier at the collection's current write seq is reused (`ScopeCache`).
+    Every read that ranks starts here, so the index is synced once per read, with the same seq
+    that keys the scope. A scope decided earlier at that seq is reused (`ScopeCache`).
     """
     clause = compile_where(where, space.collection_id) if where is not None else None
     key = scope_key(where, acc.principals)
-    with space.store.session() as s:
-        seq = sql.current_seq(s, space.collection_id)
-        hit = space.scopes.get(key, seq) if seq is not None else None
-        if hit is not None:
-            return Scope(*hit)
-        # Read after the seq: a write landing in between only makes the entry newer than its key,
-        # and every reader that sees that write also sees the new seq, so it never gets stale.
-        sc = planner.scope(space, s, clause, acc)
-    if seq is not None:
-        space.scopes.put(key, seq, sc.allowed, sc.size)
+    if s is None:
+        with space.store.session() as own:
+            return _scope(space, own, clause, key, acc)
+    return _scope(space, s, clause, key, acc)
+
+
+def _scope(
+    space: Space, s: Session, clause: ColumnElement[bool] | None, key: Hashable, acc: Access
+) -> Scope:
+    with space.lock:
+        seq = space.sync(s)
+    hit = space.scopes.get(key, seq)
+    if hit is not None:
+        return Scope(*hit)
+    # Read after the seq: a write landing in between only makes the entry newer than its key,
+    # and every reader that sees that write also sees the new seq, so it never gets stale.
+    sc = planner.scope(space, s, clause, acc)
+    space.scopes.put(key, seq, sc.allowed, sc.size)
     return sc
 
 
 def run(space: Space, req: Request) -> list[list[Hit]]:
-    sc = scope_of(space, req.where, req.acc)
+    """Rank and hydrate: one session, one seq check and one hydrating query per round."""
     k = req.k
     fetch = 2 * k if req.per_document else k
     if req.mmr is not None:
         fetch = max(fetch, space.settings.mmr_pool * k, 20)
-    while True:
-        ranked, _plan = planner.top_k(space, req.vectors, fetch, sc, req.exclude)
-        with space.store.session() as s:
+    with space.store.session() as s:
+        sc = scope_of(space, req.where, req.acc, s)
+        while True:
+            ranked, _plan = planner.top_k(space, req.vectors, fetch, sc, req.exclude)
             rows = rows_for(
                 s,
                 space.collection_id,
@@ -75,16 +90,16 @@ def run(space: Space, req: Request) -> list[list[Hit]]:
                 req.acc,
                 vectors=req.terms is not None,
             )
-        pools = [_pool(r, rows, req.per_document) for r in ranked]
-        # One hit per document: fetch deeper until k documents or the scope is exhausted.
-        short = req.per_document and any(
-            len(p.ids) < k and len(r.ids) >= fetch for p, r in zip(pools, ranked, strict=True)
-        )
-        if not short or fetch >= sc.size:
-            break
-        fetch = min(fetch * 4, sc.size)
-    if req.mmr is not None:
-        pools = [_diversify(space, p, k, req.mmr) for p in pools]
+            pools = [_pool(r, rows, req.per_document) for r in ranked]
+            # One hit per document: fetch deeper until k documents or the scope is exhausted.
+            short = req.per_document and any(
+                len(p.ids) < k and len(r.ids) >= fetch for p, r in zip(pools, ranked, strict=True)
+            )
+            if not short or fetch >= sc.size:
+                break
+            fetch = min(fetch * 4, sc.size)
+        if req.mmr is not None:
+            pools = [_diversify(space, s, p, k, req.mmr) for p in pools]
     return finish(space, [Ranked(p.ids[:k], p.scores[:k]) for p in pools], req.acc, req.terms, rows)
 
 
@@ -126,11 +141,10 @@ def _pool(r: Ranked, rows: dict[int, HitRow], per_document: bool) -> Ranked:
     return Ranked(ids, scores)
 
 
-def _diversify(space: Space, p: Ranked, k: int, lam: float) -> Ranked:
+def _diversify(space: Space, s: Session, p: Ranked, k: int, lam: float) -> Ranked:
     if len(p.ids) <= 1:
         return p
-    with space.store.session() as s:
-        vecs = sql.vectors_for(s, p.ids.tolist(), space.dim)
+    vecs = sql.vectors_for(s, p.ids.tolist(), space.dim)
     norms = np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
     order = mmr_order(p.scores.astype(np.float64), vecs / norms, k, lam)
     return Ranked(p.ids[order], p.scores[order])

@@ -6,6 +6,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy.orm import Session
+
 from latentsearch.encoders import Encoder, EncoderIdentity
 from latentsearch.index import VectorIndex
 from latentsearch.query.scopes import ScopeCache
@@ -53,7 +55,11 @@ class Space:
     identity: EncoderIdentity | None
     require_principals: bool
     lock: threading.RLock
-    index: Callable[[], VectorIndex]  # the index, synced with the store (call under `lock`)
+    # The index as it stands (call under `lock`). Every read brings it up to the store first with
+    # `sync` (replay the writes it lacks, return the store's seq; under `lock`), once:
+    # `search.scope_of` does, and everything that ranks starts there.
+    index: Callable[[], VectorIndex]
+    sync: Callable[[Session], int]
     encoder: Callable[[], Encoder]
     settings: PlannerSettings = field(default_factory=PlannerSettings)
     scopes: ScopeCache = field(default_factory=ScopeCache)  # decided scopes, until the next write
