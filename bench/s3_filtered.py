@@ -42,7 +42,6 @@ from bench.s3_workload import (
     workload,
 )
 
-BV_PYTHON = "/tmp/bv/bin/python"
 TUNE_QUERIES = 20
 
 
@@ -110,7 +109,7 @@ def run_ours(w: Workload, quick: bool, database: str | None) -> dict[str, dict[s
 
 def run_peer(peer: str, w: Workload) -> dict[str, Any]:
     res = run_child(
-        ["-m", "bench.s3_peers", peer, "--n", str(w.n), "--nq", str(len(w.q))], BV_PYTHON
+        ["-m", "bench.s3_peers", peer, "--n", str(w.n), "--nq", str(len(w.q))], sys.executable
     )
     return {**res, "kind": "peer"}
 
