@@ -88,9 +88,12 @@ def scope(space: Space, s: Session, where: ColumnElement[bool] | None, acc: Acce
     stmt = (
         select(ItemRow.id).where(item_scope(space.collection_id, where, acc)).order_by(ItemRow.id)
     )
-    # Core rows fetched in big batches, not ORM objects one by one: a scope can hold millions.
-    result = s.connection().execute(stmt).scalars()
-    parts = [np.asarray(part, dtype=np.int64) for part in result.partitions(SCOPE_FETCH)]
+    # A scope can hold millions of ids: read them from the DBAPI cursor in big batches, not as
+    # SQLAlchemy rows (an integer column needs no result processing; 10k ids: 13 vs 24 ms).
+    cursor = s.connection().execute(stmt).cursor
+    parts = []
+    while rows := cursor.fetchmany(SCOPE_FETCH):
+        parts.append(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
     arr = np.concatenate(parts) if parts else EMPTY_IDS
     return Scope(arr, len(arr))
 
