@@ -205,6 +205,14 @@ def ratio(a: Any, b: Any) -> float | None:
     return a / b
 
 
+def _command() -> str:
+    """How this scenario was started, as ``python -m bench.<module> ...`` (argv[0] is a path)."""
+    script = Path(sys.argv[0]).resolve()
+    if script.parent == Path(__file__).resolve().parent:
+        return " ".join(["python", "-m", f"bench.{script.stem}", *sys.argv[1:]])
+    return " ".join(["python", *sys.argv])
+
+
 def report(rep: Report, quick: bool, started: float | None = None) -> Path:
     """Print the scenario's table and goals, and write its JSON; return the JSON path."""
     from rich.console import Console
@@ -242,7 +250,7 @@ def report(rep: Report, quick: bool, started: float | None = None) -> Path:
     payload = {
         **asdict(rep),
         "quick": quick,
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": _command(),
         "machine": m,
         "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "wall_s": round(time.perf_counter() - started, 1) if started else None,
