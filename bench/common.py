@@ -89,7 +89,19 @@ def _meminfo(key: str) -> int:
 
 
 def peak_rss_mib() -> float:
-    """This process's peak resident set size so far."""
+    """This process's peak resident set size so far.
+
+    Read from ``VmHWM`` in ``/proc/self/status`` where there is one: Linux carries the parent's
+    peak into ``ru_maxrss`` across vfork + exec, so every S2 child at 10M reported the 15 GB
+    its parent had held while generating the data, whatever the child itself used.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

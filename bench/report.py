@@ -103,7 +103,7 @@ def render(results: list[dict[str, Any]]) -> str:
         ]
         lines += [f"- {n}" for n in r["notes"]]
         lines += [
-            f"- Run: `{_command(r['command'])}` ({'quick' if r['quick'] else 'full'} run, "
+            f"- Run: `{plain_command(r['command'])}` ({'quick' if r['quick'] else 'full'} run, "
             f"{r['wall_s']} s, finished {r['finished']}).",
             f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['gpus']} GPU(s), "
             f"load average {m['load_average'][0]} at the end; Python {m['python']}, faiss "
@@ -124,7 +124,7 @@ def main() -> None:
     print(f"wrote {DOC.relative_to(ROOT)} from {len(results)} scenario result(s)")
 
 
-def _command(cmd: str) -> str:
+def plain_command(cmd: str) -> str:
     """``python -m bench.x ...`` for a result written with the script's path in its command."""
     return re.sub(r"^\S*python\S* (?:\S*/)?bench/(\w+)\.py", r"python -m bench.\1", cmd)
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import math
 import shutil
 import tempfile
@@ -37,8 +38,19 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import Goal, Metric, Report, Row, emit, peak_rss_mib, report, run_child
+from bench.common import (
+    RESULTS,
+    Goal,
+    Metric,
+    Report,
+    Row,
+    emit,
+    peak_rss_mib,
+    report,
+    run_child,
+)
 from bench.data import gaussian_mixture
+from bench.report import plain_command
 
 DIM, K, QUERIES, SINGLE, BATCH = 384, 10, 1000, 300, 50_000
 TARGET = 0.95
@@ -280,10 +292,39 @@ def goals(rows: list[Row], sizes: list[int]) -> list[Goal]:
     return out
 
 
+def kept_rows(sizes: list[int], redo: list[int]) -> tuple[list[Row], str]:
+    """The rows of sizes not in ``redo`` from the last full results file, and a note saying so."""
+    unknown = sorted(set(redo) - set(sizes))
+    if unknown:
+        raise SystemExit(f"--redo {unknown}: not sizes of this run ({sizes})")
+    path = RESULTS / "s2.json"
+    if not path.is_file():
+        raise SystemExit(f"--redo needs a previous full run's {path}; run without --redo first")
+    old = json.loads(path.read_text())
+    groups = {f"{n // 1000}k" for n in sizes if n not in redo}
+    rows = [Row(**r) for r in old["rows"] if r["group"] in groups]
+    missing = groups - {r.group for r in rows}
+    if missing:
+        raise SystemExit(f"{path} has no rows for {sorted(missing)}; run without --redo")
+    note = (
+        f"rows of {', '.join(sorted(groups, key=len))} from the run finished {old['finished']} "
+        f"(`{plain_command(old['command'])}`); {', '.join(f'{n // 1000}k' for n in redo)} measured again"
+    )
+    return rows, note
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="100k only")
     ap.add_argument("--no-10m", action="store_true", help="skip 10M (the longest part of the run)")
+    ap.add_argument(
+        "--redo",
+        type=lambda v: [
+            int(float(x.lower().replace("m", "e6").replace("k", "e3"))) for x in v.split(",")
+        ],
+        help="measure only these sizes again (e.g. 10M) and keep the other sizes' rows from the "
+        "last full run's results file, which the report notes",
+    )
     ap.add_argument("--child", choices=["floor", "ours"], help=argparse.SUPPRESS)
     ap.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -298,7 +339,7 @@ def main() -> None:
     sizes = [100_000] if args.quick else [100_000, 1_000_000]
     if not args.quick and not args.no_10m:
         sizes.append(BIG)
-    rows: list[Row] = []
+    rows, kept = kept_rows(sizes, args.redo) if args.redo else ([], "")
     with tempfile.TemporaryDirectory(prefix="s2-") as tmp:
         free = shutil.disk_usage(tmp).free
         if BIG in sizes and free < DISK_10M:
@@ -306,8 +347,9 @@ def main() -> None:
                 f"S2 at 10M needs about {DISK_10M / 1e9:.0f} GB of free disk under {tmp}, and "
                 f"{free / 1e9:.0f} GB are free: free some, point TMPDIR elsewhere, or pass --no-10m"
             )
-        for n in sizes:
+        for n in args.redo or sizes:
             rows += measure(n, Path(tmp))
+    rows.sort(key=lambda r: sizes.index(int(r.group.removesuffix("k")) * 1000))
     rep = Report(
         scenario="S2",
         title="synthetic 384-d vectors: ours vs raw FAISS, same index and search parameters",
@@ -323,6 +365,7 @@ def main() -> None:
             "search parameter: the smallest power of two where raw FAISS reaches recall@10 ≥ 0.95",
             "the table's '× floor' compares with the best floor row of any size; the overhead "
             "goals compare each size with its own floor",
+            *([kept] if kept else []),
         ],
     )
     report(rep, quick=args.quick, started=t0)
