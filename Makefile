@@ -65,7 +65,8 @@ $(BSTAMP): pyproject.toml
 	    "faiss-gpu==$$($(BBIN)/python -c 'import importlib.metadata as m; print(m.version("faiss-gpu"))')"; fi
 	touch $(BSTAMP)
 
-# The full suite (about an hour on 2 cores; see docs/benchmarks.md) and the reduced one (< 10 min).
+# The full suite (about 65 min on 2 cores, S2 at 10M being 50 of them; see docs/benchmarks.md)
+# and the reduced one (< 10 min).
 bench: bench-setup postgres
 	$(BBIN)/python -m bench.run
 
