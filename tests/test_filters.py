@@ -253,6 +253,9 @@ CASES = [
     ({"n": 4}, {"i7"}),
     ({"a.0": 1}, set()),  # paths never index arrays
     ({"a": {"$in": [1, "s", None]}}, {"i0", "i2", "i4"}),
+    ({"a": {"$in": [True, 1]}}, {"i0", "i3"}),  # True and 1 stay distinct in a set
+    ({"a": {"$in": [1, True]}}, {"i0", "i3"}),
+    ({"a": {"$nin": [True, 1]}}, {"i1", "i2", "i4", "i5", "i6", "i7", "i8"}),
     ({"a": {"$nin": [1, "s", None]}}, {"i1", "i3", "i5", "i6", "i7", "i8"}),
     ({"a": {"$in": []}}, set()),
     ({"a": {"$nin": []}}, {f"i{i}" for i in range(9)}),

@@ -107,7 +107,9 @@ def indexed_predicate(
     long = [v for v in operand if _is_long(v)]
     parts = []
     if short:
-        parts.append(at.having(False, or_(*(_equals(v) for v in dict.fromkeys(short)))))
+        # Deduplicated by (type, value): True == 1.0 and hash alike, so a plain set would keep one.
+        distinct = {(type(v), v): v for v in short}.values()
+        parts.append(at.having(False, or_(*(_equals(v) for v in distinct))))
     if long:
         parts.append(at.recheck(False, JsonPredicate(ItemRow.meta, keys, "in", long)))
     return or_(false(), *parts)
