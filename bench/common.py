@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -217,12 +218,9 @@ def ratio(a: Any, b: Any) -> float | None:
     return a / b
 
 
-def _command() -> str:
-    """How this scenario was started, as ``python -m bench.<module> ...`` (argv[0] is a path)."""
-    script = Path(sys.argv[0]).resolve()
-    if script.parent == Path(__file__).resolve().parent:
-        return " ".join(["python", "-m", f"bench.{script.stem}", *sys.argv[1:]])
-    return " ".join(["python", *sys.argv])
+def plain_command(cmd: str) -> str:
+    """``python -m bench.x ...`` for a command that names a scenario by its script's path."""
+    return re.sub(r"^\S*python\S* (?:\S*/)?bench/(\w+)\.py", r"python -m bench.\1", cmd)
 
 
 def report(rep: Report, quick: bool, started: float | None = None) -> Path:
@@ -262,7 +260,7 @@ def report(rep: Report, quick: bool, started: float | None = None) -> Path:
     payload = {
         **asdict(rep),
         "quick": quick,
-        "command": _command(),
+        "command": plain_command(" ".join(["python", *sys.argv])),
         "machine": m,
         "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "wall_s": round(time.perf_counter() - started, 1) if started else None,

@@ -11,10 +11,9 @@ is written by hand and kept.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-from bench.common import RESULTS, ROOT
+from bench.common import RESULTS, ROOT, plain_command
 
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -122,11 +121,6 @@ def main() -> None:
     tail = rest.split(END, 1)[1] if END in rest else ""
     DOC.write_text(head + render(results) + tail)
     print(f"wrote {DOC.relative_to(ROOT)} from {len(results)} scenario result(s)")
-
-
-def plain_command(cmd: str) -> str:
-    """``python -m bench.x ...`` for a result written with the script's path in its command."""
-    return re.sub(r"^\S*python\S* (?:\S*/)?bench/(\w+)\.py", r"python -m bench.\1", cmd)
 
 
 if __name__ == "__main__":
