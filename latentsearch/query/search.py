@@ -61,8 +61,7 @@ def scope_of(
 def _scope(
     space: Space, s: Session, clause: ColumnElement[bool] | None, key: Hashable, acc: Access
 ) -> Scope:
-    with space.lock:
-        seq = space.sync(s)
+    seq = space.sync(s)
     hit = space.scopes.get(key, seq)
     if hit is not None:
         return Scope(*hit)

@@ -56,8 +56,8 @@ class Space:
     require_principals: bool
     lock: threading.RLock
     # The index as it stands (call under `lock`). Every read brings it up to the store first with
-    # `sync` (replay the writes it lacks, return the store's seq; under `lock`), once:
-    # `search.scope_of` does, and everything that ranks starts there.
+    # `sync` (which takes `lock`, replays the writes the index lacks and returns the store's
+    # seq), once: `search.scope_of` does, and everything that ranks starts there.
     index: Callable[[], VectorIndex]
     sync: Callable[[Session], int]
     encoder: Callable[[], Encoder]
