@@ -202,7 +202,7 @@ class Collection(QueryMethods, IndexKeeping):
     # -- public: maintenance ----------------------------------------------------------
     def sync(self) -> int:
         """Bring the FAISS index up to date with the store (writes by other processes); return the seq."""
-        with self._lock, self._db.store.session() as s:
+        with self._db.store.session() as s:
             return self._sync(s)
 
     def _sync(self, s: Session) -> int:
