@@ -31,6 +31,14 @@ class DuplicateIdError(InvalidInputError):
     """The same id twice in one batch, or an `add` of an id that already exists."""
 
 
+class InvalidTextError(InvalidInputError):
+    """Text that could not be read back: a lone surrogate (not a Unicode scalar value) or NUL.
+
+    Raised at the write and query boundary for ids, texts, metadata keys and values, ACL
+    entries, sources and filters, so that SQLite and PostgreSQL behave alike.
+    """
+
+
 class ImageError(InvalidInputError):
     """An image that is missing, unreadable or corrupt."""
 
@@ -113,11 +121,20 @@ class StoreError(LatentSearchError):
     """The SQL store failed or is in a state that needs attention."""
 
 
+class ReadOnlyError(StoreError):
+    """A write to an index opened read-only (the folder or its database is not writable)."""
+
+
+class BackupError(LatentSearchError):
+    """A backup that cannot be taken, or a restore whose result does not verify."""
+
+
 class PermissionDeniedError(LatentSearchError):
     """The call needs principals (strict collection) or the caller may not do this."""
 
 
 __all__ = [
+    "BackupError",
     "CollectionExistsError",
     "CollectionNotFoundError",
     "DeviceError",
@@ -134,12 +151,14 @@ __all__ = [
     "IndexBuildError",
     "IndexNotFoundError",
     "InvalidInputError",
+    "InvalidTextError",
     "ItemNotFoundError",
     "LatentSearchError",
     "ModelNotFoundError",
     "NonFiniteVectorError",
     "NotFoundError",
     "PermissionDeniedError",
+    "ReadOnlyError",
     "StoreError",
     "UnsupportedModalityError",
 ]

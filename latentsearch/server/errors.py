@@ -25,6 +25,7 @@ from latentsearch.errors import (
     LatentSearchError,
     NotFoundError,
     PermissionDeniedError,
+    ReadOnlyError,
     StoreError,
 )
 
@@ -37,6 +38,7 @@ STATUS: list[tuple[type[LatentSearchError], int]] = [
     (InvalidInputError, 422),
     (NotFoundError, 404),
     (PermissionDeniedError, 403),
+    (ReadOnlyError, 409),
     (EncoderError, 422),
     (StoreError, 503),
 ]
