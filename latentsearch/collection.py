@@ -32,11 +32,18 @@ from latentsearch.errors import (
     StoreError,
 )
 from latentsearch.index import VectorIndex
-from latentsearch.ingest.records import NewItem, normalise, rows_from_columns, vector_block
+from latentsearch.ingest.records import (
+    NewItem,
+    normalise,
+    rows_from_columns,
+    scoped_id,
+    vector_block,
+)
 from latentsearch.query.space import Space
 from latentsearch.results import WriteResult
 from latentsearch.store import CollectionRow, ItemRow
 from latentsearch.store import items as sql
+from latentsearch.store.acl import Access, access, visible_row
 from latentsearch.store.filters import compile_where, matching_ids
 from latentsearch.store.models import utcnow
 
@@ -158,10 +165,15 @@ class Collection(QueryMethods, IndexKeeping):
         metadata: Sequence[Mapping[str, Any] | None] | None = None,
         acl: Sequence[Sequence[str] | None] | None = None,
         sources: Sequence[Mapping[str, Any] | None] | None = None,
+        principals: Sequence[str] | None = None,
     ) -> WriteResult:
-        """Add new items. Any id that already exists makes the whole call fail (use `upsert`)."""
-        items = self._prepare(records, texts, images, vectors, ids, metadata, acl, sources)
-        return self._write(items, upsert=False)
+        """Add new items. Any id that already exists makes the whole call fail (use `upsert`).
+
+        ``principals``: who is writing (see `upsert`); None (the default) is unrestricted.
+        """
+        acc = _write_access(principals, self.name)
+        items, derived = self._prepare(records, texts, images, vectors, ids, metadata, acl, sources)
+        return self._write(items, derived, upsert=False, acc=acc)
 
     def upsert(
         self,
@@ -174,30 +186,55 @@ class Collection(QueryMethods, IndexKeeping):
         metadata: Sequence[Mapping[str, Any] | None] | None = None,
         acl: Sequence[Sequence[str] | None] | None = None,
         sources: Sequence[Mapping[str, Any] | None] | None = None,
+        principals: Sequence[str] | None = None,
     ) -> WriteResult:
-        """Add or update items. Content that is unchanged (same hash) is never re-embedded."""
-        items = self._prepare(records, texts, images, vectors, ids, metadata, acl, sources)
-        return self._write(items, upsert=True)
+        """Add or update items. Content that is unchanged (same hash) is never re-embedded.
+
+        ``principals``: who is writing. None (the default) is unrestricted (the library's owner,
+        an admin key). Given, the call may change only items those principals can see (the read
+        rule): an id naming a hidden item fails the whole call with the same `DuplicateIdError`
+        as `add` gives for any existing id, and records without an id never land on a hidden
+        item (see `_derive_ids`).
+        """
+        acc = _write_access(principals, self.name)
+        items, derived = self._prepare(records, texts, images, vectors, ids, metadata, acl, sources)
+        return self._write(items, derived, upsert=True, acc=acc)
 
     def delete(
-        self, ids: Sequence[str] | None = None, *, where: Mapping[str, Any] | None = None
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        where: Mapping[str, Any] | None = None,
+        principals: Sequence[str] | None = None,
     ) -> WriteResult:
         """Delete items by id, or every item matching a filter (``where={}`` matches all), and the
-        chunks of those documents. Unknown ids are ignored. Deletes are not subject to principals."""
+        chunks of those documents. Unknown ids are ignored; ``ids`` of the result are the named
+        (or matched) items that were deleted, ``deleted`` counts chunks too.
+
+        ``principals``: who is deleting; None (the default) is unrestricted. Given, only items
+        those principals can see are deleted: a hidden id is ignored like an unknown one, ``where``
+        matches visible items only, and a visible document's hidden chunks stay.
+        """
         if (ids is None) == (where is None):
             raise InvalidInputError("give ids=[...] or where={...} (where={} deletes every item)")
+        acc = _write_access(principals, self.name)
         clause = (
             compile_where(where, self._id) if where is not None else None
         )  # FilterError before any write
+        if where is not None and acc.principals is not None:
+            seen = visible_row(acc.principals)
+            clause = seen if clause is None else clause & seen
         with self._lock, self._db.store.transaction() as s:
             ext = id_list(ids) if ids is not None else matching_ids(s, self._id, clause)
-            pks = sql.find_for_delete(s, self._id, ext)
-            if not pks:
+            found = sql.find_for_delete(s, self._id, ext, acc.principals)
+            if not found:
                 return WriteResult()
+            pks = [pk for pk, _ in found]
             seq = sql.bump_seq(s, self._id)
             sql.delete_items(s, self._id, seq, pks)
         self._apply(seq, remove=np.asarray(pks, dtype=np.int64))
-        return WriteResult(deleted=len(pks), ids=tuple(ext))
+        gone = {e for _, e in found}
+        return WriteResult(deleted=len(pks), ids=tuple(e for e in dict.fromkeys(ext) if e in gone))
 
     # -- public: maintenance ----------------------------------------------------------
     def sync(self) -> int:
@@ -247,7 +284,8 @@ class Collection(QueryMethods, IndexKeeping):
         metadata: Any,
         acl: Any,
         sources: Any,
-    ) -> list[NewItem]:
+    ) -> tuple[list[NewItem], list[bool]]:
+        """Validated items, and for each whether its id was derived from its content."""
         block = None  # vectors= as one validated, normalised array (the fast path)
         if records is not None:
             if any(v is not None for v in (texts, images, vectors, ids, metadata, acl, sources)):
@@ -280,24 +318,80 @@ class Collection(QueryMethods, IndexKeeping):
             )
         if "image" in needs and not self.encoder.supports_images:
             self.encoder.encode_images([])  # raises UnsupportedModalityError with the fix
-        return normalise(
+        items = normalise(
             rows,
             dim=self.dim,
             normalize=self.metric == "cosine" and block is None,
             default_acl=self.default_acl,
             vectors_checked=block is not None,
         )
+        return items, [r.get("id") is None for r in rows]
 
-    def _write(self, items: list[NewItem], *, upsert: bool) -> WriteResult:
+    def _derive_ids(
+        self, s: Session, items: list[NewItem], derived: list[bool], acc: Access
+    ) -> None:
+        """Give a restricted writer's records without an id an id that never lands on a hidden item.
+
+        Unrestricted writes keep `stable_id` (content only). A restricted writer gets, for each
+        such record, the first of these that names an item it can see: its own `scoped_id`
+        (content and principals), then the shared `stable_id`; if neither, its own `scoped_id`.
+        So a hidden item under the shared id is never touched, and the answer (ids and counts)
+        is the same as if it did not exist; re-writing the same content is still idempotent.
+        What remains: if the writer's own `scoped_id` names an item it cannot see (one written
+        with these principals and an ACL that excludes them), the call fails as for an explicit
+        hidden id.
+        """
+        if acc.principals is None or not any(derived):
+            return
+        todo = [it for it, d in zip(items, derived, strict=True) if d]
+        own = [scoped_id(it.kind, it.content_hash, acc.principals) for it in todo]
+        found = sql.existing(s, self._id, [*own, *(it.external_id for it in todo)])
+        seen = sql.visible_among(s, [r.id for r in found.values()], acc.principals)
+
+        def visible(ext: str) -> bool:
+            return ext in found and found[ext].id in seen
+
+        for it, mine in zip(todo, own, strict=True):
+            if visible(mine) or not visible(it.external_id):
+                it.external_id = mine
+        first: dict[str, int] = {}
+        for i, it in enumerate(items):
+            if first.setdefault(it.external_id, i) != i:
+                raise DuplicateIdError(
+                    f"id {it.external_id!r} appears twice in this batch (items "
+                    f"{first[it.external_id]} and {i}); ids must be unique"
+                )
+
+    def _check_writable(
+        self, s: Session, found: dict[str, ItemRow], *, upsert: bool, acc: Access
+    ) -> None:
+        """Refuse ids this call may not write: any existing id for `add`, a hidden one for `upsert`.
+
+        Both get this one error and message, so a hidden id reads exactly like a visible id that
+        `add` may not replace. What a writer can still learn: that an id it names is taken, never
+        the item's content, ACL, metadata or anything else about it.
+        """
+        if upsert and acc.principals is not None and found:
+            seen = sql.visible_among(s, [r.id for r in found.values()], acc.principals)
+            taken = sorted(e for e, r in found.items() if r.id not in seen)
+        else:
+            taken = [] if upsert else sorted(found)
+        if taken:
+            raise DuplicateIdError(
+                f"{len(taken)} id(s) are already taken in {self.name!r}, e.g. {taken[:5]}: add() "
+                "never replaces an item and upsert() replaces only items the writer may see; "
+                "choose other ids"
+            )
+
+    def _write(
+        self, items: list[NewItem], derived: list[bool], *, upsert: bool, acc: Access
+    ) -> WriteResult:
         if not items:
             return WriteResult()
         with self._db.store.session() as s:
+            self._derive_ids(s, items, derived, acc)
             found = sql.existing(s, self._id, [it.external_id for it in items])
-        if found and not upsert:
-            dup = sorted(found)[:5]
-            raise DuplicateIdError(
-                f"{len(found)} id(s) already exist in {self.name!r}, e.g. {dup}; use upsert() to update them"
-            )
+            self._check_writable(s, found, upsert=upsert, acc=acc)
         changed = [
             it.external_id not in found or found[it.external_id].content_hash != it.content_hash
             for it in items
@@ -310,6 +404,8 @@ class Collection(QueryMethods, IndexKeeping):
             with self._lock, self._db.store.transaction() as s:
                 seq = sql.bump_seq(s, self._id)
                 current = sql.existing(s, self._id, [it.external_id for it in items])
+                # again under the write lock: ids or ACLs may have changed since the check above
+                self._check_writable(s, current, upsert=upsert, acc=acc)
                 if any(it.external_id not in current for it in same):
                     raise StoreError(
                         "another writer deleted some of these items meanwhile; retry the call"
@@ -404,6 +500,12 @@ class Collection(QueryMethods, IndexKeeping):
         self.wait_for_maintenance()
         with self._lock:
             self._save()
+
+
+def _write_access(principals: Any, name: str) -> Access:
+    """``principals=`` of a write: validated like a read's, but None is allowed everywhere (the
+    library's owner), also on collections that require principals for reads."""
+    return access(principals, required=False, collection=name)
 
 
 def check_recall(value: Any) -> float:

@@ -59,6 +59,19 @@ def stable_id(kind: str, digest: str) -> str:
     return f"{kind}-{digest[:16]}"
 
 
+def scoped_id(kind: str, digest: str, principals: Sequence[str]) -> str:
+    """The content-derived id of a write restricted to ``principals`` (same shape as `stable_id`).
+
+    A restricted writer cannot be given `stable_id` whenever an item with that id is hidden from
+    it: the write must not touch the hidden item, and answering with another id only in that case
+    would tell the writer that the hidden content exists. So its records without an id get this
+    id, derived from the content and its (sorted, distinct) principals, unless the shared
+    `stable_id` item exists and is visible to it (see `Collection._derive_ids`).
+    """
+    scope = json.dumps(sorted(set(principals)), ensure_ascii=True)
+    return stable_id(kind, hashlib.sha256(f"{digest}\0{scope}".encode()).hexdigest())
+
+
 def _column(name: str, values: Any, n: int) -> list[Any]:
     if values is None:
         return [None] * n

@@ -14,6 +14,7 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select, text, upd
 from sqlalchemy.orm import Session
 
 from latentsearch.errors import CollectionNotFoundError, StoreError
+from latentsearch.store.acl import visible_row
 from latentsearch.store.models import (
     CollectionRow,
     ItemPrincipalRow,
@@ -197,19 +198,40 @@ def delete_items(s: Session, collection_id: int, seq: int, pks: Sequence[int]) -
         )
 
 
-def find_for_delete(s: Session, collection_id: int, external_ids: Sequence[str]) -> list[int]:
-    """Primary keys of the items with these ids and of their chunks."""
-    pks: list[int] = []
+def find_for_delete(
+    s: Session,
+    collection_id: int,
+    external_ids: Sequence[str],
+    principals: Sequence[str] | None = None,
+) -> list[tuple[int, str]]:
+    """(primary key, external id) of the items with these ids and of their chunks, in key order.
+
+    With ``principals``, only items those principals may see: a hidden item is skipped like an
+    unknown id, and a visible document's hidden chunks stay (the caller cannot see them).
+    """
+    found: dict[int, str] = {}
     for part in chunks(list(external_ids)):
-        pks.extend(
-            s.scalars(
-                select(ItemRow.id).where(
-                    ItemRow.collection_id == collection_id,
-                    ItemRow.external_id.in_(part) | ItemRow.parent_id.in_(part),
-                )
+        stmt = select(ItemRow.id, ItemRow.external_id).where(
+            ItemRow.collection_id == collection_id,
+            ItemRow.external_id.in_(part) | ItemRow.parent_id.in_(part),
+        )
+        if principals is not None:
+            stmt = stmt.where(visible_row(principals))
+        found.update({int(pk): ext for pk, ext in s.execute(stmt)})
+    return sorted(found.items())
+
+
+def visible_among(s: Session, pks: Sequence[int], principals: Sequence[str]) -> set[int]:
+    """Those of these primary keys whose items ``principals`` may see."""
+    out: set[int] = set()
+    for part in chunks(list(pks)):
+        out.update(
+            int(pk)
+            for pk in s.scalars(
+                select(ItemRow.id).where(ItemRow.id.in_(part), visible_row(principals))
             )
         )
-    return sorted(set(pks))
+    return out
 
 
 def touch(s: Session, pk: int, values: dict[str, Any], now: datetime) -> None:
