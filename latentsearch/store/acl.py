@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select, true
+from sqlalchemy import ColumnElement, Select, exists, select, true
 
 from latentsearch.errors import InvalidInputError, PermissionDeniedError
 from latentsearch.store.models import ItemPrincipalRow, ItemRow
@@ -67,12 +67,15 @@ def access(principals: Any, *, required: bool, collection: str = "") -> Access:
     return Access(tuple(sorted(set(out))))
 
 
+def visible_ids(principals: Sequence[str]) -> Select[tuple[int]]:
+    """The primary keys of the items whose ACL names ``"*"`` or one of ``principals``."""
+    allowed = sorted({*principals, EVERYONE})
+    return select(ItemPrincipalRow.item_id).where(ItemPrincipalRow.principal.in_(allowed))
+
+
 def visible_to(principals: Sequence[str]) -> ColumnElement[bool]:
     """SQL condition on `ItemRow`: its ACL names ``"*"`` or one of ``principals``."""
-    allowed = sorted({*principals, EVERYONE})
-    return ItemRow.id.in_(
-        select(ItemPrincipalRow.item_id).where(ItemPrincipalRow.principal.in_(allowed))
-    )
+    return ItemRow.id.in_(visible_ids(principals))
 
 
 def visible_row(principals: Sequence[str]) -> ColumnElement[bool]:
