@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
+from latentsearch.checks import check_text
 from latentsearch.errors import DirectionNotFoundError, InvalidInputError, ItemNotFoundError
 from latentsearch.index.faiss_index import check_vectors
 from latentsearch.query import arithmetic, latent
@@ -139,7 +140,11 @@ class QueryMethods:
     ) -> list[list[Hit]]:
         """Nearest items for a batch of query vectors, in one FAISS call and one SQL round trip."""
         return self.search_batch(
-            list(check_vectors(queries, self.dim, "query vectors")),
+            list(
+                check_vectors(
+                    queries, self.dim, "query vectors", rescale=self._space.metric == "cosine"
+                )
+            ),
             k,
             where=where,
             principals=principals,
@@ -330,4 +335,5 @@ def id_list(ids: Any) -> list[str]:
     for i in out:
         if not isinstance(i, str):
             raise InvalidInputError(f"ids must be strings, got {i!r}")
+        check_text(i, f"id {i!r}")  # no stored id holds one: refuse alike on both databases
     return out

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from latentsearch.checks import check_text
 from latentsearch.device import resolve_device
 from latentsearch.encoders.backends import resolve_backend
 from latentsearch.encoders.base import Encoder, EncoderIdentity, ImageLike
@@ -173,6 +174,7 @@ class SentenceTransformerEncoder(Encoder):
                 raise InvalidInputError(f"texts[{i}] must be a str, not {type(t).__name__}")
             if not t.strip():
                 raise EmptyTextError(f"texts[{i}] is empty; every text item needs some content")
+            check_text(t, f"texts[{i}]")  # a lone surrogate cannot even be tokenized
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._encode(texts, show_progress)

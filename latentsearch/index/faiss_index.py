@@ -24,6 +24,7 @@ import numpy as np
 
 from latentsearch.device import faiss_num_gpus, resolve_device
 from latentsearch.errors import DimensionMismatchError, IndexBuildError, InvalidInputError
+from latentsearch.vectors import real_array, to_float32
 
 # faiss ships stubs that cover little of its SWIG API (SearchParametersHNSW, selectors'
 # attributes...), so it is used untyped here rather than with ignores sprinkled everywhere.
@@ -70,20 +71,23 @@ class SearchResult:
     ids: np.ndarray
 
 
-def check_vectors(x: Any, dim: int, what: str = "vectors") -> np.ndarray:
-    """Return ``x`` as a C-contiguous float32 ``(n, dim)`` array or raise a clear error."""
-    arr = np.asarray(x)
+def check_vectors(x: Any, dim: int, what: str = "vectors", *, rescale: bool = False) -> np.ndarray:
+    """Return ``x`` as a C-contiguous float32 ``(n, dim)`` array or raise a clear error.
+
+    Real numbers only (see `latentsearch.vectors`). A row of finite values beyond float32's range
+    is scaled down by its largest magnitude with ``rescale`` (where only directions count), and
+    refused otherwise.
+    """
+    arr = real_array(x, what)
     if arr.ndim == 1:
         arr = arr.reshape(1, -1)
     if arr.ndim != 2:
         raise InvalidInputError(f"{what} must be a 2-d array (n, {dim}), got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise InvalidInputError(f"{what} must be numeric, got dtype {arr.dtype}")
     if arr.shape[1] != dim:
         raise DimensionMismatchError(
             f"{what} have dimension {arr.shape[1]}, but this collection stores {dim}-d vectors"
         )
-    return np.ascontiguousarray(arr, dtype=np.float32)
+    return to_float32(arr, rescale=rescale, what=lambda row: f"{what} (row {row})")
 
 
 def check_ids(ids: Any) -> np.ndarray:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from latentsearch.checks import check_int32, check_json, check_text
 from latentsearch.encoders.images import image_hash, load_image
 from latentsearch.errors import (
     DimensionMismatchError,
@@ -24,6 +25,8 @@ from latentsearch.errors import (
     InvalidInputError,
     NonFiniteVectorError,
 )
+from latentsearch.vectors import real_array, to_float32
+from latentsearch.vectors import unit_rows as _unit_rows
 
 ROW_KEYS = {"id", "text", "image", "vector", "metadata", "acl", "source", "uri", "title", "chunk"}
 SOURCE_KEYS = {"uri", "title"}
@@ -181,12 +184,13 @@ def _one(
             raise InvalidInputError(f"record {i}: text must be a str, not {type(text).__name__}")
         if not text.strip():
             raise EmptyTextError(f"record {i}: text is empty; every text item needs some content")
+        check_text(text, f"record {i}: text")
         item.text = text
         item.content_hash = content_hash("text", text.encode("utf-8"))
     elif kind == "image":
         img = row["image"]
         if isinstance(img, str | Path):
-            item.content_ref = str(img)
+            item.content_ref = check_text(str(img), f"record {i}: image path")
         try:
             item.image = load_image(img)
         except InvalidInputError as exc:
@@ -212,49 +216,56 @@ def _one(
             raise InvalidInputError(
                 f"record {i}: chunk must be {{'parent': str, 'start': int, 'end': int}}"
             ) from exc
+        check_text(item.parent_id, f"record {i}: chunk parent")
+        if len(item.parent_id) > MAX_ID_LENGTH:
+            raise InvalidInputError(
+                f"record {i}: chunk parent is longer than {MAX_ID_LENGTH} characters"
+            )
+        check_int32(item.chunk_start, f"record {i}: chunk start")
+        check_int32(item.chunk_end, f"record {i}: chunk end")
     return item
 
 
 def _vector(i: int, v: Any, dim: int, normalize: bool) -> np.ndarray:
-    try:
-        arr = np.asarray(v, dtype=np.float32).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"record {i}: vector is not numeric: {exc}") from exc
-    if arr.shape[0] != dim:
+    arr = real_array(v, f"record {i}: vector").reshape(1, -1)
+    if arr.shape[1] != dim:
         raise DimensionMismatchError(
-            f"record {i}: vector has dimension {arr.shape[0]}, this collection stores {dim}"
+            f"record {i}: vector has dimension {arr.shape[1]}, this collection stores {dim}"
         )
     if not np.isfinite(arr).all():
         raise NonFiniteVectorError(f"record {i}: vector contains NaN or infinity")
+    block = to_float32(arr, rescale=normalize, what=f"record {i}: vector")
     if normalize:
-        arr = unit_rows(arr[None, :], first=i)[0]
-    return np.ascontiguousarray(arr, dtype=np.float32)
+        block = unit_rows(block, first=i)
+    return np.ascontiguousarray(block[0], dtype=np.float32)
 
 
 def unit_rows(block: np.ndarray, first: int = 0) -> np.ndarray:
-    """Rows scaled to unit length (one computation for every path, so content hashes agree)."""
-    norms = np.linalg.norm(block, axis=1)
-    zero = np.flatnonzero(norms == 0)
-    if len(zero):
+    """Rows scaled to unit length (one computation for every path, so content hashes agree),
+    without overflow or underflow (see `latentsearch.vectors`)."""
+    out, zero = _unit_rows(block)
+    if zero.any():
         raise InvalidInputError(
-            f"record {first + int(zero[0])}: zero vector has no direction for cosine similarity"
+            f"record {first + int(np.flatnonzero(zero)[0])}: zero vector has no direction for "
+            "cosine similarity"
         )
-    return block / norms[:, None]
+    return out
 
 
 def vector_block(vectors: Any, dim: int, normalize: bool) -> np.ndarray | None:
     """``vectors=`` given as a 2-d numeric array, validated and normalised at once (the fast
     path for large batches); None when it is anything else (then each row is checked alone)."""
-    if not isinstance(vectors, np.ndarray) or vectors.ndim != 2 or vectors.dtype.kind not in "iuf":
+    if not isinstance(vectors, np.ndarray) or vectors.ndim != 2:
         return None
-    arr = np.asarray(vectors, dtype=np.float32)
-    if arr.shape[1] != dim:
+    real_array(vectors, "vectors")  # complex, bool, str and object arrays are refused
+    if vectors.shape[1] != dim:
         raise DimensionMismatchError(
-            f"record 0: vector has dimension {arr.shape[1]}, this collection stores {dim}"
+            f"record 0: vector has dimension {vectors.shape[1]}, this collection stores {dim}"
         )
-    bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
     if len(bad):
         raise NonFiniteVectorError(f"record {int(bad[0])}: vector contains NaN or infinity")
+    arr = to_float32(vectors, rescale=normalize, what=lambda row: f"record {row}: vector")
     return np.ascontiguousarray(unit_rows(arr) if normalize else arr)
 
 
@@ -265,7 +276,7 @@ def _external_id(i: int, value: Any, kind: str, digest: str) -> str:
         raise InvalidInputError(f"record {i}: id must be a non-empty string, not {value!r}")
     if len(value) > MAX_ID_LENGTH:
         raise InvalidInputError(f"record {i}: id is longer than {MAX_ID_LENGTH} characters")
-    return value
+    return check_text(value, f"record {i}: id")
 
 
 def _metadata(i: int, value: Any) -> dict[str, Any]:
@@ -275,6 +286,7 @@ def _metadata(i: int, value: Any) -> dict[str, Any]:
         raise InvalidInputError(f"record {i}: metadata must be a dict, not {type(value).__name__}")
     if any(not isinstance(k, str) for k in value):
         raise InvalidInputError(f"record {i}: metadata keys must be strings")
+    check_json(value, f"record {i}: metadata")  # before json.dumps: bounds the depth too
     try:
         text = json.dumps(dict(value), allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -298,7 +310,7 @@ def _acl(i: int, value: Any, default_acl: list[str]) -> list[str]:
             raise InvalidInputError(
                 f"record {i}: acl entries must be non-empty strings (≤256 chars), not {p!r}"
             )
-        out.append(p)
+        out.append(check_text(p, f"record {i}: acl entry"))
     return sorted(set(out))
 
 
@@ -319,4 +331,6 @@ def _source(i: int, row: Mapping[str, Any]) -> tuple[str | None, str | None]:
     for name, v in (("uri", uri), ("title", title)):
         if v is not None and not isinstance(v, str):
             raise InvalidInputError(f"record {i}: source {name} must be a string")
+        if v is not None:
+            check_text(v, f"record {i}: source {name}")
     return uri, title

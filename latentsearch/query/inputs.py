@@ -34,6 +34,7 @@ from latentsearch.query.hits import visible_vectors
 from latentsearch.query.space import Space
 from latentsearch.store import directions
 from latentsearch.store.acl import Access
+from latentsearch.vectors import unit_rows
 
 KINDS = ("text", "word", "id", "image", "vector", "direction")
 
@@ -162,14 +163,14 @@ def _unit_rows(
     """`_unit` for every stored vector at once (a zero or non-finite one raises as `_unit` does)."""
     if not rows:
         return rows
-    mat = np.stack([v for _, v in rows.values()])
-    norms = np.linalg.norm(mat, axis=1)
-    bad = ~np.isfinite(norms) | ((norms == 0) & (space.metric == "cosine"))
+    mat = np.stack([v for _, v in rows.values()]).astype(np.float32, copy=False)
+    bad = ~np.isfinite(mat).all(axis=1)
+    if space.metric == "cosine" and not bad.any():
+        mat, zero = unit_rows(mat)  # overflow-safe (stored values up to float32's maximum)
+        bad = zero
     if bad.any():
         name = list(rows)[int(np.flatnonzero(bad)[0])]
         _unit(space, rows[name][1], name)  # raises the usual error
-    if space.metric == "cosine":
-        mat = (mat / norms[:, None]).astype(np.float32)
     return {name: (pk, mat[i]) for i, (name, (pk, _)) in enumerate(rows.items())}
 
 
@@ -191,11 +192,9 @@ def _raw(space: Space, what: str) -> str:
 
 
 def _vector(space: Space, value: Any, label: str) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{label}: a vector must be numeric: {exc}") from exc
-    v = check_vectors(arr.reshape(1, -1) if arr.ndim == 1 else arr, space.dim, "query vector")
+    # check_vectors refuses complex, bool, str and object arrays (no cast first: a float32 cast
+    # would drop imaginary parts) and scales float64 beyond float32's range for cosine.
+    v = check_vectors(value, space.dim, f"{label}: query vector", rescale=space.metric == "cosine")
     if len(v) != 1:
         raise InvalidInputError(
             f"{label}: expected one vector, got {len(v)}; use search_batch for several"
@@ -213,12 +212,22 @@ def _unit(space: Space, v: np.ndarray, label: str) -> np.ndarray:
 
 
 def unit(v: np.ndarray, what: str = "vector") -> np.ndarray:
-    norm = float(np.linalg.norm(v))
-    if norm == 0.0 or not math.isfinite(norm):
+    """``v`` scaled to unit length as float32, without overflow (a float32 norm overflows from
+    about 1.8e19; see `latentsearch.vectors`). `InvalidInputError` for a zero or non-finite one."""
+    v = np.asarray(v)
+    with np.errstate(over="ignore", under="ignore"):  # such vectors take the scaled path
+        norm = float(np.linalg.norm(v))
+    if math.isfinite(norm) and norm >= 1e-18:
+        return (v / norm).astype(np.float32)  # the ordinary case, exactly as before
+    row = np.asarray(v, dtype=np.float32).reshape(1, -1)
+    if not np.isfinite(row).all():
+        raise InvalidInputError(f"{what}: the vector contains NaN or infinity")
+    out, zero = unit_rows(row)
+    if zero.any():
         raise InvalidInputError(
             f"{what}: a zero vector has no direction; cosine similarity is undefined"
         )
-    return (v / norm).astype(np.float32)
+    return out[0].reshape(v.shape).astype(np.float32)
 
 
 def check_weight(w: Any, what: str) -> float:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, select, true
 
+from latentsearch.checks import check_text
 from latentsearch.errors import InvalidInputError, PermissionDeniedError
 from latentsearch.store.models import ItemPrincipalRow, ItemRow
 
@@ -61,7 +62,7 @@ def access(principals: Any, *, required: bool, collection: str = "") -> Access:
             raise InvalidInputError(
                 f"each principal must be a non-empty string (≤256 chars), not {p!r}"
             )
-        out.append(p)
+        out.append(check_text(p, f"principal {p!r}"))
     if len(out) > MAX_PRINCIPALS:
         raise InvalidInputError(f"at most {MAX_PRINCIPALS} principals per call")
     return Access(tuple(sorted(set(out))))

@@ -9,6 +9,7 @@ import numpy as np
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from latentsearch.checks import check_text
 from latentsearch.store.items import from_blobs, to_blob
 from latentsearch.store.models import Base, BigId, JsonType, UTCDateTime, utcnow
 
@@ -40,6 +41,9 @@ def save(
     negative: list[str],
 ) -> None:
     """Save (or replace) the direction ``name``."""
+    check_text(name, "the direction name")
+    for label in (*positive, *negative):
+        check_text(label, f"the direction term {label!r}")
     s.execute(
         delete(DirectionRow).where(
             DirectionRow.collection_id == collection_id, DirectionRow.name == name

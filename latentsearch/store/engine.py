@@ -11,10 +11,10 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DataError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
-from latentsearch.errors import StoreError
+from latentsearch.errors import InvalidInputError, InvalidTextError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,29 @@ def migrate(engine: Engine) -> None:
         ) from exc
 
 
+@contextmanager
+def _refused_values() -> Iterator[None]:
+    """The last line of defence behind the checks at the boundaries (`latentsearch.checks`): a
+    value the database or its driver refuses (PostgreSQL's NUL in text, a lone surrogate, a
+    number out of range) is the caller's bad input, raised typed once the transaction is rolled
+    back. Only the first line of the database's message is kept (never the statement)."""
+    try:
+        yield
+    except UnicodeEncodeError as exc:
+        raise InvalidTextError(
+            "a value in this request is not valid Unicode (a lone surrogate); text must be "
+            "valid Unicode without NUL"
+        ) from exc
+    except StatementError as exc:
+        if isinstance(exc, DataError) or isinstance(exc.orig, UnicodeEncodeError | OverflowError):
+            first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+            raise InvalidInputError(
+                f"the database refused a value in this request ({type(exc.orig).__name__}: "
+                f"{first.encode('ascii', 'backslashreplace').decode()})"
+            ) from exc
+        raise
+
+
 class Store:
     """An engine plus a session factory: one session per unit of work."""
 
@@ -85,13 +108,13 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A read session (rolled back at the end)."""
-        with self._sessions() as s:
+        with _refused_values(), self._sessions() as s:
             yield s
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A write unit of work: commits all of it or, on any error, none of it."""
-        with self._sessions() as s, s.begin():
+        with _refused_values(), self._sessions() as s, s.begin():
             yield s
 
     def close(self) -> None:

@@ -20,7 +20,11 @@ the collection is known (``compile_where(where, collection_id)``), and to `jsons
 otherwise; both mean the same (the filter tests run every filter both ways).
 
 `compile_where` validates the whole filter before anything runs and raises `FilterError` naming the
-offending part (``where.$and[1].price.$gt``). No user text ever becomes SQL text.
+offending part (``where.$and[1].price.$gt``). No user text ever becomes SQL text. What can never
+match a stored value is refused the same way on both databases: filters nest at most `MAX_DEPTH`
+levels (``$and``/``$or``/``$not``, under a field too); numbers must be finite as 64-bit floats (an
+integer beyond about 1.8e308 is refused); keys and strings are valid Unicode without NUL
+(`latentsearch.checks`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 
+from latentsearch.checks import text_problem
 from latentsearch.errors import FilterError
 from latentsearch.store.jsonsql import ByteOrder, JsonPredicate, Scalar
 from latentsearch.store.models import ItemRow
@@ -90,14 +95,23 @@ def _filter(node: Any, path: str, depth: int, cid: int | None) -> ColumnElement[
         )
     parts = []
     for key, value in node.items():
-        if not isinstance(key, str):
-            raise FilterError(f"keys must be strings, not {key!r}", path)
-        sub = f"{path}.{key}"
+        sub = _sub(path, key)
         if key.startswith("$"):
             parts.append(_logic(key, value, sub, depth, cid))
         else:
             parts.append(_field(key, value, sub, depth, cid))
     return and_(true(), *parts)
+
+
+def _sub(path: str, key: Any) -> str:
+    """The path of ``key`` under ``path``, once the key is known to be printable text (a raw
+    surrogate in an error message could not even be sent back as JSON)."""
+    if not isinstance(key, str):
+        raise FilterError(f"keys must be strings, not {key!r}", path)
+    problem = text_problem(key)
+    if problem is not None:
+        raise FilterError(f"key {key!r} {problem}", path)
+    return f"{path}.{key}"
 
 
 def _logic(op: str, value: Any, path: str, depth: int, cid: int | None) -> ColumnElement[bool]:
@@ -115,6 +129,8 @@ def _logic(op: str, value: Any, path: str, depth: int, cid: int | None) -> Colum
 
 
 def _field(name: str, spec: Any, path: str, depth: int, cid: int | None) -> ColumnElement[bool]:
+    if depth > MAX_DEPTH:
+        raise FilterError(f"filters may nest at most {MAX_DEPTH} levels", path)
     builtin, keys = _resolve(name, path)
     if not isinstance(spec, Mapping):
         return _op(_Target(builtin, keys, cid), "$eq", spec, path)
@@ -126,8 +142,8 @@ def _field(name: str, spec: Any, path: str, depth: int, cid: int | None) -> Colu
     target = _Target(builtin, keys, cid)
     ranges: list[tuple[str, str | float]] = []  # metadata comparisons: one index range scan
     for op, operand in spec.items():
-        sub = f"{path}.{op}"
-        if not isinstance(op, str) or not op.startswith("$"):
+        sub = _sub(path, op)
+        if not op.startswith("$"):
             raise FilterError(
                 f"unknown key {op!r} among the operators of {name!r}; operators start with '$' "
                 f"(for a nested field write '{name}.{op}')",
@@ -191,7 +207,7 @@ class _Target:
 def _op(t: _Target, op: str, operand: Any, path: str) -> ColumnElement[bool]:
     if op == "$exists":
         if not isinstance(operand, bool):
-            raise FilterError(f"$exists takes true or false, not {operand!r}", path)
+            raise FilterError(f"$exists takes true or false, not {_short(operand)}", path)
         found = _exists(t)
         return found if operand else not_(found)
     if op in ("$eq", "$ne"):
@@ -204,7 +220,7 @@ def _op(t: _Target, op: str, operand: Any, path: str) -> ColumnElement[bool]:
         return hit if op == "$eq" else not_(hit)
     if op in ("$in", "$nin"):
         if isinstance(operand, str | bytes | Mapping) or not isinstance(operand, Sequence):
-            raise FilterError(f"{op} takes a list of values, not {operand!r}", path)
+            raise FilterError(f"{op} takes a list of values, not {_short(operand)}", path)
         if len(operand) > MAX_IN:
             raise FilterError(f"{op} takes at most {MAX_IN} values", path)
         hit = _in(t, [_entry(v, f"{path}[{i}]") for i, v in enumerate(operand)], path)
@@ -219,17 +235,38 @@ def _op(t: _Target, op: str, operand: Any, path: str) -> ColumnElement[bool]:
 
 
 def _scalar(v: Any, path: str, op: str) -> Scalar:
-    """A JSON scalar operand: None, bool, finite number (as float) or str."""
-    if v is None or isinstance(v, bool | str):
+    """A JSON scalar operand: None, bool, finite number (as float) or valid text."""
+    if v is None or isinstance(v, bool):
         return v
+    if isinstance(v, str):
+        return _text(v, path, op)
     if isinstance(v, numbers.Real):
-        f = float(v)
+        try:
+            f = float(v)
+        except OverflowError:  # an int beyond the float range (10**400)
+            f = math.inf
         if not math.isfinite(f):
-            raise FilterError(f"{op} needs a finite number, not {v!r}", path)
+            raise FilterError(f"{op} needs a finite number, not {_short(v)}", path)
         return f
     raise FilterError(
         f"{op} needs a string, number, boolean or null, not a {type(v).__name__}", path
     )
+
+
+def _text(v: str, path: str, op: str) -> str:
+    problem = text_problem(v)
+    if problem is not None:
+        raise FilterError(f"{op} needs valid text: {_short(v)} {problem}", path)
+    return v
+
+
+def _short(v: Any) -> str:
+    """``repr(v)``, cut short: a 10**400 operand must not make a 400-digit message (and past
+    4300 digits, Python refuses to print an int at all)."""
+    if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > 128:
+        return f"an integer of {v.bit_length()} bits"
+    text = repr(v)
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
 
 
 def _entry(v: Any, path: str) -> Any:
@@ -286,15 +323,17 @@ def _ordered(operand: Any, path: str, name: str) -> str | float:
     """A comparison operand on metadata: a number or a string."""
     value = _scalar(operand, path, name)
     if value is None or isinstance(value, bool):
-        raise FilterError(f"{name} needs a number or a string, not {operand!r}", path)
+        raise FilterError(f"{name} needs a number or a string, not {_short(operand)}", path)
     return value
 
 
 def _builtin_value(builtin: Builtin, v: Any, path: str) -> Any:
     if builtin.kind == "text":
         if not isinstance(v, str):
-            raise FilterError(f"this field holds text; compare it with a string, not {v!r}", path)
-        return v
+            raise FilterError(
+                f"this field holds text; compare it with a string, not {_short(v)}", path
+            )
+        return _text(v, path, "this field")
     return as_utc(v, path)
 
 
@@ -308,7 +347,9 @@ def as_utc(v: Any, path: str = "where") -> datetime:
     if isinstance(v, date) and not isinstance(v, datetime):
         v = datetime(v.year, v.month, v.day)
     if not isinstance(v, datetime):
-        raise FilterError(f"dates compare with a datetime or an ISO-8601 string, not {v!r}", path)
+        raise FilterError(
+            f"dates compare with a datetime or an ISO-8601 string, not {_short(v)}", path
+        )
     return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
 
 

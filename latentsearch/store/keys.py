@@ -16,12 +16,14 @@ from datetime import datetime
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from latentsearch.checks import check_text
 from latentsearch.errors import InvalidInputError, NotFoundError
 from latentsearch.store.models import Base, BigId, JsonType, UTCDateTime, utcnow
 
 ROLES = ("reader", "writer", "admin")
 PREFIX = "ls_"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,199}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,199}")  # fullmatch: no trailing newline
+MAX_NOTE = 500
 
 
 class ApiKeyRow(Base):
@@ -79,7 +81,7 @@ def hash_key(key: str) -> str:
 
 
 def check_name(what: str, value: str) -> str:
-    if not isinstance(value, str) or not _NAME.match(value):
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise InvalidInputError(
             f"invalid {what} {value!r}: use 1-200 letters, digits or '_.@+-', starting with a letter or digit"
         )
@@ -99,6 +101,12 @@ def create_key(
         check_name("group", g)
     if role not in ROLES:
         raise InvalidInputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if note is not None:
+        if not isinstance(note, str) or len(note) > MAX_NOTE:
+            raise InvalidInputError(
+                f"a key's note must be a string of at most {MAX_NOTE} characters"
+            )
+        check_text(note, "the key's note")
     key_id = secrets.token_hex(6)
     key = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
     row = ApiKeyRow(
@@ -125,6 +133,9 @@ def list_keys(s: Session, *, include_revoked: bool = False) -> list[KeyInfo]:
 
 def revoke_key(s: Session, key_id: str) -> KeyInfo:
     """Revoke a key by its public id (or by the full key); revoking twice is harmless."""
+    if not isinstance(key_id, str) or len(key_id) > 200:
+        raise NotFoundError("no such API key; see `latentsearch keys list`")
+    check_text(key_id, "the key id")
     if key_id.startswith(PREFIX) and key_id.count("_") >= 2:
         key_id = key_id.split("_", 2)[1]
     row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_id == key_id))
@@ -138,6 +149,8 @@ def revoke_key(s: Session, key_id: str) -> KeyInfo:
 def authenticate(s: Session, key: str) -> KeyInfo | None:
     """The active key matching ``key``, or None (unknown, malformed or revoked)."""
     if not isinstance(key, str) or not key.startswith(PREFIX) or len(key) > 200:
+        return None
+    if not key.isascii():  # keys are ASCII; a surrogate could not even be hashed
         return None
     row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == hash_key(key)))
     if row is None or row.revoked is not None:

@@ -1,0 +1,84 @@
+"""Checks that a value can be stored and read back alike on SQLite and PostgreSQL (a leaf module).
+
+* Text must consist of Unicode scalar values (no lone surrogate such as ``"\\ud800"``, which
+  UTF-8 cannot encode, so it could be neither sent to the database nor returned as JSON) and must
+  not contain NUL (``"\\x00"``, which PostgreSQL text and JSONB refuse).
+* JSON values (metadata) nest at most `MAX_JSON_DEPTH` levels (deeper ones would exhaust the
+  JSON encoder's recursion). Their numbers are any integers or finite floats (the JSON encoder
+  refuses NaN and infinity); filters compare them as 64-bit floats.
+* Integer columns (chunk offsets) hold 32-bit integers on both databases.
+
+Messages never repeat the offending text raw: they name it with ``repr``, which escapes both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from latentsearch.errors import InvalidInputError, InvalidTextError
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+MAX_JSON_DEPTH = 32  # the same limit as filters (`store.filters.MAX_DEPTH`)
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored (a phrase like "contains a NUL character ..."), or None."""
+    nul = value.find("\x00")
+    if nul >= 0:
+        return f"contains a NUL character (\\x00) at position {nul}"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return (
+                f"contains a lone surrogate {value[exc.start]!r} at position {exc.start}, "
+                "which is not valid Unicode"
+            )
+    return None
+
+
+def check_text(value: str, what: str) -> str:
+    """``value`` unchanged, or `InvalidTextError` naming ``what`` (e.g. ``"record 3: id"``)."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise InvalidTextError(f"{what} {problem}; text must be valid Unicode without NUL")
+    return value
+
+
+def check_int32(value: int, what: str) -> int:
+    """``value`` when it fits a 32-bit integer column, else `InvalidInputError` naming ``what``."""
+    if not INT32_MIN <= value <= INT32_MAX:
+        raise InvalidInputError(f"{what} must lie between {INT32_MIN} and {INT32_MAX}")
+    return value
+
+
+def check_json(value: Any, what: str) -> None:
+    """Check every key and string of a JSON-like value (dicts, lists, scalars), and its depth:
+    `InvalidTextError` for text, `InvalidInputError` for depth, naming the place (``record 3:
+    metadata['a'][0]``). Other types and numbers are left to the JSON encoder to refuse."""
+    _walk(value, what, ())
+
+
+def _walk(value: Any, what: str, path: tuple[Any, ...]) -> None:
+    # The path is formatted only on error: this runs on every metadata value of every write.
+    if isinstance(value, str):
+        if text_problem(value) is not None:
+            check_text(value, _place(what, path))
+    elif isinstance(value, Mapping | list | tuple):
+        if len(path) >= MAX_JSON_DEPTH:
+            raise InvalidInputError(
+                f"{_place(what, path)} nests deeper than {MAX_JSON_DEPTH} levels"
+            )
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                if isinstance(k, str) and text_problem(k) is not None:
+                    check_text(k, f"{_place(what, path)}: key {k!r}")
+                _walk(v, what, (*path, k))
+        else:
+            for i, v in enumerate(value):
+                _walk(v, what, (*path, i))
+
+
+def _place(what: str, path: tuple[Any, ...]) -> str:
+    return what + "".join(f"[{p!r}]" for p in path)
