@@ -21,6 +21,7 @@ import numpy as np
 from latentsearch.device import faiss_num_gpus
 from latentsearch.index import VectorIndex
 from latentsearch.index.auto import IndexChoice, choose
+from latentsearch.index.files import index_name
 from latentsearch.index.tuning import GroundTruth, Tuning, sample_ids, tunable, tune
 from latentsearch.store import CollectionRow
 from latentsearch.store import items as sql
@@ -157,6 +158,7 @@ class IndexKeeping:
             metric=self.metric,
             device=self._device,
             mmap=self.options.get("mmap"),
+            clean=not self._db.read_only,
         )
         if loaded is None:
             index, cp = self._build_from_store()
@@ -340,7 +342,7 @@ class IndexKeeping:
     # -- saving -----------------------------------------------------------------------
     @property
     def _file(self) -> str:
-        return f"collection-{self._id}"
+        return index_name(self._id)
 
     def _maybe_save(self) -> None:
         """Save small indexes after every write; big ones at most every SAVE_INTERVAL_S, and
@@ -356,6 +358,9 @@ class IndexKeeping:
             self._save_index(self._index, self._checkpoint)
 
     def _save_index(self, index: VectorIndex, checkpoint: int) -> None:
+        if self._db.read_only:  # nothing is written to a read-only folder: rebuilt in memory
+            self._dirty = False
+            return
         t = time.monotonic()
         index.save(self._db.path, self._file, checkpoint)
         self._last_save = time.monotonic()
@@ -367,6 +372,8 @@ class IndexKeeping:
 
     def _set_options(self, **values: Any) -> None:
         self.options.update(values)
+        if self._db.read_only:  # index choices and tunings of a read-only index stay in memory
+            return
         with self._db.store.transaction() as s:
             row = s.get(CollectionRow, self._id)
             if row is not None:

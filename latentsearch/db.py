@@ -21,14 +21,16 @@ from latentsearch.encoders.cache import DEFAULT_QUERY_CACHE, check_size
 from latentsearch.errors import (
     CollectionExistsError,
     CollectionNotFoundError,
+    IndexNotFoundError,
     InvalidInputError,
 )
 from latentsearch.index import VectorIndex
 from latentsearch.index.auto import STORAGE, parse_bytes
 from latentsearch.index.faiss_index import METRICS
-from latentsearch.store import CollectionRow, Store
+from latentsearch.index.files import index_name, sweep
+from latentsearch.store import CollectionRow, Store, opening
 from latentsearch.store import items as sql
-from latentsearch.store.engine import sqlite_url
+from latentsearch.store.engine import SQLITE_FILE, sqlite_url
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ def connect(
     batch_size: int = 64,
     query_cache_size: int = DEFAULT_QUERY_CACHE,
     encoder_backend: str | None = None,
+    read_only: bool | None = None,
 ) -> Database:
     """Open (creating if needed) an index folder.
 
@@ -54,6 +57,11 @@ def connect(
     ``encoder_backend`` runs the encoders: ``"auto"`` (default, or
     ``$LATENTSEARCH_ENCODER_BACKEND``), ``"torch"``, ``"onnx"``, ``"onnx-int8"`` or
     ``"openvino"`` (see the README's "Encoder backends").
+
+    ``read_only``: None (default) opens read-only when this process may not write the folder
+    or its SQLite file; True always does. A read-only index searches normally; every write
+    raises `ReadOnlyError` and nothing is written to the folder. A ``path`` that is a file (or
+    cannot be created) raises `InvalidInputError`; a damaged SQLite file `StoreError`.
     """
     return Database(
         path,
@@ -62,6 +70,7 @@ def connect(
         batch_size=batch_size,
         query_cache_size=query_cache_size,
         encoder_backend=encoder_backend,
+        read_only=read_only,
     )
 
 
@@ -77,22 +86,46 @@ class Database:
         batch_size: int = 64,
         query_cache_size: int = DEFAULT_QUERY_CACHE,
         encoder_backend: str | None = None,
+        read_only: bool | None = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidInputError(f"batch_size must be a positive integer, not {batch_size!r}")
         self.batch_size = batch_size
         self.query_cache_size = check_size(query_cache_size)
         self.encoder_backend = requested_backend(encoder_backend)  # unknown names fail here
-        self.path = Path(path).expanduser().resolve()
-        self.path.mkdir(parents=True, exist_ok=True)
+        if read_only is not None and not isinstance(read_only, bool):
+            raise InvalidInputError(f"read_only must be True, False or None, not {read_only!r}")
+        self.path = _folder(path, create=not read_only)
         resolve_device(device, what="encoder")  # validate early and log the choice
         self.device = device
-        self.store = Store(database or sqlite_url(self.path))
+        db_file = None if database else self.path / SQLITE_FILE
+        why = "opened with read_only=True" if read_only else None
+        if read_only is None:
+            why = opening.writable(self.path, db_file)
+        if why is None:
+            self.store = Store(database or sqlite_url(self.path))
+        else:
+            url = database or opening.sqlite_read_only_url(self.path / SQLITE_FILE)
+            self.store = Store(url, read_only_reason=why)
+            log.info("opened %s read-only: %s", self.path, why)
         self._open: dict[str, Collection] = {}
         self._lock = threading.RLock()
+        if not self.read_only:
+            self._sweep()
 
     def __repr__(self) -> str:
-        return f"<Database {self.path} ({self.store.dialect})>"
+        mode = ", read-only" if self.read_only else ""
+        return f"<Database {self.path} ({self.store.dialect}{mode})>"
+
+    @property
+    def read_only(self) -> bool:
+        """True when opened read-only: searches work, writes raise `ReadOnlyError`."""
+        return self.store.read_only
+
+    def require_writable(self, action: str) -> None:
+        """Raise `ReadOnlyError` (before any work is done) when the index is read-only."""
+        if self.store.read_only_reason is not None:
+            raise opening.refused(self.store.read_only_reason, action)
 
     def __enter__(self) -> Database:
         return self
@@ -137,6 +170,8 @@ class Database:
             )
         if metric not in METRICS:
             raise InvalidInputError(f"metric must be one of {sorted(METRICS)}, not {metric!r}")
+        if not (exist_ok and self._exists(name)):
+            self.require_writable(f"create collection {name!r}")
         dev = device or self.device
         resolve_device(dev, what="index")  # fail before anything is written
         enc = self._encoder(encoder, dim, dev, normalize=metric == "cosine")
@@ -239,6 +274,7 @@ class Database:
 
     def drop_collection(self, name: str) -> None:
         """Delete a collection, its items and its index files."""
+        self.require_writable(f"drop collection {name!r}")
         with self._lock:
             with self.store.transaction() as s:
                 row = s.scalar(select(CollectionRow).where(CollectionRow.name == name))
@@ -247,8 +283,18 @@ class Database:
                 cid = row.id
                 s.execute(delete(CollectionRow).where(CollectionRow.id == cid))
             self._open.pop(name, None)
-            VectorIndex.drop(self.path, f"collection-{cid}")
+            VectorIndex.drop(self.path, index_name(cid))
             log.info("dropped collection %r", name)
+
+    def _exists(self, name: str) -> bool:
+        with self.store.session() as s:
+            return s.scalar(select(CollectionRow.id).where(CollectionRow.name == name)) is not None
+
+    def _sweep(self) -> None:
+        """Remove index files of no live collection and stale temp files (rule: `index.files`)."""
+        with self.store.session() as s:
+            live = s.scalars(select(CollectionRow.id)).all()
+        sweep(self.path, live)
 
     def close(self) -> None:
         """Save every open collection's index and release the database."""
@@ -291,6 +337,29 @@ class Database:
                 f"dim={dim} but {encoder!r} produces {enc.dim}-d vectors; leave dim out"
             )
         return enc
+
+
+def _folder(path: str | Path, *, create: bool) -> Path:
+    """The index folder, resolved (created unless opening read-only). A file, or a folder that
+    cannot be created, is an `InvalidInputError`; a missing one when read-only `IndexNotFoundError`."""
+    if not isinstance(path, str | Path):
+        raise InvalidInputError(f"path must be a folder path, not {type(path).__name__}")
+    folder = Path(path).expanduser().resolve()
+    if folder.exists() and not folder.is_dir():
+        raise InvalidInputError(
+            f"{folder} is a file, not an index folder: give the folder that holds "
+            f"{SQLITE_FILE} and the index files (or a new folder's path to create one)"
+        )
+    if not folder.exists():
+        if not create:
+            raise IndexNotFoundError(f"no index folder at {folder}")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidInputError(
+                f"cannot create the index folder {folder}: {exc.strerror or exc}"
+            ) from exc
+    return folder
 
 
 def index_options(

@@ -24,6 +24,7 @@ from latentsearch.cli.common import (
 from latentsearch.cli.output import human_bytes, print_json
 from latentsearch.db import Database
 from latentsearch.errors import InvalidInputError
+from latentsearch.index.files import index_name
 from latentsearch.store import CollectionRow
 from latentsearch.store import ingest_state as state
 
@@ -73,7 +74,7 @@ def info_command(index: IndexOpt, database: DatabaseOpt = None, json_out: JsonOp
                         "count": c.count,
                         "require_principals": c.require_principals,
                         "created": c.created,
-                        "index_file_bytes": _size(db.path, f"collection-{cid}"),
+                        "index_file_bytes": _size(db.path, index_name(cid)),
                         "files": state.file_counts(s, cid),
                         "last_build": _build(last),
                     }

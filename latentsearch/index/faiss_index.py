@@ -12,7 +12,6 @@ import logging
 import math
 import os
 import re
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import numpy as np
 
 from latentsearch.device import faiss_num_gpus, resolve_device
 from latentsearch.errors import DimensionMismatchError, IndexBuildError, InvalidInputError
+from latentsearch.index.files import prune
 from latentsearch.vectors import real_array, to_float32
 
 # faiss ships stubs that cover little of its SWIG API (SearchParametersHNSW, selectors'
@@ -424,6 +424,7 @@ class VectorIndex:
         _write_atomic(meta_path, lambda p: p.write_text(json.dumps(meta)))
         if old and old.get("file") != data_name:
             (folder / old["file"]).unlink(missing_ok=True)
+        prune(folder, name, keep=data_name)  # e.g. the file of a meta that was unreadable
 
     def _persisted(self) -> faiss.Index:
         return self.pending if self.pending is not None else self.index
@@ -439,12 +440,13 @@ class VectorIndex:
         metric: str,
         device: str = "auto",
         mmap: bool | None = None,
+        clean: bool = True,
     ) -> tuple[VectorIndex, int] | None:
         """Load a saved index and its checkpoint, or None when it is missing, stale or damaged.
 
         ``mmap``: map the file instead of reading it (``IO_FLAG_MMAP``): pages load on demand and
         processes share them; None maps files of at least `MMAP_BYTES`. The first write reads
-        the index into memory.
+        the index into memory. ``clean``: remove this index's orphan files (`files.prune`).
         """
         meta = _read_meta(folder / f"{name}.json")
         if not meta or (
@@ -485,7 +487,8 @@ class VectorIndex:
         vi.trained_on = int(meta["trained_on"])
         vi.deleted = set(meta["deleted"])
         vi.search_params = dict(meta.get("search_params", {}))
-        _cleanup(folder, name, keep=meta["file"])
+        if clean:
+            prune(folder, name, keep=meta["file"])
         return vi, int(meta["checkpoint"])
 
     @staticmethod
@@ -574,15 +577,3 @@ def _write_atomic(path: Path, write: Any) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _cleanup(folder: Path, name: str, keep: str, min_age_s: float = 600.0) -> None:
-    """Remove files of ``name`` that no meta file points to, left by a crash mid-save.
-
-    Only files older than ``min_age_s`` go, so a save under way in another process is safe.
-    """
-    now = time.time()
-    for p in [*folder.glob(f"{name}.*.faiss"), *folder.glob(f"{name}.*.tmp")]:
-        with contextlib.suppress(OSError):
-            if p.name != keep and now - p.stat().st_mtime > min_age_s:
-                p.unlink()

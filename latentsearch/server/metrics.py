@@ -1,5 +1,10 @@
 """Prometheus metrics: request counts and latencies per route, search counts per mode.
 
+Every label takes values from a bounded set, whatever a client sends (each distinct label set is
+a time series kept for the life of the process): ``method`` is one of `METHODS` or ``OTHER``,
+``route`` a route template of the app (``/collections/{name}/search``) or ``unmatched``, and
+``status`` a three-digit code (100-599) or ``other``.
+
 With several workers, ``serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` before the workers start, and
 ``/metrics`` aggregates every worker's samples (prometheus_client's multiprocess mode).
 """
@@ -19,6 +24,8 @@ from prometheus_client import (
 )
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 REQUESTS = Counter(
     "latentsearch_http_requests_total",
@@ -71,8 +78,21 @@ class Instrument:
         try:
             await self.app(scope, receive, record)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
-            method = scope.get("method", "GET")
-            REQUESTS.labels(path, method, str(status)).inc()
+            path, method = route_label(scope), method_label(scope.get("method"))
+            REQUESTS.labels(path, method, status_label(status)).inc()
             LATENCY.labels(path, method).observe(time.perf_counter() - start)
+
+
+def method_label(method: object) -> str:
+    """The request method if it is a standard one, else ``OTHER`` (clients may send any token)."""
+    return method if isinstance(method, str) and method in METHODS else "OTHER"
+
+
+def route_label(scope: Scope) -> str:
+    """The matched route's template (from the app's own routes, so a finite set) or ``unmatched``."""
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) and path else "unmatched"
+
+
+def status_label(status: int) -> str:
+    return str(status) if 100 <= status <= 599 else "other"

@@ -11,10 +11,17 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import ArgumentError, DataError, OperationalError, StatementError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    DataError,
+    OperationalError,
+    StatementError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
-from latentsearch.errors import InvalidInputError, InvalidTextError, StoreError
+from latentsearch.errors import InvalidInputError, InvalidTextError, LatentSearchError, StoreError
+from latentsearch.store import opening
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +31,22 @@ SQLITE_FILE = "latentsearch.db"
 _PG_MIGRATION_LOCK = 0x6C61_7465_6E74
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine. SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+def make_engine(url: str, read_only_reason: str | None = None) -> Engine:
+    """Create an engine. SQLite gets WAL, foreign keys and a busy timeout on every connection.
+
+    With ``read_only_reason`` every connection refuses writes (see `opening`); either way a
+    refused write raises `ReadOnlyError` and a damaged database `StoreError`.
+    """
     try:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"timeout": 30})
-            event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_pre_ping=True)
+        if read_only_reason is not None:
+            event.listen(engine, "connect", opening.read_only_session(engine.dialect.name))
+        elif url.startswith("sqlite"):
+            event.listen(engine, "connect", _sqlite_pragmas)
+        opening.translate_errors(engine, read_only_reason)
     except (ArgumentError, ImportError) as exc:
         raise StoreError(
             f"cannot use database URL {url!r}: {exc}. "
@@ -67,6 +82,10 @@ def migrate(engine: Engine) -> None:
             f"cannot reach or migrate the database at {engine.url.render_as_string()}: {exc.orig}. "
             "Check that the server is running and the URL is right."
         ) from exc
+    except DatabaseError as exc:  # e.g. a schema this user may not change
+        raise StoreError(
+            f"cannot migrate the database at {opening.where(engine)}: {exc.orig}"
+        ) from exc
 
 
 @contextmanager
@@ -95,11 +114,30 @@ def _refused_values() -> Iterator[None]:
 class Store:
     """An engine plus a session factory: one session per unit of work."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only_reason: str | None = None) -> None:
+        """``read_only_reason`` (why this process may not write) opens the store read-only:
+        the database refuses writes and the schema is checked instead of migrated."""
         self.url = url
-        self.engine = make_engine(url)
-        migrate(self.engine)
+        self.read_only_reason = read_only_reason
+        self.engine = make_engine(url, read_only_reason)
+        try:
+            if read_only_reason is None:
+                migrate(self.engine)
+            else:
+                opening.check_schema(self.engine, MIGRATIONS, read_only_reason)
+        except LatentSearchError:
+            self.engine.dispose()
+            raise
+        except OperationalError as exc:
+            self.engine.dispose()
+            raise StoreError(
+                f"cannot open the database at {opening.where(self.engine)}: {exc.orig}"
+            ) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def read_only(self) -> bool:
+        return self.read_only_reason is not None
 
     @property
     def dialect(self) -> str:
