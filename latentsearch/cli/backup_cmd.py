@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from latentsearch.cli.app import err, handle_errors, out
 from latentsearch.cli.common import DatabaseOpt, IndexOpt, JsonOpt
@@ -73,7 +80,7 @@ def _bar(enabled: bool) -> Iterator[object]:
         console=err,
         transient=True,
     )
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def report(phase: str, done: int, total: int) -> None:
         if phase not in tasks:
