@@ -26,9 +26,13 @@ demo: setup
 serve-demo: setup
 	$(BIN)/python samples/serve_demo.py --port 8080
 
+# Backups of PostgreSQL stores need pg_dump, pg_restore and psql of the server's major version.
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect 15 main start
 	@pg_isready -h 127.0.0.1 -p 5432
+	@command -v pg_dump >/dev/null && command -v pg_restore >/dev/null && command -v psql >/dev/null || \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-client-15 >/dev/null; }
+	@pg_dump --version | grep -q ' 15\.' || { echo "pg_dump is not PostgreSQL 15, the server's version"; exit 1; }
 
 # The page test drives Debian's chromium through the playwright package (installed by setup).
 # Never `playwright install`: it downloads a browser build, which this network does not allow.

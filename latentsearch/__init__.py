@@ -5,11 +5,13 @@
 >>> docs = db.create_collection("docs", encoder="text", exist_ok=True)
 """
 
+from latentsearch.backup import BackupReport, RestoreReport, backup
 from latentsearch.collection import Collection, CollectionInfo
 from latentsearch.db import Database, connect
 from latentsearch.encoders import Encoder, EncoderIdentity
 from latentsearch.errors import LatentSearchError
 from latentsearch.query.arithmetic import AnalogyQuery
+from latentsearch.restore import restore
 from latentsearch.results import (
     Chunk,
     DirectionInfo,
@@ -24,6 +26,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AnalogyQuery",
+    "BackupReport",
     "Chunk",
     "Collection",
     "CollectionInfo",
@@ -35,8 +38,11 @@ __all__ = [
     "InterpolationStep",
     "Item",
     "LatentSearchError",
+    "RestoreReport",
     "Source",
     "WriteResult",
     "__version__",
+    "backup",
     "connect",
+    "restore",
 ]
