@@ -160,6 +160,17 @@ def _manifest(tar: tarfile.TarFile, source: Path) -> dict[str, Any]:
         raise BackupError(
             f"{source} is a version {manifest.get('version')} backup; this latentsearch reads version {VERSION}"
         )
+    files, cols = manifest.get("files"), manifest.get("collections")
+    if not (
+        isinstance(files, dict)
+        and isinstance(cols, dict)
+        and all(isinstance(f, dict) and {"size", "sha256"} <= f.keys() for f in files.values())
+        and all(
+            isinstance(c, dict) and {"count", "digest", "seq"} <= c.keys() for c in cols.values()
+        )
+        and manifest.get("dialect") in ("sqlite", "postgresql")
+    ):
+        raise BackupError(f"{source} has a damaged manifest")
     return manifest
 
 
