@@ -23,13 +23,14 @@ import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from latentsearch.errors import BackupError
 from latentsearch.store import snapshot as snap
@@ -91,6 +92,16 @@ def _noop(_phase: str, _done: int, _total: int) -> None:
     pass
 
 
+@contextlib.contextmanager
+def failures(what: str) -> Iterator[None]:
+    """Disk and database errors as `BackupError` (latentsearch's own errors pass unchanged)."""
+    try:
+        yield
+    except (OSError, SQLAlchemyError) as exc:
+        detail = getattr(exc, "orig", None) or exc
+        raise BackupError(f"{what} failed: {detail}") from exc
+
+
 def _dialect(database: str | None) -> str:
     if database is None:
         return "sqlite"
@@ -130,6 +141,13 @@ def backup(
         raise BackupError(f"no index folder at {folder}")
     if not target.parent.is_dir():
         raise BackupError(f"the folder of {target} does not exist")
+    with failures("backup"):
+        return _backup(folder, target, database, dialect, report)
+
+
+def _backup(
+    folder: Path, target: Path, database: str | None, dialect: str, report: Progress
+) -> BackupReport:
     work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     try:
         (work / "index").mkdir()
@@ -177,8 +195,6 @@ def backup(
         }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2))
         size = _write_archive(work, [MANIFEST, *files], target, report)
-    except OSError as exc:
-        raise BackupError(f"backup failed: {exc}") from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return BackupReport(target, dialect, created, collections, len(files), size)

@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 from typing import IO, Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from latentsearch.backup import (
@@ -33,6 +34,7 @@ from latentsearch.backup import (
     _dialect,
     _noop,
     _sqlite_path,
+    failures,
 )
 from latentsearch.db import connect
 from latentsearch.errors import BackupError
@@ -56,7 +58,13 @@ def restore(
     """Restore ``archive`` into the index folder ``index`` (and ``database`` for PostgreSQL),
     which must be empty unless ``force``; then verify it. Raises `BackupError` when the archive
     is damaged, the target is not empty, or the verification fails."""
-    report = progress or _noop
+    with failures("restore"):
+        return _restore(archive, index, database, force, progress or _noop)
+
+
+def _restore(
+    archive: str | Path, index: str | Path, database: str | None, force: bool, report: Progress
+) -> RestoreReport:
     source = Path(archive).expanduser().resolve()
     folder = Path(index).expanduser().resolve()
     dialect = _dialect(database)
@@ -103,10 +111,15 @@ def restore(
 def verify(
     index: Path, manifest: dict[str, Any], *, database: str | None, progress: Progress = _noop
 ) -> RestoreReport:
-    """Open every collection of the restored index and compare it with the manifest."""
+    """Open every collection of the restored index and compare it with the manifest (after
+    pointing image items at the restored ``uploads/``)."""
     expected: dict[str, dict[str, Any]] = manifest["collections"]
     out: dict[str, dict[str, Any]] = {}
     with connect(index, database=database, device="cpu") as db:
+        old = manifest.get("source_index")
+        if old and Path(old) != index:  # items name uploaded images by their absolute path
+            with db.store.transaction() as s:
+                snap.relocate(s, f"{Path(old) / 'uploads'}/", f"{index / 'uploads'}/")
         with db.store.session() as s:
             states = snap.collection_states(s)
         for n, name in enumerate(sorted(set(expected) | set(states))):
@@ -147,6 +160,17 @@ def _manifest(tar: tarfile.TarFile, source: Path) -> dict[str, Any]:
         raise BackupError(
             f"{source} is a version {manifest.get('version')} backup; this latentsearch reads version {VERSION}"
         )
+    files, cols = manifest.get("files"), manifest.get("collections")
+    if not (
+        isinstance(files, dict)
+        and isinstance(cols, dict)
+        and all(isinstance(f, dict) and {"size", "sha256"} <= f.keys() for f in files.values())
+        and all(
+            isinstance(c, dict) and {"count", "digest", "seq"} <= c.keys() for c in cols.values()
+        )
+        and manifest.get("dialect") in ("sqlite", "postgresql")
+    ):
+        raise BackupError(f"{source} has a damaged manifest")
     return manifest
 
 
@@ -206,6 +230,10 @@ def _copy_hashing(src: IO[bytes], target: Path) -> str:
 def _load_pg(database: str, dump: Path, manifest: dict[str, Any], force: bool) -> None:
     engine = make_engine(database)
     try:
+        schema = snap.pg_schema(database)
+        if schema:  # restoring into a new schema: create it
+            with engine.begin() as conn:
+                conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {snap.quote_ident(schema)}"))
         migrate(engine)  # the schema comes from latentsearch's migrations; the dump is data only
         with Session(engine) as s:
             revision = snap.alembic_revision(s)

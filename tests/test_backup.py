@@ -11,14 +11,16 @@ import os
 import tarfile
 import time
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 
 import latentsearch as ls
 from latentsearch.errors import BackupError
 from latentsearch.query import hybrid
+from latentsearch.store import ItemRow
 from latentsearch.store.snapshot import pg_schema
 from tests.corpus import run
 from tests.mp_writer import COLLECTION, DIM, Writer, check_batches
@@ -129,6 +131,11 @@ def test_cli_backup_restore_and_failures_leave_nothing(tmp_path) -> None:
     src = tmp_path / "idx"
     with ls.connect(src, device="cpu") as db:
         db.create_collection("v", dim=4).add(ids=["x"], vectors=np.eye(4)[:1])
+        # An image uploaded over HTTP: kept in uploads/, named by its absolute path.
+        (src / "uploads").mkdir()
+        (src / "uploads" / "abc.png").write_bytes(b"png")
+        with db.store.transaction() as s:
+            s.execute(update(ItemRow).values(content_ref=str(src / "uploads" / "abc.png")))
     out = tmp_path / "out" / "b.tar"
     out.parent.mkdir()
     r = run("backup", "--index", str(src), "--out", str(out), "--json")
@@ -143,6 +150,9 @@ def test_cli_backup_restore_and_failures_leave_nothing(tmp_path) -> None:
     r = run("restore", "--from", str(out), "--index", str(tmp_path / "new"), "--json")
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["ok"] is True
+    with ls.connect(tmp_path / "new", device="cpu") as db, db.store.session() as s:
+        ref = s.scalar(select(ItemRow.content_ref))
+    assert ref == str(tmp_path / "new" / "uploads" / "abc.png") and Path(ref).read_bytes() == b"png"
     r = run("restore", "--from", str(out), "--index", str(tmp_path / "new"))
     assert r.exit_code == 4 and "not empty" in r.stderr
     r = run("restore", "--from", str(out), "--index", str(tmp_path / "new"), "--force")
@@ -168,3 +178,22 @@ def test_cli_backup_restore_and_failures_leave_nothing(tmp_path) -> None:
     r = run("backup", "--help")
     assert "Examples" in r.stdout and "pg_dump" in r.stdout
     assert "--force" in run("restore", "--help").stdout
+
+
+@pytest.mark.postgres
+def test_pg_restore_creates_the_schema_the_url_names(tmp_path, pg_url, pg_admin) -> None:
+    with ls.connect(tmp_path / "idx", database=pg_url, device="cpu") as db:
+        db.create_collection("v", dim=4).add(ids=["x"], vectors=np.eye(4)[:1])
+    out = tmp_path / "b.tar"
+    ls.backup(tmp_path / "idx", out, database=pg_url)
+    schema = f"New_{uuid.uuid4().hex[:8]}"  # mixed case: quoted in every statement
+    target = f"{pg_url.split('?')[0]}?options=-csearch_path%3D%22{schema}%22"
+    try:
+        result = ls.restore(out, tmp_path / "new", database=target)
+        assert result.ok and result.collections["v"]["count"] == 1
+    finally:
+        with pg_admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    with pytest.raises(BackupError):  # an unreachable server is a typed error too
+        ls.restore(out, tmp_path / "other", database="postgresql+psycopg://nobody@127.0.0.1:1/x")
+    assert not (tmp_path / "other").exists()

@@ -19,6 +19,8 @@ COMMANDS = [
     "info",
     "delete",
     "eval",
+    "backup",
+    "restore",
 ]  # and serve, keys (issue 6)
 
 

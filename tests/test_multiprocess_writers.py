@@ -79,7 +79,9 @@ def test_writers_build_and_server_share_one_sqlite_index(tmp_path) -> None:
         )
         checked: dict[str, set[int]] = {w.prefix: set() for w in writers}
         reads = 0
-        while any(w.proc.poll() is None for w in writers) or build.poll() is None:
+        running = True
+        while running:  # one more pass after everyone is done: every acknowledgement is read
+            running = any(w.proc.poll() is None for w in writers) or build.poll() is None
             if _wal_inode(index) != inode:
                 problems.append("the WAL file was replaced while the server was running")
                 break

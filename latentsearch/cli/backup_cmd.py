@@ -29,9 +29,7 @@ BACKUP_EXAMPLES = """
   latentsearch backup --index idx --out idx.tar.gz --json
   latentsearch backup --index idx --database postgresql+psycopg://me@db/search --out idx.tar
 
-Writers may keep running. SQLite is copied with its online backup API; PostgreSQL with
-pg_dump (its client programs must be installed, same major version as the server) on one
-snapshot; the FAISS files are copied first and replay what they lag when restored.
+Writers may keep running. SQLite is copied with its online backup API; PostgreSQL with pg_dump (its client programs must be installed, same major version as the server) on one snapshot; the FAISS files are copied first and replay what they lag when restored. See the README, "Operations: backup and restore".
 """
 
 RESTORE_EXAMPLES = """
@@ -41,9 +39,7 @@ RESTORE_EXAMPLES = """
   latentsearch restore --from idx.tar --index idx2 --database 'postgresql+psycopg://me@db/search?options=-csearch_path%3Drestored'
   latentsearch restore --from idx.tar --index idx --force --json
 
-The target (folder, and schema for PostgreSQL) must be empty unless --force. The restore is
-then verified: item counts, a digest of ids, content hashes and ACLs, and the index equal to
-the store. Exit code 4 when anything does not match.
+The target (folder, and schema for PostgreSQL) must be empty unless --force. The restore is then verified: item counts, a digest of ids, content hashes and ACLs, and the index equal to the store. Exit code 4 when anything does not match.
 """
 
 OutOpt = Annotated[

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, create_engine, func, literal, select, text, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
@@ -73,6 +73,18 @@ def collection_states(s: Session) -> dict[str, CollectionState]:
             n += 1
         out[name] = CollectionState(int(cid), int(seq or 0), n, h.hexdigest())
     return out
+
+
+def relocate(s: Session, old: str, new: str) -> int:
+    """Point items whose ``content_ref`` starts with ``old`` at ``new`` instead (a restored
+    folder's uploaded images). No trigger watches this column, and no digest covers it."""
+    n = len(old)
+    result = s.execute(
+        update(ItemRow)
+        .where(func.substr(ItemRow.content_ref, 1, n) == old)
+        .values(content_ref=literal(new) + func.substr(ItemRow.content_ref, n + 1))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def alembic_revision(s: Session) -> str | None:
@@ -176,7 +188,7 @@ def pg_snapshot(engine: Engine, dest: Path) -> tuple[dict[str, CollectionState],
             cmd = ["pg_dump", "--format=custom", "--data-only", "--no-owner", "--no-privileges"]
             cmd += [f"--snapshot={snapshot}", f"--file={dest}"]
             for t in _pg_tables():
-                cmd += ["--table", f"{_ident(schema)}.{_ident(t)}"]
+                cmd += ["--table", f"{quote_ident(schema)}.{quote_ident(t)}"]
             # The snapshot stays valid while this transaction is open, i.e. during the dump.
             _run(cmd, libpq_env(engine.url))
     return states, str(schema), revision
@@ -206,7 +218,7 @@ def pg_load(engine: Engine, dump: Path, source_schema: str, *, clear: bool = Fal
     )
     script = _map_schema(sql, source_schema, str(target))
     if clear:
-        tables = ", ".join(f"{_ident(str(target))}.{_ident(t)}" for t in _pg_tables())
+        tables = ", ".join(f"{quote_ident(str(target))}.{quote_ident(t)}" for t in _pg_tables())
         script = f"TRUNCATE {tables} RESTART IDENTITY CASCADE;\n".encode() + script
     cmd = ["psql", "--no-psqlrc", "--quiet", "--single-transaction", "-v", "ON_ERROR_STOP=1"]
     _run([*cmd, "--file=-"], libpq_env(engine.url), stdin=script)
@@ -214,7 +226,7 @@ def pg_load(engine: Engine, dump: Path, source_schema: str, *, clear: bool = Fal
 
 def _map_schema(sql: bytes, source: str, target: str) -> bytes:
     """Rename ``source.`` to ``target.`` in the script's statements, never in COPY data."""
-    old, new = f"{_ident(source)}.".encode(), f"{_ident(target)}.".encode()
+    old, new = f"{quote_ident(source)}.".encode(), f"{quote_ident(target)}.".encode()
     out, in_copy = [], False
     for line in sql.split(b"\n"):
         if in_copy:
@@ -226,7 +238,7 @@ def _map_schema(sql: bytes, source: str, target: str) -> bytes:
     return b"\n".join(out)
 
 
-def _ident(name: str) -> str:
+def quote_ident(name: str) -> str:
     """A SQL identifier as pg_dump writes it: bare when it can be, else double-quoted."""
     if re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         return name
