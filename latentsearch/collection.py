@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from latentsearch.collection_index import IndexInfo, IndexKeeping
 from latentsearch.collection_query import MAX_K, QueryMethods, check_k, id_list
+from latentsearch.collection_writes import check_writable, derive_ids, write_access
 from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
 from latentsearch.errors import (
     CollectionNotFoundError,
@@ -32,18 +33,12 @@ from latentsearch.errors import (
     StoreError,
 )
 from latentsearch.index import VectorIndex
-from latentsearch.ingest.records import (
-    NewItem,
-    normalise,
-    rows_from_columns,
-    scoped_id,
-    vector_block,
-)
+from latentsearch.ingest.records import NewItem, normalise, rows_from_columns, vector_block
 from latentsearch.query.space import Space
 from latentsearch.results import WriteResult
 from latentsearch.store import CollectionRow, ItemRow
 from latentsearch.store import items as sql
-from latentsearch.store.acl import Access, access, visible_row
+from latentsearch.store.acl import Access, visible_row
 from latentsearch.store.filters import compile_where, matching_ids
 from latentsearch.store.models import utcnow
 
@@ -171,7 +166,7 @@ class Collection(QueryMethods, IndexKeeping):
 
         ``principals``: who is writing (see `upsert`); None (the default) is unrestricted.
         """
-        acc = _write_access(principals, self.name)
+        acc = write_access(principals, self.name)
         items, derived = self._prepare(records, texts, images, vectors, ids, metadata, acl, sources)
         return self._write(items, derived, upsert=False, acc=acc)
 
@@ -194,9 +189,9 @@ class Collection(QueryMethods, IndexKeeping):
         an admin key). Given, the call may change only items those principals can see (the read
         rule): an id naming a hidden item fails the whole call with the same `DuplicateIdError`
         as `add` gives for any existing id, and records without an id never land on a hidden
-        item (see `_derive_ids`).
+        item (see `latentsearch.collection_writes`).
         """
-        acc = _write_access(principals, self.name)
+        acc = write_access(principals, self.name)
         items, derived = self._prepare(records, texts, images, vectors, ids, metadata, acl, sources)
         return self._write(items, derived, upsert=True, acc=acc)
 
@@ -217,7 +212,7 @@ class Collection(QueryMethods, IndexKeeping):
         """
         if (ids is None) == (where is None):
             raise InvalidInputError("give ids=[...] or where={...} (where={} deletes every item)")
-        acc = _write_access(principals, self.name)
+        acc = write_access(principals, self.name)
         clause = (
             compile_where(where, self._id) if where is not None else None
         )  # FilterError before any write
@@ -327,71 +322,15 @@ class Collection(QueryMethods, IndexKeeping):
         )
         return items, [r.get("id") is None for r in rows]
 
-    def _derive_ids(
-        self, s: Session, items: list[NewItem], derived: list[bool], acc: Access
-    ) -> None:
-        """Give a restricted writer's records without an id an id that never lands on a hidden item.
-
-        Unrestricted writes keep `stable_id` (content only). A restricted writer gets, for each
-        such record, the first of these that names an item it can see: its own `scoped_id`
-        (content and principals), then the shared `stable_id`; if neither, its own `scoped_id`.
-        So a hidden item under the shared id is never touched, and the answer (ids and counts)
-        is the same as if it did not exist; re-writing the same content is still idempotent.
-        What remains: if the writer's own `scoped_id` names an item it cannot see (one written
-        with these principals and an ACL that excludes them), the call fails as for an explicit
-        hidden id.
-        """
-        if acc.principals is None or not any(derived):
-            return
-        todo = [it for it, d in zip(items, derived, strict=True) if d]
-        own = [scoped_id(it.kind, it.content_hash, acc.principals) for it in todo]
-        found = sql.existing(s, self._id, [*own, *(it.external_id for it in todo)])
-        seen = sql.visible_among(s, [r.id for r in found.values()], acc.principals)
-
-        def visible(ext: str) -> bool:
-            return ext in found and found[ext].id in seen
-
-        for it, mine in zip(todo, own, strict=True):
-            if visible(mine) or not visible(it.external_id):
-                it.external_id = mine
-        first: dict[str, int] = {}
-        for i, it in enumerate(items):
-            if first.setdefault(it.external_id, i) != i:
-                raise DuplicateIdError(
-                    f"id {it.external_id!r} appears twice in this batch (items "
-                    f"{first[it.external_id]} and {i}); ids must be unique"
-                )
-
-    def _check_writable(
-        self, s: Session, found: dict[str, ItemRow], *, upsert: bool, acc: Access
-    ) -> None:
-        """Refuse ids this call may not write: any existing id for `add`, a hidden one for `upsert`.
-
-        Both get this one error and message, so a hidden id reads exactly like a visible id that
-        `add` may not replace. What a writer can still learn: that an id it names is taken, never
-        the item's content, ACL, metadata or anything else about it.
-        """
-        if upsert and acc.principals is not None and found:
-            seen = sql.visible_among(s, [r.id for r in found.values()], acc.principals)
-            taken = sorted(e for e, r in found.items() if r.id not in seen)
-        else:
-            taken = [] if upsert else sorted(found)
-        if taken:
-            raise DuplicateIdError(
-                f"{len(taken)} id(s) are already taken in {self.name!r}, e.g. {taken[:5]}: add() "
-                "never replaces an item and upsert() replaces only items the writer may see; "
-                "choose other ids"
-            )
-
     def _write(
         self, items: list[NewItem], derived: list[bool], *, upsert: bool, acc: Access
     ) -> WriteResult:
         if not items:
             return WriteResult()
         with self._db.store.session() as s:
-            self._derive_ids(s, items, derived, acc)
+            derive_ids(s, self._id, items, derived, acc)
             found = sql.existing(s, self._id, [it.external_id for it in items])
-            self._check_writable(s, found, upsert=upsert, acc=acc)
+            check_writable(s, self.name, found, upsert=upsert, acc=acc)
         changed = [
             it.external_id not in found or found[it.external_id].content_hash != it.content_hash
             for it in items
@@ -405,7 +344,7 @@ class Collection(QueryMethods, IndexKeeping):
                 seq = sql.bump_seq(s, self._id)
                 current = sql.existing(s, self._id, [it.external_id for it in items])
                 # again under the write lock: ids or ACLs may have changed since the check above
-                self._check_writable(s, current, upsert=upsert, acc=acc)
+                check_writable(s, self.name, current, upsert=upsert, acc=acc)
                 if any(it.external_id not in current for it in same):
                     raise StoreError(
                         "another writer deleted some of these items meanwhile; retry the call"
@@ -500,12 +439,6 @@ class Collection(QueryMethods, IndexKeeping):
         self.wait_for_maintenance()
         with self._lock:
             self._save()
-
-
-def _write_access(principals: Any, name: str) -> Access:
-    """``principals=`` of a write: validated like a read's, but None is allowed everywhere (the
-    library's owner), also on collections that require principals for reads."""
-    return access(principals, required=False, collection=name)
 
 
 def check_recall(value: Any) -> float:

@@ -28,7 +28,8 @@ class EmptyTextError(InvalidInputError):
 
 
 class DuplicateIdError(InvalidInputError):
-    """The same id twice in one batch, or an `add` of an id that already exists."""
+    """The same id twice in one batch, or a taken id: `add` of an id that exists, or a write with
+    ``principals=`` naming an item they cannot see (the same message for both)."""
 
 
 class InvalidTextError(InvalidInputError):

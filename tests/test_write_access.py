@@ -158,3 +158,13 @@ def test_keyword_scores_do_not_depend_on_hidden_documents(col: ls.Collection) ->
     assert with_word == without_word == alone
     # an unrestricted caller still ranks over everything
     assert {h.id for h in hybrid.keyword(col, "secret", 5)} == {"s"}
+
+
+def test_a_writer_cannot_rewrite_what_it_wrote_out_of_its_own_sight(col: ls.Collection) -> None:
+    """The documented limit: content written with an ACL that excludes the writer is hidden from
+    it afterwards, so writing it again fails like a taken id instead of changing it."""
+    assert col.upsert([{"text": SECRET, "acl": [HR]}], principals=ENG).added == 1
+    before = state(col)
+    with pytest.raises(DuplicateIdError, match="already taken"):
+        col.upsert([{"text": SECRET, "acl": ["group:eng"]}], principals=ENG)
+    assert state(col) == before

@@ -68,7 +68,7 @@ def access(principals: Any, *, required: bool, collection: str = "") -> Access:
     return Access(tuple(sorted(set(out))))
 
 
-def visible_ids(principals: Sequence[str]) -> Select[tuple[int]]:
+def visible_ids(principals: Sequence[str]) -> Select[int]:
     """The primary keys of the items whose ACL names ``"*"`` or one of ``principals``."""
     allowed = sorted({*principals, EVERYONE})
     return select(ItemPrincipalRow.item_id).where(ItemPrincipalRow.principal.in_(allowed))
