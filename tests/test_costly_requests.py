@@ -1,6 +1,6 @@
 """Defect 12: a search over megabyte documents costs O(snippet) per hit and answers in kilobytes.
 
-Measured (bench/citations.py, fifteen 1 MB texts, `search` + the HTTP conversion of 15 hits):
+Measured (python -m bench.citations, fifteen 1 MB texts, `search` + the HTTP conversion of 15 hits):
 before 15.1 s and a 15.0 MB answer; after 0.08 s and 0.04 MB. The tests assert the behaviour
 behind those numbers, not timings: the words stemmed per hit are bounded, no whole document is
 tokenised, and the HTTP answer is small.
