@@ -20,10 +20,25 @@ from pathlib import Path
 import latentsearch as ls
 from latentsearch.server import convert
 
-WORDS = (
-    "network outage gateway router firewall kernel restart rotate keys laptop printer invoice "
-    "holiday budget server replica failover"
-).split()
+WORDS = [
+    "network",
+    "outage",
+    "gateway",
+    "router",
+    "firewall",
+    "kernel",
+    "restart",
+    "rotate",
+    "keys",
+    "laptop",
+    "printer",
+    "invoice",
+    "holiday",
+    "budget",
+    "server",
+    "replica",
+    "failover",
+]
 
 
 def build(path: Path) -> None:
