@@ -78,6 +78,8 @@ MmrOpt = Annotated[
 
 def check_index(index: Path, database: str | None) -> None:
     """A read command needs an existing index: fail with the fix instead of creating an empty one."""
+    if index.exists() and not index.is_dir():
+        connect(index)  # raises the API's InvalidInputError ("... is a file, not an index folder")
     if database is not None:
         return
     if not index.is_dir() or not (index / SQLITE_FILE).is_file():

@@ -16,6 +16,10 @@ import snowballstemmer
 
 WORD = re.compile(r"\w+", re.UNICODE)
 MAX_QUERY_TERMS = 64
+# Highlighting looks at most this many candidate words per text, and searches at most
+# SCAN_CHARS characters of it: its cost is bounded whatever the size of the text (defect 12).
+MAX_CANDIDATES = 256
+SCAN_CHARS = 2_000_000
 
 # The usual English stop words (NLTK's list): too common to rank or highlight.
 STOP_WORDS = frozenset(
@@ -208,7 +212,30 @@ def query_terms(text: str) -> list[str]:
     return list(out)[:MAX_QUERY_TERMS]
 
 
-def matches(text: str, terms: list[str]) -> list[Token]:
-    """The words of ``text`` whose stem equals the stem of a query term."""
+def matches(text: str, terms: list[str], *, limit: int = MAX_CANDIDATES) -> list[Token]:
+    """The words of ``text`` whose stem equals the stem of a query term, in text order, among
+    the first ``limit`` candidates.
+
+    A word stems to ``s`` only if it starts with ``s`` less its last letter (Porter rewrites at
+    most the last letter of what it keeps: "happy" -> "happi", "hoping" -> "hope"), so one
+    regular-expression search for those prefixes finds every candidate without tokenising or
+    stemming the text; only candidates are stemmed. Cost: one C-speed scan of at most
+    `SCAN_CHARS` characters plus ``limit`` stems, not a Python loop over every word.
+    """
     stems = {stem(t) for t in terms}
-    return [t for t in tokens(text) if stem(t.word) in stems]
+    if not stems:
+        return []
+    out = []
+    for n, m in enumerate(_candidates(frozenset(stems)).finditer(text, 0, SCAN_CHARS)):
+        if n >= limit:
+            break
+        if stem(m.group(0)) in stems:
+            out.append(Token(m.group(0), m.start(), m.end()))
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _candidates(stems: frozenset[str]) -> re.Pattern[str]:
+    prefixes = sorted({s[:-1] if len(s) > 1 else s for s in stems}, key=len, reverse=True)
+    alternatives = "|".join(re.escape(p) for p in prefixes)
+    return re.compile(rf"(?<!\w)(?:{alternatives})\w*", re.IGNORECASE | re.UNICODE)

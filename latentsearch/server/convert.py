@@ -24,6 +24,13 @@ from latentsearch.server.schemas import (
     SpanOut,
 )
 
+# A search answer carries each hit's text up to HIT_TEXT_CHARS characters, and all of them
+# together up to RESPONSE_TEXT_CHARS (shared out evenly, at least MIN_HIT_TEXT_CHARS each): a
+# search over megabyte documents answers in kilobytes. A cut text has ``text_truncated``; the
+# whole item is GET /collections/{name}/items/{id}.
+HIT_TEXT_CHARS = 2_000
+RESPONSE_TEXT_CHARS = 200_000
+MIN_HIT_TEXT_CHARS = 200
 IMAGE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
 MAX_PIXELS = 40_000_000
 
@@ -75,14 +82,23 @@ def _chunk(c: Any) -> ChunkOut | None:
     return ChunkOut(parent=c.parent, start=c.start, end=c.end) if c is not None else None
 
 
-def hit_out(hit: Hit, query_text: str | None) -> HitOut:
+def hits_out(hits: list[Hit], query_text: str | None) -> list[HitOut]:
+    """The hits of one answer, their texts capped (see `HIT_TEXT_CHARS`)."""
+    share = RESPONSE_TEXT_CHARS // max(len(hits), 1)
+    limit = max(MIN_HIT_TEXT_CHARS, min(HIT_TEXT_CHARS, share))
+    return [hit_out(h, query_text, text_limit=limit) for h in hits]
+
+
+def hit_out(hit: Hit, query_text: str | None, *, text_limit: int = HIT_TEXT_CHARS) -> HitOut:
     c = cite(hit, query_text)
     text = hit.text if hit.kind == "text" else None  # never reveal server file paths of images
+    truncated = text is not None and len(text) > text_limit
     return HitOut(
         id=hit.id,
         score=float(hit.score),
         kind=hit.kind,
-        text=text,
+        text=text[:text_limit] if text is not None and truncated else text,
+        text_truncated=truncated,
         metadata=hit.metadata,
         source=SourceOut(uri=hit.source.uri, title=hit.source.title),
         chunk=_chunk(hit.chunk),

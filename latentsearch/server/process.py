@@ -34,10 +34,15 @@ def running_server(
     timeout: float = 180.0,
     log_file: Path | None = None,
     extra_args: tuple[str, ...] = (),
+    wrap: tuple[str, ...] = (),
 ) -> Iterator[str]:
-    """Start `serve` for ``index``; yield its base URL; stop it (and its workers) on exit."""
+    """Start `serve` for ``index``; yield its base URL; stop it (and its workers) on exit.
+
+    ``wrap`` prefixes the command (e.g. ``("setpriv", "--reuid=nobody", ...)`` to serve as
+    another user)."""
     port = free_port()
     cmd = [
+        *wrap,
         sys.executable,
         "-m",
         "latentsearch.server.cli",

@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse
 from latentsearch.errors import ItemNotFoundError
 from latentsearch.query import hybrid
 from latentsearch.server.auth import Reader
-from latentsearch.server.convert import decode_image, hit_out, item_out
+from latentsearch.server.convert import decode_image, hits_out, item_out
 from latentsearch.server.metrics import SEARCHES
 from latentsearch.server.schemas import (
     AnalogyRequest,
@@ -106,9 +106,7 @@ def search(
         fusion=fusion,
     )
     SEARCHES.labels("search", body.mode).inc()
-    return SearchResponse(
-        hits=[hit_out(h, body.text) for h in hits], mode=body.mode, took_ms=_ms(started)
-    )
+    return SearchResponse(hits=hits_out(hits, body.text), mode=body.mode, took_ms=_ms(started))
 
 
 @router.post("/collections/{name}/query", tags=["search"], response_model=SearchResponse)
@@ -122,7 +120,7 @@ def query(
     hits = col.query(body.expr, body.k, where=body.where, principals=principals, mmr=body.mmr)
     SEARCHES.labels("query", "dense").inc()
     return SearchResponse(
-        hits=[hit_out(h, positive_text(body.expr)) for h in hits],
+        hits=hits_out(hits, positive_text(body.expr)),
         mode="dense",
         took_ms=_ms(started),
     )
@@ -150,7 +148,7 @@ def analogy(
     )
     SEARCHES.labels("analogy", "dense").inc()
     text = " ".join(t for t in body.positive if isinstance(t, str)) or None
-    return SearchResponse(hits=[hit_out(h, text) for h in hits], mode="dense", took_ms=_ms(started))
+    return SearchResponse(hits=hits_out(hits, text), mode="dense", took_ms=_ms(started))
 
 
 @router.get("/collections/{name}/items/{item_id}", tags=["items"], response_model=ItemOut)

@@ -183,7 +183,10 @@ class HitOut(BaseModel):
     id: str
     score: float
     kind: str
-    text: str | None
+    text: str | None = Field(description="the hit's text, cut to a bounded length in searches")
+    text_truncated: bool = Field(
+        False, description="text was cut; GET the item for all of it (the citation is exact)"
+    )
     metadata: dict[str, Any]
     source: SourceOut
     chunk: ChunkOut | None = None

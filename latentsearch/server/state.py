@@ -83,7 +83,10 @@ class State:
 
     @property
     def uploads(self) -> Path:
-        """Where images uploaded over HTTP are kept (their items reference these files)."""
+        """Where images uploaded over HTTP are kept (their items reference these files).
+
+        Asked for by every write request: a read-only index refuses it here (409)."""
+        self.db.require_writable("write items")
         path = self.db.path / "uploads"
         path.mkdir(exist_ok=True)
         return path

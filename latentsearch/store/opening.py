@@ -143,11 +143,14 @@ def translate_errors(engine: Engine, read_only_reason: str | None) -> None:
 
 
 def refused(reason: str, action: str = "write") -> ReadOnlyError:
+    fix = (
+        "open it without read_only=True"
+        if "read_only=True" in reason
+        else "open it as a user who may write the index folder and its database"
+    )
     return ReadOnlyError(
         f"cannot {action}: this index is open read-only ({reason}); it can be searched, not "
-        "changed. To change "
-        "it, open it as a user who may write the index folder and its database (and without "
-        "read_only=True)."
+        f"changed. To change it, {fix}."
     )
 
 
