@@ -18,6 +18,7 @@ from latentsearch.device import resolve_device
 from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
 from latentsearch.encoders.backends import requested as requested_backend
 from latentsearch.encoders.cache import DEFAULT_QUERY_CACHE, check_size
+from latentsearch.encoders.images import protect
 from latentsearch.errors import (
     CollectionExistsError,
     CollectionNotFoundError,
@@ -88,6 +89,7 @@ class Database:
         resolve_device(device, what="encoder")  # validate early and log the choice
         self.device = device
         self.store = Store(database or sqlite_url(self.path))
+        _protect_sqlite(self.store)
         self._open: dict[str, Collection] = {}
         self._lock = threading.RLock()
 
@@ -291,6 +293,17 @@ class Database:
                 f"dim={dim} but {encoder!r} produces {enc.dim}-d vectors; leave dim out"
             )
         return enc
+
+
+def _protect_sqlite(store: Store) -> None:
+    """Image loading must never open the database file (closing it would drop SQLite's locks)."""
+    if store.dialect != "sqlite" or not store.engine.url.database:
+        return
+    name = store.engine.url.database
+    if name.startswith("file:"):  # a URI filename such as file:/x/latentsearch.db?mode=ro
+        name = name[5:].split("?", 1)[0]
+    if name and name != ":memory:":
+        protect(*(name + suffix for suffix in ("", "-wal", "-shm", "-journal")))
 
 
 def index_options(
