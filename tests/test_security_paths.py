@@ -430,3 +430,18 @@ def test_responses_carry_no_server_paths(world: World) -> None:
     hits = {x["id"]: x for x in responses[0].json()["hits"]}
     assert hits["shots/red_circle.png"]["source"]["uri"] == "shots/red_circle.png"
     assert responses[3].json()["source"]["uri"] == "runbooks/vpn.md"
+
+
+def test_build_refuses_images_over_the_limits_per_file(world: World) -> None:
+    folder = world.root / "bombs"
+    folder.mkdir()
+    Image.new("1", (7000, 7000)).save(folder / "bomb.png")  # 49M real pixels in a few KB
+    os.mkfifo(folder / "pipe.png")  # never a regular file: the scan passes it by
+    with ls.connect(world.index, device="cpu") as db:
+        col = db.collection("photos")
+        summary = bounded(
+            lambda: build_sources(db, col, BuildOptions(sources=[str(folder)], acl=["*"])),
+            folder / "pipe.png",
+        )
+    assert summary.files.failed == 1 and summary.items_written == 0
+    assert "too large" in summary.failures[0].reason, summary.failures
