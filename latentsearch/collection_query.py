@@ -17,7 +17,7 @@ from latentsearch.index.faiss_index import check_vectors
 from latentsearch.query import arithmetic, latent
 from latentsearch.query.arithmetic import AnalogyQuery, as_question
 from latentsearch.query.hits import make_item, visible_by_external
-from latentsearch.query.inputs import as_query, resolve
+from latentsearch.query.inputs import as_query, image_sources, resolve
 from latentsearch.query.rerank import check_lambda
 from latentsearch.query.search import Request, run
 from latentsearch.query.space import PlannerSettings, Space
@@ -97,15 +97,17 @@ class QueryMethods:
         principals: Sequence[str] | None = None,
         mmr: float | None = None,
         per_document: bool = False,
+        allow_paths: bool = True,
     ) -> list[Hit]:
         """The ``k`` items most similar to ``query``: text, a PIL image, an image `Path`, a vector
         or ``{"id": ...}``. ``where`` filters (exact top-k among matches), ``principals`` limit
         what the caller sees, ``mmr`` (a lambda in [0, 1]) diversifies, and ``per_document``
-        returns the best chunk of each of ``k`` distinct documents."""
+        returns the best chunk of each of ``k`` distinct documents. ``allow_paths=False`` refuses
+        image paths without opening them (the server's setting)."""
         k = check_k(k)
         acc = self._access(principals)
         lam = check_lambda(mmr)
-        (term,) = resolve(self._space, [as_query(query)], acc)
+        (term,) = resolve(self._space, [as_query(query)], acc, image_sources(None, allow_paths))
         req = Request(term.vector[None, :], k, acc, where, mmr=lam, per_document=bool(per_document))
         return run(self._space, req)[0]
 
@@ -116,6 +118,7 @@ class QueryMethods:
         *,
         where: Mapping[str, Any] | None = None,
         principals: Sequence[str] | None = None,
+        allow_paths: bool = True,
     ) -> list[list[Hit]]:
         """`search` for many queries at once: one encoder call per modality and one FAISS call."""
         k = check_k(k)
@@ -127,7 +130,7 @@ class QueryMethods:
         specs = [as_query(q) for q in queries]
         if not specs:
             return []
-        terms = resolve(self._space, specs, acc)
+        terms = resolve(self._space, specs, acc, image_sources(None, allow_paths))
         return run(self._space, Request(np.stack([t.vector for t in terms]), k, acc, where))
 
     def search_vectors(
@@ -159,12 +162,17 @@ class QueryMethods:
         principals: Sequence[str] | None = None,
         mmr: float | None = None,
         exclude_inputs: bool = True,
+        images: Mapping[str, Any] | None = None,
+        allow_paths: bool = True,
     ) -> list[Hit]:
         """Search with a vector-arithmetic expression, e.g. ``king - man + woman`` or
         ``0.7 * "formal tone" + @ticket-123`` (grammar: `latentsearch.query.expressions`).
-        Each hit's ``why`` gives its similarity to every term."""
+        Each hit's ``why`` gives its similarity to every term. ``image:NAME`` is first looked up
+        in ``images`` (names to PIL images or image bytes), then read as a local file unless
+        ``allow_paths=False``; ``image:@id`` is the item ``@id``."""
         k = check_k(k)
         acc = self._access(principals)
+        sources = image_sources(images, allow_paths)
         return arithmetic.expression(
             self._space,
             expr,
@@ -173,6 +181,7 @@ class QueryMethods:
             acc=acc,
             mmr=check_lambda(mmr),
             exclude_inputs=exclude_inputs,
+            images=sources,
         )
 
     def analogy(
@@ -186,10 +195,13 @@ class QueryMethods:
         exclude_inputs: bool = True,
         where: Mapping[str, Any] | None = None,
         principals: Sequence[str] | None = None,
+        images: Mapping[str, Any] | None = None,
+        allow_paths: bool = True,
     ) -> list[Hit]:
         """``positive - negative`` analogies: ``method="3cosadd"`` is gensim's ``most_similar``,
         ``"3cosmul"`` its ``most_similar_cosmul``. A ``str`` term is the item with that id when
-        one is visible, else text. ``weights``: one per term, positives first."""
+        one is visible, else text. ``weights``: one per term, positives first. ``{"image": NAME}``
+        terms are read as in `query` (``images``, then a local file unless ``allow_paths=False``)."""
         return self.analogy_batch(
             [AnalogyQuery(positive, negative, weights)],
             k,
@@ -197,6 +209,8 @@ class QueryMethods:
             exclude_inputs=exclude_inputs,
             where=where,
             principals=principals,
+            images=images,
+            allow_paths=allow_paths,
         )[0]
 
     def analogy_batch(
@@ -208,15 +222,25 @@ class QueryMethods:
         exclude_inputs: bool = True,
         where: Mapping[str, Any] | None = None,
         principals: Sequence[str] | None = None,
+        images: Mapping[str, Any] | None = None,
+        allow_paths: bool = True,
     ) -> list[list[Hit]]:
         """Many analogies at once (one term lookup, one FAISS call or one scan)."""
         k = check_k(k)
         acc = self._access(principals)
+        sources = image_sources(images, allow_paths)
         qs = [as_question(q) for q in questions]
         if not qs:
             return []
         return arithmetic.analogy(
-            self._space, qs, k, method=method, exclude_inputs=exclude_inputs, where=where, acc=acc
+            self._space,
+            qs,
+            k,
+            method=method,
+            exclude_inputs=exclude_inputs,
+            where=where,
+            acc=acc,
+            images=sources,
         )
 
     def recommend(

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,7 @@ from latentsearch.device import resolve_device
 from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
 from latentsearch.encoders.backends import requested as requested_backend
 from latentsearch.encoders.cache import DEFAULT_QUERY_CACHE, check_size
+from latentsearch.encoders.images import protect
 from latentsearch.errors import (
     CollectionExistsError,
     CollectionNotFoundError,
@@ -108,6 +110,7 @@ class Database:
             url = database or opening.sqlite_read_only_url(self.path / SQLITE_FILE)
             self.store = Store(url, read_only_reason=why)
             log.info("opened %s read-only: %s", self.path, why)
+        _protect_sqlite(self.store)
         self._open: dict[str, Collection] = {}
         self._lock = threading.RLock()
         if not self.read_only:
@@ -360,6 +363,17 @@ def _folder(path: str | Path, *, create: bool) -> Path:
                 f"cannot create the index folder {folder}: {exc.strerror or exc}"
             ) from exc
     return folder
+
+
+def _protect_sqlite(store: Store) -> None:
+    """Image loading must never open the database file (closing it would drop SQLite's locks)."""
+    if store.dialect != "sqlite" or not store.engine.url.database:
+        return
+    name = store.engine.url.database
+    if name.startswith("file:"):  # a URI filename such as file:/x/latentsearch.db?mode=ro
+        name = unquote(name[5:].split("?", 1)[0])  # quoted once more for SQLite's URI parser
+    if name and name != ":memory:":
+        protect(*(name + suffix for suffix in ("", "-wal", "-shm", "-journal")))
 
 
 def index_options(

@@ -3,8 +3,6 @@ against independent numpy implementations of each formula."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from query_support import unit
@@ -197,7 +195,7 @@ def _terms(expr: str) -> list[tuple[str, object, float]]:
         (
             'image:photos/red_car.jpg - "red" + "blue"',
             [
-                ("image", Path("photos/red_car.jpg"), 1.0),
+                ("image", "photos/red_car.jpg", 1.0),
                 ("text", "red", -1.0),
                 ("text", "blue", 1.0),
             ],
@@ -210,11 +208,13 @@ def _terms(expr: str) -> list[tuple[str, object, float]]:
         ("1e-1*a + .5*b", [("word", "a", 0.1), ("word", "b", 0.5)]),
         ("a + a - b + b + c", [("word", "a", 2.0), ("word", "c", 1.0)]),
         ("(a)", [("word", "a", 1.0)]),
+        ("image:@cat-7 - @dog", [("id", "cat-7", 1.0), ("id", "dog", -1.0)]),
+        ('image:"@doc 7"', [("id", "doc 7", 1.0)]),
         (
             """@"doc 7" + image:'my pics/x.png' + vec:"my dir" + 'it\\'s'""",
             [
                 ("id", "doc 7", 1.0),
-                ("image", Path("my pics/x.png"), 1.0),
+                ("image", "my pics/x.png", 1.0),
                 ("direction", "my dir", 1.0),
                 ("text", "it's", 1.0),
             ],

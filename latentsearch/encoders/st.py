@@ -177,6 +177,11 @@ class SentenceTransformerEncoder(Encoder):
             check_text(t, f"texts[{i}]")  # a lone surrogate cannot even be tokenized
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self.supports_images:
+            # A multimodal sentence-transformers model reads a str that names an existing image
+            # file, an http(s) image URL or a data: URI as that image (it opens or fetches it).
+            # Text is always text here: the {"text": ...} form pins the modality.
+            return self._encode([{"text": t} for t in texts], show_progress)
         return self._encode(texts, show_progress)
 
     def encode_images(

@@ -16,8 +16,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from PIL import Image
-
+from latentsearch.encoders.images import MAX_IMAGE_BYTES, decode
+from latentsearch.errors import ImageError
 from latentsearch.ingest.documents import Document, LoadError, Progress
 from latentsearch.ingest.record_files import FieldMap, load_records
 from latentsearch.ingest.sources import SourceFile
@@ -142,13 +142,18 @@ def load_pdf(sf: SourceFile) -> Document:
 
 
 def load_image(sf: SourceFile) -> Document:
+    if sf.size > MAX_IMAGE_BYTES:
+        raise LoadError(f"too large: {sf.size} bytes (images may have at most {MAX_IMAGE_BYTES})")
     try:
-        with Image.open(sf.path) as img:
-            img.load()
-            size, fmt = img.size, img.format
+        raw = sf.path.read_bytes()  # a regular file: the scan checked
     except PermissionError as exc:
         raise LoadError("permission denied") from exc
-    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError... on bad files
+    except OSError as exc:
+        raise LoadError(f"unreadable: {exc}") from exc
+    try:
+        img, fmt = decode(raw, "image")  # the limits every image path and upload has
+        size = img.size
+    except ImageError as exc:
         raise LoadError(f"corrupt image: {exc}") from exc
     return Document(
         id=sf.doc_id,

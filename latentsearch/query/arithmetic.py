@@ -24,7 +24,17 @@ import numpy as np
 from latentsearch.errors import InvalidInputError
 from latentsearch.query import planner
 from latentsearch.query.expressions import parse
-from latentsearch.query.inputs import Spec, Term, as_term, check_weight, resolve, term_list, unit
+from latentsearch.query.inputs import (
+    LOCAL,
+    ImageSources,
+    Spec,
+    Term,
+    as_term,
+    check_weight,
+    resolve,
+    term_list,
+    unit,
+)
 from latentsearch.query.planner import Ranked
 from latentsearch.query.search import Request, finish, run, scope_of
 from latentsearch.query.space import Space
@@ -70,7 +80,9 @@ def as_question(q: Any) -> AnalogyQuery:
     )
 
 
-def _questions(space: Space, qs: Sequence[AnalogyQuery], acc: Access) -> list[_Question]:
+def _questions(
+    space: Space, qs: Sequence[AnalogyQuery], acc: Access, images: ImageSources
+) -> list[_Question]:
     shapes, specs = [], []
     for n, q in enumerate(qs):
         pos, neg = term_list(q.positive), term_list(q.negative)
@@ -89,7 +101,9 @@ def _questions(space: Space, qs: Sequence[AnalogyQuery], acc: Access) -> list[_Q
         shapes.append((len(pos), len(neg), signed))
         specs.append([as_term(t) for t in pos + neg])
     unique = list({sp.key: sp for row in specs for sp in row}.values())
-    resolved = {sp.key: t for sp, t in zip(unique, resolve(space, unique, acc), strict=True)}
+    resolved = {
+        sp.key: t for sp, t in zip(unique, resolve(space, unique, acc, images), strict=True)
+    }
     out = []
     for row, (_p, _n, signed) in zip(specs, shapes, strict=True):
         terms = [resolved[sp.key] for sp in row]
@@ -118,10 +132,11 @@ def analogy(
     exclude_inputs: bool,
     where: Mapping[str, Any] | None,
     acc: Access,
+    images: ImageSources = LOCAL,
 ) -> list[list[Hit]]:
     if method not in METHODS:
         raise InvalidInputError(f"method must be one of {METHODS}, not {method!r}")
-    questions = _questions(space, qs, acc)
+    questions = _questions(space, qs, acc, images)
     exclude = [q.inputs for q in questions] if exclude_inputs else None
     if method == "3cosadd":
         vectors = np.stack([mean_vector(q.terms, q.weights) for q in questions])
@@ -226,10 +241,11 @@ def expression(
     acc: Access,
     mmr: float | None,
     exclude_inputs: bool,
+    images: ImageSources = LOCAL,
 ) -> list[Hit]:
     parsed = parse(expr)
     specs: list[Spec] = [t.spec for t in parsed.terms]
-    terms = resolve(space, specs, acc)
+    terms = resolve(space, specs, acc, images)
     q = np.zeros(space.dim, dtype=np.float32)
     for t, wt in zip(terms, parsed.terms, strict=True):
         q += np.float32(wt.weight) * t.vector

@@ -12,13 +12,14 @@ Grammar (EBNF; whitespace separates tokens and is otherwise ignored)::
     WORD       := (letter | "_") (letter | digit | "_" | "'" | ".")*     e.g. king, New_York
     STRING     := '"' ... '"'  |  "'" ... "'"        (backslash escapes the quote and itself)
     REF        := "@" (RUN | STRING)                 e.g. @ticket-123, @"doc 7"
-    IMAGE      := "image:" (RUN | STRING)            e.g. image:photos/red_car.jpg
+    IMAGE      := "image:" (RUN | STRING)            e.g. image:photos/red_car.jpg, image:@cat-7
     VEC        := "vec:" (RUN | STRING)              e.g. vec:sunny
     RUN        := one or more characters other than whitespace, quotes, "(", ")", "*", "+"
 
 Meaning: a WORD is the item with that id when the caller may see one, else text to embed; a
-STRING is always text; a REF is always an item (an error if missing or not visible); an IMAGE is an
-image file (CLIP collections); a VEC is a direction saved with ``col.direction(..., name=...)``.
+STRING is always text; a REF is always an item (an error if missing or not visible); an IMAGE is
+``image:@id`` (the same as ``@id``), an image sent with the query (``images={"name": ...}``, then
+``image:name``) or, in the Python API and CLI only, an image file (CLIP collections); a VEC is a direction saved with ``col.direction(..., name=...)``.
 Precedence and weights are as in arithmetic: ``*`` and ``/`` bind tighter than ``+`` and ``-``;
 a number may multiply a term or a parenthesised sum (``0.7 * "formal tone"``, ``2 * (a - b)``) and
 divide one (``(a + b) / 2``). Two terms cannot be multiplied, and a number cannot be added to a term.
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 from latentsearch.errors import ExpressionError
 from latentsearch.query.inputs import Spec
@@ -205,7 +205,9 @@ def _spec(tok: Token) -> Spec | None:
     if tok.kind == "REF":
         return Spec("id", v, f"@{v}")
     if tok.kind == "IMAGE":
-        return Spec("image", Path(v), f"image:{v}")
+        if v.startswith("@") and len(v) > 1:  # image:@id is the item @id (its stored vector)
+            return Spec("id", v[1:], f"@{v[1:]}")
+        return Spec("image", v, f"image:{v}")  # a name: an image sent with the request, or a path
     if tok.kind == "VEC":
         return Spec("direction", v, f"vec:{v}")
     return None

@@ -72,13 +72,21 @@ def search(
     mmr: Any = None,
     per_document: bool = False,
     fusion: Fusion | None = None,
+    allow_paths: bool = True,
 ) -> list[Hit]:
-    """Search ``col`` in one of three modes; every mode applies ``where`` and ``principals``."""
+    """Search ``col`` in one of three modes; every mode applies ``where`` and ``principals``.
+    ``allow_paths=False`` refuses image paths without opening them (the server's setting)."""
     if mode not in MODES:
         raise InvalidInputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if mode == "dense":
         return col.search(
-            query, k, where=where, principals=principals, mmr=mmr, per_document=per_document
+            query,
+            k,
+            where=where,
+            principals=principals,
+            mmr=mmr,
+            per_document=per_document,
+            allow_paths=allow_paths,
         )
     if not isinstance(query, str):
         raise InvalidInputError(
@@ -90,7 +98,14 @@ def search(
         return keyword(col, query, k, where=where, principals=principals, per_document=per_document)
     fusion = fusion or Fusion()
     depth = fusion.depth or max(50, 3 * k)
-    dense = col.search(query, depth, where=where, principals=principals, per_document=per_document)
+    dense = col.search(
+        query,
+        depth,
+        where=where,
+        principals=principals,
+        per_document=per_document,
+        allow_paths=allow_paths,
+    )
     words = keyword(
         col, query, depth, where=where, principals=principals, per_document=per_document
     )

@@ -9,21 +9,27 @@ Two reading rules for a plain ``str``:
 
 ``{"id": ...}`` always means an item: one that is missing or invisible to the caller raises the
 same `ItemNotFoundError`, so nothing is revealed about items the caller may not see.
+
+Images by name (``image:NAME`` in expressions, ``{"image": NAME}``, a `Path`) are looked up in an
+`ImageSources`: first the images given with the request, then, only if it allows paths, a local
+file. The server resolves with `NO_PATHS`, so no request can make it open a file.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from latentsearch.encoders.images import decode, load_image
 from latentsearch.errors import (
     DirectionNotFoundError,
+    ImageError,
     InvalidInputError,
     ItemNotFoundError,
     NonFiniteVectorError,
@@ -55,6 +61,56 @@ class Spec:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageSources:
+    """Where a named image term comes from: ``named`` (PIL images or encoded bytes sent with the
+    request) first, then a local file, but only when ``allow_paths`` (the caller owns the disk)."""
+
+    named: Mapping[str, Image.Image | bytes] = field(default_factory=dict)
+    allow_paths: bool = True
+
+    def load(self, value: str | Path | Image.Image, label: str) -> Image.Image:
+        """The decoded RGB image a term names, within the limits of `encoders.images`."""
+        if isinstance(value, Image.Image):
+            return load_image(value)
+        name = str(value)
+        if isinstance(value, str) and name in self.named:
+            return _named(self.named[name], label)
+        if self.allow_paths:
+            return load_image(Path(value))
+        # The same message for every name, and no file is touched: nothing about the disk leaks.
+        raise ImageError(
+            f"{label}: no image named {name!r} was sent with this request; an image term names "
+            "an item you can see (image:@id) or an image in the request's 'images'"
+        )
+
+
+LOCAL = ImageSources()
+NO_PATHS = ImageSources(allow_paths=False)
+
+
+def image_sources(images: Mapping[str, Any] | None, allow_paths: bool) -> ImageSources:
+    """Check a caller's ``images=`` mapping (names to PIL images or encoded bytes)."""
+    if images is None:
+        return ImageSources(allow_paths=bool(allow_paths))
+    if not isinstance(images, Mapping):
+        raise InvalidInputError("images must be a mapping of names to PIL images or image bytes")
+    for name, img in images.items():
+        if not isinstance(name, str) or not name or name.startswith("@"):
+            raise InvalidInputError(
+                f"image names must be non-empty strings not starting with '@', not {name!r}"
+            )
+        if not isinstance(img, Image.Image | bytes):
+            raise InvalidInputError(
+                f"images[{name!r}] must be a PIL image or image bytes, not {type(img).__name__}"
+            )
+    return ImageSources(dict(images), allow_paths=bool(allow_paths))
+
+
+def _named(img: Image.Image | bytes, label: str) -> Image.Image:
+    return load_image(img) if isinstance(img, Image.Image) else decode(img, label)[0]
+
+
+@dataclass(frozen=True, slots=True)
 class Term:
     """A resolved term: its vector (unit length in cosine collections) and item, if it is one."""
 
@@ -81,7 +137,7 @@ def _common(q: Any, what: str) -> Spec:
     if isinstance(q, Image.Image):
         return Spec("image", q, "<image>")
     if isinstance(q, Path):
-        return Spec("image", q, f"image:{q}")
+        return Spec("image", q, f"image:{q}")  # a local file (only where paths are allowed)
     if isinstance(q, Mapping) and len(q) == 1:
         ((key, value),) = q.items()
         if key == "id" and isinstance(value, str):
@@ -89,7 +145,7 @@ def _common(q: Any, what: str) -> Spec:
         if key == "text" and isinstance(value, str):
             return Spec("text", value, value)
         if key == "image" and isinstance(value, str | Path | Image.Image):
-            return Spec("image", Path(value) if isinstance(value, str) else value, f"image:{value}")
+            return Spec("image", value, f"image:{value}")  # a name: see `ImageSources`
         if key == "vec" and isinstance(value, str):
             return Spec("direction", value, f"vec:{value}")
     if isinstance(q, np.ndarray | list | tuple) and not isinstance(q, str):
@@ -111,8 +167,12 @@ def term_list(v: Any) -> list[Any]:
     return list(v)
 
 
-def resolve(space: Space, specs: Sequence[Spec], acc: Access) -> list[Term]:
-    """Vectors for every spec, batched: one SQL lookup, one encoder call per modality."""
+def resolve(
+    space: Space, specs: Sequence[Spec], acc: Access, images: ImageSources = LOCAL
+) -> list[Term]:
+    """Vectors for every spec, batched: one SQL lookup, one encoder call per modality.
+
+    Image terms are read through ``images`` (the server passes `NO_PATHS`)."""
     names = [sp.value for sp in specs if sp.kind in ("id", "word")]
     rows: dict[str, tuple[int, np.ndarray]] = {}
     with space.store.session() as s:
@@ -128,7 +188,7 @@ def resolve(space: Space, specs: Sequence[Spec], acc: Access) -> list[Term]:
             )
     out: list[Term | None] = [None] * len(specs)
     texts: dict[str, list[int]] = {}
-    images: list[int] = []
+    image_idx: list[int] = []
     for i, sp in enumerate(specs):
         if sp.kind in ("id", "word") and sp.value in rows:
             pk, vec = rows[sp.value]
@@ -138,7 +198,7 @@ def resolve(space: Space, specs: Sequence[Spec], acc: Access) -> list[Term]:
         elif sp.kind in ("text", "word"):
             texts.setdefault(_text(space, sp), []).append(i)
         elif sp.kind == "image":
-            images.append(i)
+            image_idx.append(i)
         elif sp.kind == "direction":
             out[i] = Term(sp.label, _unit(space, saved[sp.value], sp.label))
         else:
@@ -148,11 +208,15 @@ def resolve(space: Space, specs: Sequence[Spec], acc: Access) -> list[Term]:
         for vec, idx in zip(encoded, texts.values(), strict=True):
             for i in idx:
                 out[i] = Term(specs[i].label, _unit(space, vec, specs[i].label))
-    if images:
+    if image_idx:
         if not space.can_embed:
             raise UnsupportedModalityError(_raw(space, "images"))
-        encoded = space.encoder().encode_images([specs[i].value for i in images])
-        for i, vec in zip(images, encoded, strict=True):
+        encoder = space.encoder()
+        if not encoder.supports_images:
+            encoder.encode_images([])  # raises the "embeds text only" error before any file is read
+        pictures = [images.load(specs[i].value, specs[i].label) for i in image_idx]
+        encoded = encoder.encode_images(pictures)
+        for i, vec in zip(image_idx, encoded, strict=True):
             out[i] = Term(specs[i].label, _unit(space, vec, specs[i].label))
     return [t for t in out if t is not None]
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import io
-from pathlib import Path
+import os
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from latentsearch.encoders.images import decode
 from latentsearch.errors import ImageError
 from latentsearch.query.citations import cite
 from latentsearch.results import Hit, Item
@@ -32,28 +34,27 @@ HIT_TEXT_CHARS = 2_000
 RESPONSE_TEXT_CHARS = 200_000
 MIN_HIT_TEXT_CHARS = 200
 IMAGE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
-MAX_PIXELS = 40_000_000
 
 
 def decode_image(data: str, field: str) -> tuple[Image.Image, bytes, str]:
-    """A base64 image, checked: returns the image, its bytes and its file extension."""
+    """A base64 image, checked (the limits of `encoders.images`): the image, its bytes, its
+    file extension."""
     try:
         raw = base64.b64decode(
             data.split(",", 1)[1] if data.startswith("data:") else data, validate=True
         )
     except (binascii.Error, ValueError) as exc:
         raise ImageError(f"{field}: not valid base64 ({exc})") from exc
-    try:
-        img = Image.open(io.BytesIO(raw))
-        if img.width * img.height > MAX_PIXELS:
-            raise ImageError(f"{field}: image too large ({img.width}x{img.height})")
-        img.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise ImageError(f"{field}: not a readable image ({exc})") from exc
-    ext = IMAGE_FORMATS.get(img.format or "", "")
+    img, fmt = decode(raw, field)
+    ext = IMAGE_FORMATS.get(fmt or "", "")
     if not ext:
-        raise ImageError(f"{field}: unsupported image format {img.format!r}; use PNG, JPEG or WebP")
-    return img.convert("RGB"), raw, ext
+        raise ImageError(f"{field}: unsupported image format {fmt!r}; use PNG, JPEG or WebP")
+    return img, raw, ext
+
+
+def decode_images(images: dict[str, str] | None) -> dict[str, Image.Image]:
+    """The request's named images (``image:NAME`` terms), decoded."""
+    return {n: decode_image(b, f"images.{n}")[0] for n, b in (images or {}).items()}
 
 
 def store_image(folder: Path, raw: bytes, ext: str) -> Path:
@@ -82,17 +83,51 @@ def _chunk(c: Any) -> ChunkOut | None:
     return ChunkOut(parent=c.parent, start=c.start, end=c.end) if c is not None else None
 
 
-def hits_out(hits: list[Hit], query_text: str | None) -> list[HitOut]:
+def public_uri(uri: str | None, index: Path, doc_ids: tuple[str, ...]) -> str | None:
+    """A source URI a client may see: never an absolute server path.
+
+    A ``file:`` URI becomes a path relative to the index folder, or the document's id when the
+    path ends with it (a build names documents by their path under the build root), else None.
+    Other URIs (``https:`` ...) are shown as written.
+    """
+    if uri is None or uri[:5].lower() != "file:":
+        return uri
+    path = os.path.normpath(unquote(urlsplit(uri).path))
+    root = os.path.normpath(index)
+    if path.startswith(root + os.sep):
+        return PurePosixPath(os.path.relpath(path, root)).as_posix()
+    for doc in doc_ids:
+        rel = PurePosixPath(doc)
+        if doc and not rel.is_absolute() and ".." not in rel.parts and path.endswith("/" + doc):
+            return doc
+    return None
+
+
+def public_model(model: str | None) -> str | None:
+    """An encoder's name for clients: a model folder's basename, never its server path."""
+    if model is None or not os.path.isabs(model):
+        return model  # a name or hub id such as "sentence-transformers/all-MiniLM-L6-v2"
+    return os.path.basename(os.path.normpath(model)) or None
+
+
+def _doc_ids(x: Hit | Item) -> tuple[str, ...]:
+    return (x.chunk.parent, x.id) if x.chunk is not None else (x.id,)
+
+
+def hits_out(hits: list[Hit], query_text: str | None, index: Path) -> list[HitOut]:
     """The hits of one answer, their texts capped (see `HIT_TEXT_CHARS`)."""
     share = RESPONSE_TEXT_CHARS // max(len(hits), 1)
     limit = max(MIN_HIT_TEXT_CHARS, min(HIT_TEXT_CHARS, share))
-    return [hit_out(h, query_text, text_limit=limit) for h in hits]
+    return [hit_out(h, query_text, index, text_limit=limit) for h in hits]
 
 
-def hit_out(hit: Hit, query_text: str | None, *, text_limit: int = HIT_TEXT_CHARS) -> HitOut:
+def hit_out(
+    hit: Hit, query_text: str | None, index: Path, *, text_limit: int = HIT_TEXT_CHARS
+) -> HitOut:
     c = cite(hit, query_text)
     text = hit.text if hit.kind == "text" else None  # never reveal server file paths of images
     truncated = text is not None and len(text) > text_limit
+    docs = _doc_ids(hit)
     return HitOut(
         id=hit.id,
         score=float(hit.score),
@@ -100,13 +135,13 @@ def hit_out(hit: Hit, query_text: str | None, *, text_limit: int = HIT_TEXT_CHAR
         text=text[:text_limit] if text is not None and truncated else text,
         text_truncated=truncated,
         metadata=hit.metadata,
-        source=SourceOut(uri=hit.source.uri, title=hit.source.title),
+        source=SourceOut(uri=public_uri(hit.source.uri, index, docs), title=hit.source.title),
         chunk=_chunk(hit.chunk),
         why=hit.why,
         citation=CitationOut(
             doc_id=c.doc_id,
             title=c.title,
-            uri=c.uri,
+            uri=public_uri(c.uri, index, docs),
             snippet=c.snippet,
             start=c.start,
             end=c.end,
@@ -115,13 +150,15 @@ def hit_out(hit: Hit, query_text: str | None, *, text_limit: int = HIT_TEXT_CHAR
     )
 
 
-def item_out(item: Item) -> ItemOut:
+def item_out(item: Item, index: Path) -> ItemOut:
     return ItemOut(
         id=item.id,
         kind=item.kind,
         text=item.text if item.kind == "text" else None,
         metadata=item.metadata,
-        source=SourceOut(uri=item.source.uri, title=item.source.title),
+        source=SourceOut(
+            uri=public_uri(item.source.uri, index, _doc_ids(item)), title=item.source.title
+        ),
         acl=item.acl,
         chunk=_chunk(item.chunk),
         created=item.created,

@@ -6,7 +6,9 @@ caller may not see is answered exactly like an item that does not exist.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import time
 from typing import Annotated, Any
 
@@ -15,15 +17,23 @@ from fastapi.responses import FileResponse
 
 from latentsearch.errors import ItemNotFoundError
 from latentsearch.query import hybrid
-from latentsearch.server.auth import Reader
-from latentsearch.server.convert import decode_image, hits_out, item_out
+from latentsearch.server.auth import Caller, Reader
+from latentsearch.server.convert import (
+    decode_image,
+    decode_images,
+    hits_out,
+    item_out,
+    public_model,
+)
 from latentsearch.server.metrics import SEARCHES
 from latentsearch.server.schemas import (
     AnalogyRequest,
     CollectionOut,
     FacetsResponse,
     FacetValue,
+    ImageRef,
     ItemOut,
+    ItemRef,
     QueryRequest,
     SearchRequest,
     SearchResponse,
@@ -34,6 +44,7 @@ from latentsearch.store import stats
 router = APIRouter()
 CollectionName = Annotated[str, Path(min_length=1, max_length=200)]
 ItemId = Annotated[str, Path(min_length=1, max_length=512)]
+QueryId = Annotated[str, Query(min_length=1, max_length=512)]
 _QUOTED = re.compile(r'([+-]?)\s*(?:\d+(?:\.\d+)?\s*\*\s*)?"([^"]*)"')
 
 
@@ -64,7 +75,7 @@ def collections(request: Request, caller: Reader) -> list[CollectionOut]:
             out.append(
                 CollectionOut(
                     name=info.name,
-                    model=info.encoder.model if info.encoder else None,
+                    model=public_model(info.encoder.model) if info.encoder else None,
                     modalities=list(info.encoder.modalities) if info.encoder else ["vector"],
                     dim=info.dim,
                     metric=info.metric,
@@ -81,7 +92,8 @@ def search(
     """Search by text, base64 image, vector or item id, in dense, keyword or hybrid mode."""
     started = time.perf_counter()
     principals = caller.principals(body.on_behalf_of)
-    col = _state(request).collection(name)
+    state = _state(request)
+    col = state.collection(name)
     query: Any
     if body.text is not None:
         query = body.text
@@ -104,23 +116,38 @@ def search(
         mmr=body.mmr,
         per_document=body.per_document,
         fusion=fusion,
+        allow_paths=False,  # the server never opens a path a request names
     )
     SEARCHES.labels("search", body.mode).inc()
-    return SearchResponse(hits=hits_out(hits, body.text), mode=body.mode, took_ms=_ms(started))
+    return SearchResponse(
+        hits=hits_out(hits, body.text, state.db.path),
+        mode=body.mode,
+        took_ms=_ms(started),
+    )
 
 
 @router.post("/collections/{name}/query", tags=["search"], response_model=SearchResponse)
 def query(
     name: CollectionName, body: QueryRequest, request: Request, caller: Reader
 ) -> SearchResponse:
-    """Evaluate a query expression such as ``"vpn outage" - "windows"``."""
+    """Evaluate a query expression such as ``"vpn outage" - "windows"``. An ``image:NAME`` term
+    is an image in ``images`` or ``image:@id`` (an item); it never names a server file."""
     started = time.perf_counter()
     principals = caller.principals(body.on_behalf_of)
-    col = _state(request).collection(name)
-    hits = col.query(body.expr, body.k, where=body.where, principals=principals, mmr=body.mmr)
+    state = _state(request)
+    col = state.collection(name)
+    hits = col.query(
+        body.expr,
+        body.k,
+        where=body.where,
+        principals=principals,
+        mmr=body.mmr,
+        images=decode_images(body.images),
+        allow_paths=False,  # the server never opens a path a request names
+    )
     SEARCHES.labels("query", "dense").inc()
     return SearchResponse(
-        hits=hits_out(hits, positive_text(body.expr)),
+        hits=hits_out(hits, positive_text(body.expr), state.db.path),
         mode="dense",
         took_ms=_ms(started),
     )
@@ -133,9 +160,10 @@ def analogy(
     """``positive - negative`` analogies (e.g. king - man + woman) over texts or stored items."""
     started = time.perf_counter()
     principals = caller.principals(body.on_behalf_of)
-    col = _state(request).collection(name)
-    pos = [t if isinstance(t, str) else {"id": t.id} for t in body.positive]
-    neg = [t if isinstance(t, str) else {"id": t.id} for t in body.negative]
+    state = _state(request)
+    col = state.collection(name)
+    pos = [_term(t) for t in body.positive]
+    neg = [_term(t) for t in body.negative]
     hits = col.analogy(
         pos,
         neg,
@@ -145,28 +173,78 @@ def analogy(
         exclude_inputs=body.exclude_inputs,
         where=body.where,
         principals=principals,
+        images=decode_images(body.images),
+        allow_paths=False,  # the server never opens a path a request names
     )
     SEARCHES.labels("analogy", "dense").inc()
     text = " ".join(t for t in body.positive if isinstance(t, str)) or None
-    return SearchResponse(hits=hits_out(hits, text), mode="dense", took_ms=_ms(started))
+    return SearchResponse(
+        hits=hits_out(hits, text, state.db.path), mode="dense", took_ms=_ms(started)
+    )
 
 
-@router.get("/collections/{name}/items/{item_id}", tags=["items"], response_model=ItemOut)
+def _term(t: str | ItemRef | ImageRef) -> str | dict[str, str]:
+    if isinstance(t, str):
+        return t
+    return {"id": t.id} if isinstance(t, ItemRef) else {"image": t.image}
+
+
+# Item ids may contain "/" (documents built from subfolders: runbooks/vpn.md), hence the path
+# converter; the ?id= forms serve clients and proxies that mangle encoded slashes.
+@router.get("/collections/{name}/items/{item_id:path}", tags=["items"], response_model=ItemOut)
 def get_item(name: CollectionName, item_id: ItemId, request: Request, caller: Reader) -> ItemOut:
-    col = _state(request).collection(name)
-    return item_out(col.get(item_id, principals=caller.principals()))
+    return _item(name, item_id, request, caller)
 
 
-@router.get("/collections/{name}/images/{item_id}", tags=["items"], response_class=FileResponse)
+@router.get("/collections/{name}/item", tags=["items"], response_model=ItemOut)
+def get_item_by_query(
+    name: CollectionName, id: QueryId, request: Request, caller: Reader
+) -> ItemOut:
+    """An item by ``?id=`` (any id)."""
+    return _item(name, id, request, caller)
+
+
+@router.get(
+    "/collections/{name}/images/{item_id:path}", tags=["items"], response_class=FileResponse
+)
 def get_image(
     name: CollectionName, item_id: ItemId, request: Request, caller: Reader
 ) -> FileResponse:
     """The image file of an image item (for thumbnails)."""
+    return _image(name, item_id, request, caller)
+
+
+@router.get("/collections/{name}/image", tags=["items"], response_class=FileResponse)
+def get_image_by_query(
+    name: CollectionName, id: QueryId, request: Request, caller: Reader
+) -> FileResponse:
+    """The image file of the image item ``?id=`` (any id)."""
+    return _image(name, id, request, caller)
+
+
+def _item(name: str, item_id: str, request: Request, caller: Caller) -> ItemOut:
+    state = _state(request)
+    col = state.collection(name)
+    return item_out(col.get(item_id, principals=caller.principals()), state.db.path)
+
+
+def _image(name: str, item_id: str, request: Request, caller: Caller) -> FileResponse:
     col = _state(request).collection(name)
     item = col.get(item_id, principals=caller.principals())
     if item.kind != "image" or not item.text:
         raise ItemNotFoundError(f"item {item_id!r} has no image")
-    return FileResponse(item.text, headers={"Cache-Control": "private, max-age=300"})
+    path = item.text
+    # A file gone from disk (or no longer a regular file) is answered like a missing item.
+    if not _regular_file(path):
+        raise ItemNotFoundError(f"no item with id {item_id!r} in collection {col.name!r}")
+    return FileResponse(path, headers={"Cache-Control": "private, max-age=300"})
+
+
+def _regular_file(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 @router.get("/collections/{name}/facets", tags=["collections"], response_model=FacetsResponse)

@@ -6,9 +6,9 @@ Every request model forbids unknown fields, so a misspelt field is a 422 that na
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 MAX_K = 1000
 MAX_EXPR_CHARS = 2000
@@ -17,10 +17,18 @@ MAX_VECTOR_DIM = 8192
 MAX_RECORDS = 1000
 MAX_IDS = 1000
 MAX_TERMS = 16
+MAX_IMAGES = 16
 
 Mode = Literal["dense", "keyword", "hybrid"]
 Role = Literal["reader", "writer", "admin"]
 Name = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
+ImageName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")]
+Images = Field(
+    None,
+    max_length=MAX_IMAGES,
+    description="base64 images sent with the request, by name: the expression's image:NAME "
+    "(an image: term never names a server file; image:@id names an item you can see)",
+)
 
 
 class Strict(BaseModel):
@@ -74,6 +82,7 @@ class QueryRequest(Strict):
     """An expression such as ``"vpn outage" - "windows"`` (see the query language docs)."""
 
     expr: str = Field(min_length=1, max_length=MAX_EXPR_CHARS)
+    images: dict[ImageName, str] | None = Images
     k: int = Field(10, ge=1, le=MAX_K)
     where: dict[str, Any] | None = None
     mmr: float | None = Field(None, ge=0.0, le=1.0)
@@ -84,14 +93,20 @@ class ItemRef(Strict):
     id: str = Field(min_length=1, max_length=512)
 
 
-Term = str | ItemRef
+class ImageRef(Strict):
+    image: ImageName = Field(description="the name of an image in the request's 'images'")
+
+
+Term = str | ItemRef | ImageRef
 
 
 class AnalogyRequest(Strict):
-    """``positive`` minus ``negative`` (texts, or ``{"id": ...}`` for stored items)."""
+    """``positive`` minus ``negative``: texts, ``{"id": ...}`` for stored items, ``{"image": NAME}``
+    for an image in ``images``."""
 
     positive: list[Term] = Field(min_length=1, max_length=MAX_TERMS)
     negative: list[Term] = Field(default_factory=list, max_length=MAX_TERMS)
+    images: dict[ImageName, str] | None = Images
     k: int = Field(10, ge=1, le=MAX_K)
     method: Literal["3cosadd", "3cosmul"] = "3cosadd"
     weights: list[float] | None = Field(None, max_length=2 * MAX_TERMS)

@@ -156,15 +156,17 @@ function highlighted(snippet, spans) {
 }
 
 function safeHref(uri) {
+  // Only absolute web links: file sources come as paths relative to the index (plain text).
   try {
-    const u = new URL(uri, window.location.href);
-    return ["http:", "https:", "file:"].includes(u.protocol) ? u.href : null;
+    const u = new URL(uri);
+    return ["http:", "https:"].includes(u.protocol) ? u.href : null;
   } catch { return null; }
 }
 
 async function thumbnail(img, name, id) {
   try {
-    const res = await fetch(`/collections/${encodeURIComponent(name)}/images/${encodeURIComponent(id)}`,
+    // The ?id= form: ids may contain "/" (images in subfolders), which a path segment mangles.
+    const res = await fetch(`/collections/${encodeURIComponent(name)}/image?id=${encodeURIComponent(id)}`,
       { headers: { Authorization: "Bearer " + key() } });
     if (res.ok) img.src = URL.createObjectURL(await res.blob());
   } catch { /* a missing thumbnail is not an error */ }
