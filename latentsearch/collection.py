@@ -166,6 +166,7 @@ class Collection(QueryMethods, IndexKeeping):
 
         ``principals``: who is writing (see `upsert`); None (the default) is unrestricted.
         """
+        self._db.require_writable(f"write to collection {self.name!r}")  # before any encoding
         acc = write_access(principals, self.name)
         items, derived = self._prepare(records, texts, images, vectors, ids, metadata, acl, sources)
         return self._write(items, derived, upsert=False, acc=acc)
@@ -191,6 +192,7 @@ class Collection(QueryMethods, IndexKeeping):
         as `add` gives for any existing id, and records without an id never land on a hidden
         item (see `latentsearch.collection_writes`).
         """
+        self._db.require_writable(f"write to collection {self.name!r}")  # before any encoding
         acc = write_access(principals, self.name)
         items, derived = self._prepare(records, texts, images, vectors, ids, metadata, acl, sources)
         return self._write(items, derived, upsert=True, acc=acc)
@@ -212,6 +214,7 @@ class Collection(QueryMethods, IndexKeeping):
         """
         if (ids is None) == (where is None):
             raise InvalidInputError("give ids=[...] or where={...} (where={} deletes every item)")
+        self._db.require_writable(f"delete from collection {self.name!r}")
         acc = write_access(principals, self.name)
         clause = (
             compile_where(where, self._id) if where is not None else None
