@@ -4,11 +4,14 @@ cases of defect 4). `test_security_values_http.py` runs the same inputs over HTT
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from corpus import run_json
 from sqlalchemy import select
 
 import latentsearch as ls
@@ -434,3 +437,40 @@ def test_non_real_vectors_are_refused(db: ls.Database, raw: ls.Collection, bad: 
         },
         errors.InvalidInputError,
     )
+
+
+def test_build_reports_unstorable_names_and_records_and_indexes_the_rest(
+    tmp_path: Path, database: str | None
+) -> None:
+    """`latentsearch build`: a file name that is not UTF-8 and records with bad text fail one by
+    one with a reason (they used to abort the whole build, or be stored unreadable)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.md").write_text("# Good\n\nThe quarterly report is due on Friday.\n")
+    with open(os.fsencode(docs) + b"/caf\xe9.md", "wb") as f:
+        f.write(b"# Cafe\n\nA menu for the week.\n")
+    (docs / "records.jsonl").write_text(
+        '{"id": "R-1", "text": "A valid record about invoices."}\n'
+        '{"id": "R-2", "text": "lone \\ud800 surrogate"}\n'
+        '{"id": "R-3", "text": "nul in metadata", "metadata": {"k": "\\u0000"}}\n'
+        '{"id": "R-4\\u0000", "text": "nul in the id"}\n'
+        '{"id": "R-5", "text": "Another valid record about refunds."}\n'
+    )
+    args = ["build", docs, "--index", tmp_path / "idx"]
+    if database:
+        args += ["--database", database]
+    s = run_json(*args)
+    reasons = {(p["path"].rsplit("/", 1)[-1], p["where"]): p["reason"] for p in s["failures"]}
+    assert reasons.keys() == {
+        ("caf\\xe9.md", ""),
+        ("records.jsonl", "line 2"),
+        ("records.jsonl", "line 3"),
+        ("records.jsonl", "line 4"),
+    }, reasons
+    assert "not valid UTF-8" in reasons[("caf\\xe9.md", "")]
+    assert all("valid Unicode" in r for k, r in reasons.items() if k[0] == "records.jsonl"), reasons
+    with ls.connect(tmp_path / "idx", database=database, device="cpu") as db:
+        col = db.collection("default")
+        assert sorted(i.id for i in col.get(["good.md", "R-1", "R-5"])) == ["R-1", "R-5", "good.md"]
+        assert len(col) == 3 and col.verify()
+        assert [h.id for h in col.search("refunds", k=1)] == ["R-5"]
