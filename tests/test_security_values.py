@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 import latentsearch as ls
 from latentsearch import errors
-from latentsearch.query.inputs import unit
+from latentsearch.query.inputs import Term, unit
+from latentsearch.query.rerank import explain
 from latentsearch.store import keys as keystore
 from latentsearch.store import stats
 from latentsearch.store.directions import DirectionRow
@@ -390,6 +391,15 @@ def test_huge_and_tiny_finite_vectors_keep_their_direction(db: ls.Database) -> N
     )
     with pytest.raises(errors.InvalidInputError, match="zero vector"):
         col.add(vectors=np.zeros((1, 8)), ids=["zero"])
+
+
+def test_similarity_explanations_survive_huge_vectors() -> None:
+    """`hit.why` (and MMR) normalise stored vectors the same overflow-safe way."""
+    big = np.full((2, 4), 3e38, dtype=np.float32)
+    big[1, 3] = 0.0
+    why = explain([Term("t", big[0])], big)
+    assert why[0]["t"] == pytest.approx(1.0, abs=1e-6)
+    assert why[1]["t"] == pytest.approx(3**0.5 / 2, abs=1e-6)
 
 
 def test_vectors_beyond_float32_are_refused_where_magnitude_counts(db: ls.Database) -> None:
