@@ -151,6 +151,17 @@ def test_bad_text_in_any_stored_field_is_refused(db: ls.Database, raw: ls.Collec
     refuses(db, raw, cases, errors.InvalidTextError)
 
 
+def test_a_bad_default_acl_is_never_stored(db: ls.Database) -> None:
+    before = store_state(db)
+    for kind, bad in BAD_TEXT.items():
+        with pytest.raises(errors.InvalidTextError, match="default_acl entry"):
+            db.create_collection(f"d-{kind.replace(' ', '-')}", dim=2, default_acl=["*", bad])
+    assert store_state(db) == before and not db.collections()
+    col = db.create_collection("fine", dim=2, default_acl=["group:eng"])
+    col.add(vectors=[[1, 0]], ids=["a"])
+    assert col.get("a").acl == ["group:eng"]
+
+
 def test_error_names_the_record_and_field(raw: ls.Collection) -> None:
     with pytest.raises(errors.InvalidTextError, match=r"record 1: metadata\['a'\]\['b'\]\[0\]"):
         raw.add(
