@@ -57,11 +57,50 @@ def check_json(value: Any, what: str) -> None:
     """Check every key and string of a JSON-like value (dicts, lists, scalars), and its depth:
     `InvalidTextError` for text, `InvalidInputError` for depth, naming the place (``record 3:
     metadata['a'][0]``). Other types and numbers are left to the JSON encoder to refuse."""
-    _walk(value, what, ())
+    if not _fine(value, 0):
+        _walk(value, what, ())  # finds the place and raises
+
+
+def _bad(s: str) -> bool:
+    return "\x00" in s or (not s.isascii() and text_problem(s) is not None)
+
+
+_SCALARS = (int, float, bool, type(None))
+
+
+def _fine(value: Any, depth: int) -> bool:
+    """The fast path (this runs on every metadata value of every write): True when every key
+    and string is storable and the depth within bounds, without building any paths. Exact
+    types first: ABC checks (`Mapping`) cost more than the rest of the walk."""
+    t = type(value)
+    if t is str:
+        return not _bad(value)
+    if t in _SCALARS:
+        return True
+    if t is dict or isinstance(value, Mapping):
+        if depth >= MAX_JSON_DEPTH:
+            return False
+        for k in value:
+            if type(k) is str and ("\x00" in k or (not k.isascii() and _bad(k))):
+                return False
+        children: Any = value.values()
+    elif t is list or t is tuple or isinstance(value, list | tuple):
+        if depth >= MAX_JSON_DEPTH:
+            return False
+        children = value
+    else:
+        return not isinstance(value, str) or not _bad(value)  # str subclasses; others: JSON's
+    for v in children:
+        tv = type(v)
+        if tv is str:
+            if "\x00" in v or (not v.isascii() and _bad(v)):
+                return False
+        elif tv not in _SCALARS and not _fine(v, depth + 1):
+            return False
+    return True
 
 
 def _walk(value: Any, what: str, path: tuple[Any, ...]) -> None:
-    # The path is formatted only on error: this runs on every metadata value of every write.
     if isinstance(value, str):
         if text_problem(value) is not None:
             check_text(value, _place(what, path))

@@ -14,6 +14,7 @@ from urllib.parse import unquote
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from latentsearch.checks import check_text
 from latentsearch.collection import Collection, CollectionInfo, check_identity, check_recall
 from latentsearch.device import resolve_device
 from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
@@ -187,6 +188,12 @@ class Database:
             )  # validates the factory string before anything is written
         options = index_options(index, recall_target, memory_budget, storage, mmap)
         acl = ["*"] if default_acl is None else list(default_acl)
+        for p in acl:  # stored with the collection, and with every item added without an acl
+            if not isinstance(p, str) or not p.strip() or len(p) > 256:
+                raise InvalidInputError(
+                    f"default_acl entries must be non-empty strings (≤256 chars), not {p!r}"
+                )
+            check_text(p, f"default_acl entry {p!r}")
         with self._lock:
             with self.store.session() as s:
                 existing = s.scalar(select(CollectionRow).where(CollectionRow.name == name))

@@ -50,16 +50,19 @@ def to_float32(
         with np.errstate(invalid="ignore"):
             peak = np.abs(block).max(axis=1)
         big = np.isfinite(peak) & (peak > F32_MAX)
-        if big.any():
-            if not rescale:
-                row = int(np.flatnonzero(big)[0])
-                name = what(row) if callable(what) else what
-                raise InvalidInputError(
-                    f"{name} has values beyond the float32 range (±{F32_MAX:.4g}) in which "
-                    "vectors are stored; scale it down"
-                )
+        if big.any() and not rescale:
+            row = int(np.flatnonzero(big)[0])
+            name = what(row) if callable(what) else what
+            raise InvalidInputError(
+                f"{name} has values beyond the float32 range (±{F32_MAX:.4g}) in which "
+                "vectors are stored; scale it down"
+            )
+        # Where only the direction counts, rows that would overflow, or lose precision as
+        # float32 subnormals, are scaled to a largest magnitude of 1 first, in their own dtype.
+        odd = big | ((peak > 0) & (peak < _SAFE_MIN_NORM)) if rescale else big
+        if odd.any():
             block = block.copy()
-            block[big] /= peak[big, None]  # only the direction counts: keep it, in float64
+            block[odd] /= peak[odd, None]
     return np.ascontiguousarray(block, dtype=np.float32)
 
 

@@ -21,6 +21,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from latentsearch.checks import check_json, check_text
+from latentsearch.errors import InvalidInputError
 from latentsearch.ingest.documents import Document, LoadError, Progress, open_counting
 from latentsearch.ingest.sources import SourceFile
 
@@ -162,6 +164,14 @@ def to_document(row: Any, where: str, sf: SourceFile, fields: FieldMap) -> Docum
         return Document(
             id=doc.id, where=where, error="metadata holds NaN or infinity, which JSON cannot store"
         )
+    try:  # text that could not be stored or read back (a lone surrogate, NUL): this record fails
+        for what, value in (("id", doc.id), ("text", text), ("title", doc.title), ("uri", doc.uri)):
+            if value is not None:
+                check_text(value, f"the {what}")
+        check_json(doc.acl, "the acl")
+        check_json(doc.metadata, "the metadata")
+    except InvalidInputError as exc:
+        return Document(id="", where=where, error=str(exc))
     return doc
 
 

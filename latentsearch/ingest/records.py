@@ -298,8 +298,8 @@ def _metadata(i: int, value: Any) -> dict[str, Any]:
 
 
 def _acl(i: int, value: Any, default_acl: list[str]) -> list[str]:
-    if value is None:
-        return list(default_acl)
+    if value is None:  # the collection's default_acl, checked like a given one
+        return [check_text(p, f"record {i}: default acl entry") for p in default_acl]
     if isinstance(value, str) or not isinstance(value, Sequence):
         raise InvalidInputError(
             f"record {i}: acl must be a list of principals like ['group:eng'], not {value!r}"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from latentsearch.checks import text_problem
 from latentsearch.errors import InvalidInputError
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,12 @@ def _entry(
     named: bool,
 ) -> Iterator[SourceFile | ScanProblem]:
     if not named and (_hidden(rel) or filters.excluded(rel)):
+        return
+    if text_problem(str(path)) is not None:
+        # Not valid UTF-8 (os.fsdecode's surrogate escapes): such a name could be neither stored
+        # nor shown, so the file fails with its name made printable.
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        yield ScanProblem(shown, "its name is not valid UTF-8; rename it to index it")
         return
     try:
         st = path.stat()

@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from latentsearch.checks import check_text
 from latentsearch.results import Chunk, Hit, Item, Source
 from latentsearch.store import ItemRow, VectorRow
 from latentsearch.store import items as sql
@@ -101,6 +102,7 @@ def visible_by_external(
     s: Session, collection_id: int, external_ids: Sequence[str], acc: Access
 ) -> dict[str, ItemRow]:
     """Rows by external id, only those that exist and are visible (missing == invisible)."""
+    _check_ids(external_ids)
     out: dict[str, ItemRow] = {}
     for part in sql.chunks(sorted(set(external_ids))):
         stmt = select(ItemRow).where(
@@ -115,6 +117,7 @@ def visible_vectors(
 ) -> dict[str, tuple[int, np.ndarray]]:
     """(primary key, stored vector) by external id, for visible items only, in one round trip
     per `sql.CHUNK` ids."""
+    _check_ids(external_ids)
     out: dict[str, tuple[int, np.ndarray]] = {}
     for part in sql.chunks(sorted(set(external_ids))):
         stmt = (
@@ -126,6 +129,13 @@ def visible_vectors(
         vecs = sql.from_blobs([r[2] for r in rows], dim)
         out.update({r[0]: (int(r[1]), v) for r, v in zip(rows, vecs, strict=True)})
     return out
+
+
+def _check_ids(external_ids: Sequence[str]) -> None:
+    """No stored id holds a lone surrogate or NUL (`latentsearch.checks`): asking for one is
+    refused alike on both databases (PostgreSQL would raise, SQLite would match nothing)."""
+    for e in external_ids:
+        check_text(e, f"id {e!r}")
 
 
 def document_key(row: HitRow) -> str:

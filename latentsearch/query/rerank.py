@@ -8,6 +8,7 @@ import numpy as np
 
 from latentsearch.errors import InvalidInputError
 from latentsearch.query.inputs import Term
+from latentsearch.vectors import unit_rows
 
 
 def check_lambda(mmr: object) -> float | None:
@@ -58,9 +59,8 @@ def explain(terms: Sequence[Term], vectors: np.ndarray) -> list[dict[str, float]
     """Per hit: cosine similarity to each term, keyed by the term's label."""
     if not len(vectors):
         return []
-    t = np.stack([term.vector for term in terms])
-    t = t / np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-12)
-    v = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    t, _ = unit_rows(np.stack([term.vector for term in terms]))  # overflow-safe; zero stays zero
+    v, _ = unit_rows(vectors)
     sims = v @ t.T
     labels = unique_labels([term.label for term in terms])
     return [{lab: float(x) for lab, x in zip(labels, row, strict=True)} for row in sims]

@@ -25,6 +25,7 @@ from latentsearch.results import Hit
 from latentsearch.store import items as sql
 from latentsearch.store.acl import Access
 from latentsearch.store.filters import compile_where
+from latentsearch.vectors import unit_rows
 
 
 @dataclass(slots=True)
@@ -144,8 +145,8 @@ def _diversify(space: Space, s: Session, p: Ranked, k: int, lam: float) -> Ranke
     if len(p.ids) <= 1:
         return p
     vecs = sql.vectors_for(s, p.ids.tolist(), space.dim)
-    norms = np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
-    order = mmr_order(p.scores.astype(np.float64), vecs / norms, k, lam)
+    units, _ = unit_rows(vecs)  # overflow-safe: l2/ip collections may store huge values
+    order = mmr_order(p.scores.astype(np.float64), units, k, lam)
     return Ranked(p.ids[order], p.scores[order])
 
 
