@@ -53,6 +53,7 @@ def test_random_methods_and_paths_do_not_grow_the_label_set(index_path: Path) ->
     for labels in after:
         d = dict(labels)
         assert d["method"] in METHODS | {"OTHER"}, d
-        assert d["route"] in routes, (d, sorted(routes))
+        # route templates as Starlette writes them ({item_id:path}); OpenAPI drops the converter
+        assert re.sub(r":\w+}", "}", d["route"]) in routes, (d, sorted(routes))
         assert re.fullmatch(r"[1-5]\d\d|other", d["status"]), d
     assert len(after) <= len(routes) * (len(METHODS) + 1) * 10
