@@ -79,7 +79,19 @@ reads = st.one_of(
             "q": queries,
             "k": ks,
             "where": wheres,
-            "mmr": st.sampled_from([None, None, 0.5]),
+            "mmr": st.none(),
+            "per_document": st.booleans(),
+        }
+    ),
+    # MMR from a random vector only: from an item's own vector at lambda 0.5 every candidate's
+    # MMR score is 0 (relevance = similarity to the item), a tie broken by float noise.
+    st.fixed_dictionaries(
+        {
+            "op": st.just("search"),
+            "q": seeded_vectors,
+            "k": ks,
+            "where": wheres,
+            "mmr": st.sampled_from([0.3, 0.5, 0.8]),
             "per_document": st.booleans(),
         }
     ),
