@@ -38,7 +38,7 @@ import latentsearch as ls
 BASE = base_records(world_seed())
 IDS = [r["id"] for r in BASE]
 REFS = st.sampled_from([*IDS, "new1", "missing", "doc1"])  # visible, hidden, new and absent ids
-N = scaled(500, 2500)
+N = scaled(600, 3000)
 
 
 @pytest.fixture(scope="module")

@@ -54,8 +54,8 @@ BASE = base_records(world_seed() + 4)
 IDS = [r["id"] for r in BASE]
 REFS = st.sampled_from([*IDS, "new1", "missing", "doc1"])
 NAME = "vecs"
-N = scaled(800, 4000)
-N_KEYWORD = scaled(200, 1000)
+N = scaled(650, 3250)
+N_KEYWORD = scaled(150, 750)
 # The keys: (user, groups, role). Readers and a writer of different groups, and an admin.
 KEYS = [
     ("a", (), "reader"),

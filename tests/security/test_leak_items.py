@@ -36,7 +36,7 @@ from latentsearch.store.filters import compile_where
 BASE = base_records(world_seed() + 1)
 IDS = [r["id"] for r in BASE]
 REFS = st.sampled_from([*IDS, "new1", "new2", "missing", "doc1"])
-N = scaled(400, 2000)
+N = scaled(450, 2250)
 
 
 @pytest.fixture(scope="module")

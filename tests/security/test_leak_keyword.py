@@ -42,8 +42,8 @@ BASE = base_records(world_seed() + 2)
 IDS = [r["id"] for r in BASE]
 TEXTS = [f"{a} {b} report" for a in WORDS[:4] for b in WORDS[3:]]
 TEXT_BASE = base_records(world_seed() + 3, n=12, text=lambda i: TEXTS[i % len(TEXTS)])
-N = scaled(250, 1500)
-N_HYBRID = scaled(60, 400)
+N = scaled(150, 750)
+N_HYBRID = scaled(50, 250)
 
 # Query texts: index words, a stop word, a word no item has, punctuation.
 texts = st.lists(st.sampled_from([*WORDS, "the", "zebra", "alpha!"]), min_size=1, max_size=3).map(
