@@ -38,6 +38,8 @@ from leakrun import count, run_cases, world_seed
 import latentsearch as ls
 from latentsearch.query import hybrid
 
+CEO = "user:ceo"
+
 BASE = base_records(world_seed() + 2)
 IDS = [r["id"] for r in BASE]
 TEXTS = [f"{a} {b} report" for a in WORDS[:4] for b in WORDS[3:]]
@@ -198,3 +200,27 @@ def test_a_hidden_document_does_not_change_a_visible_ones_score(
     assert scores[0] == pytest.approx(scores[1], rel=1e-9), (
         f"a hidden document containing the word changed a visible score: {scores}"
     )
+
+
+def test_another_collections_documents_do_not_change_scores(
+    dbs: tuple[ls.Database, ls.Database],
+) -> None:
+    """Found by the property test: SQLite's FTS5 bm25() takes its statistics from the one keyword
+    table of the whole database, so documents of *another collection* (hidden or not) change a
+    collection's scores. PostgreSQL's statistics are per collection."""
+    db, _ = dbs
+    col = db.create_collection("scored", dim=2, index="Flat")
+    col.add(
+        [{"id": "p", "vector": [1, 0], "source": {"title": "quasar report"}}]
+        + [{"id": f"q{i}", "vector": [0, 1], "source": {"title": "plain report"}} for i in range(5)]
+    )
+    before = hybrid.keyword(col, "quasar", 3, principals=["user:u"])
+    other = db.create_collection("other", dim=2, index="Flat")
+    other.add(
+        [
+            {"id": f"x{i}", "vector": [1, 0], "source": {"title": "quasar quasar"}, "acl": [CEO]}
+            for i in range(2)
+        ]
+    )
+    after = hybrid.keyword(col, "quasar", 3, principals=["user:u"])
+    assert [(h.id, h.score) for h in after] == [(h.id, h.score) for h in before]
