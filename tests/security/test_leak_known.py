@@ -37,6 +37,7 @@ class Server:
     reader: str  # alice, group eng
     admin: str
     owner: str  # the ceo: the hidden items' owner
+    derived: str  # the id of a hidden item added without an id
     index: Path
     pictures: Path
     model: Path
@@ -67,6 +68,8 @@ def server(
                 {"id": "public", "text": "the holiday calendar", "acl": ["*"]},
             ]
         )
+        # Added without an id: its id is derived from its content.
+        (derived,) = notes.add([{"text": "the acquisition target list", "acl": [CEO]}]).ids
         db.create_collection("probe", dim=4, index="Flat").add(
             [
                 {"id": "pub", "vector": [1, 0, 0, 0], "source": {"title": "nebula report"}},
@@ -93,7 +96,7 @@ def server(
             running_server(index, database, workers=workers) as base,
             httpx.Client(base_url=base, timeout=60) as http,
         ):
-            yield Server(http, writer, reader, admin, owner, index, pictures, clip)
+            yield Server(http, writer, reader, admin, owner, derived, index, pictures, clip)
 
 
 def _same(a: httpx.Response, b: httpx.Response, swap: tuple[str, str] = ("", "")) -> None:
@@ -123,7 +126,7 @@ def test_a_put_whose_text_collides_with_a_hidden_item_does_not_take_it_over(
     server: Server,
 ) -> None:
     """No id: the content-derived id equals the hidden item's (defect 2)."""
-    body = {"records": [{"text": "the merger plan with acme", "acl": [ENG]}]}
+    body = {"records": [{"text": "the acquisition target list", "acl": [ENG]}]}
     r = server.call("PUT", "/collections/notes/items", server.writer, json=body)
     fresh = server.call(
         "PUT",
@@ -136,7 +139,7 @@ def test_a_put_whose_text_collides_with_a_hidden_item_does_not_take_it_over(
         fresh.json()["added"],
         fresh.json()["updated"],
     ), f"collision {r.text} vs new text {fresh.text}"
-    owner = server.call("GET", "/collections/notes/items/secret", server.owner)
+    owner = server.call("GET", f"/collections/notes/items/{server.derived}", server.owner)
     assert owner.status_code == 200, f"the owner lost the hidden item: {owner.text}"
     assert owner.json()["acl"] == [CEO], f"the hidden item's ACL was replaced: {owner.text}"
 
