@@ -8,7 +8,7 @@ STAMP   = $(VENV)/.installed
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 
-.PHONY: setup demo serve-demo test lint clean postgres browser bench bench-quick bench-setup
+.PHONY: setup demo serve-demo test test-full lint clean postgres browser bench bench-quick bench-setup
 
 setup: $(STAMP)
 
@@ -40,6 +40,10 @@ browser:
 
 test: setup postgres browser
 	$(BIN)/python -m pytest
+
+# The same suite with the adversarial tests at full size (tests/full.py reads the variable).
+test-full: setup postgres browser
+	LATENTSEARCH_TEST_FULL=1 $(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check latentsearch tests bench
