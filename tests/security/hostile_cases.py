@@ -27,6 +27,8 @@ from latentsearch.errors import (
     ItemNotFoundError,
     LatentSearchError,
     NonFiniteVectorError,
+    NotFoundError,
+    StoreError,
 )
 
 S = "\ud800"  # a lone surrogate: not a Unicode scalar value, cannot be encoded as UTF-8
@@ -39,7 +41,7 @@ DEEP = 900  # nesting levels: past Python's recursion limit in a recursive compi
 @dataclass(frozen=True)
 class File:
     """A fixture path made by the runner: fifo, dir, missing, notimage, passwd, big, truncated,
-    dbfile, upload, gallery."""
+    dbfile, upload, gallery, corrupt (a folder whose database file is garbage)."""
 
     name: str
 
@@ -68,7 +70,7 @@ class Case:
     """One hostile input.
 
     ``op``: add, upsert (one record), search, query, analogy, delete, get, image (GET an item's
-    image) or raw (an HTTP request as bytes). ``error``: what the Python API must raise (None: no
+    image), connect (open ``path``; ``latentsearch info`` on the CLI) or raw (an HTTP request). ``error``: what the Python API must raise (None: no
     Python form). ``status``: the HTTP status (None: no HTTP form). ``cli``: whether the CLI form
     runs (writes go through ``latentsearch build`` of a JSONL file). ``noop_ok``: an empty answer
     is also right (no hits, nothing deleted): a NUL can match nothing stored, on either database. ``group``: every
@@ -271,6 +273,12 @@ IMAGE_PATHS = [
     Case("image-file-gone", "image", "photos", {"id": "gone"}, None, 404, cli=False, defect="4"),
 ]
 
+# Defect 4: opening what is not an index (the world's store is untouched by these).
+OPENING = [
+    Case("connect-on-a-file", "connect", "docs", {"path": File("notimage")}, (InvalidInputError, StoreError, NotFoundError), None, defect="4"),
+    Case("connect-corrupt-sqlite", "connect", "docs", {"path": File("corrupt")}, StoreError, None, defect="4"),
+]
+
 # HTTP only: the request itself is hostile.
 HTTP_ONLY = [
     Case("http-body-too-large", "raw", "docs", {"method": "POST", "path": "search", "size": 2 << 20}, None, 413, cli=False),
@@ -285,7 +293,7 @@ HTTP_ONLY = [
     Case("http-on-behalf-of-by-reader", "raw", "docs", {"method": "POST", "path": "search", "json": {"text": "vpn", "on_behalf_of": {"user": "root"}}}, None, 403, cli=False),
 ]
 
-CASES: list[Case] = [*_stored_strings(), *RECORDS, *VECTORS, *READS, *FILTERS, *EXPRESSIONS, *IMAGE_PATHS, *HTTP_ONLY]
+CASES: list[Case] = [*_stored_strings(), *RECORDS, *VECTORS, *READS, *FILTERS, *EXPRESSIONS, *IMAGE_PATHS, *OPENING, *HTTP_ONLY]
 
 assert len({c.name for c in CASES}) == len(CASES), "case names must be unique"
 # fmt: on

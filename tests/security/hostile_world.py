@@ -245,6 +245,9 @@ def make_files(root: Path, index: Path) -> dict[str, Path]:
     files["big"] = root / "big.png"  # 41M pixels, a few kB: over the 40M-pixel upload limit
     Image.new("1", (6400, 6400)).save(files["big"])
     files["dbfile"] = index / SQLITE_FILE
+    files["corrupt"] = root / "corrupt"
+    files["corrupt"].mkdir()
+    (files["corrupt"] / SQLITE_FILE).write_bytes(b"SQLite format 3\x00" + b"garbage" * 600)
     return files
 
 

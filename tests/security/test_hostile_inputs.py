@@ -22,11 +22,12 @@ from hostile_world import World, build_world, close_world
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+import latentsearch as ls
 from latentsearch.cli import app as cli_app
 from latentsearch.errors import InvalidInputError, LatentSearchError, NotFoundError
 from latentsearch.results import WriteResult
 
-CLI_OPS = {"add", "upsert", "search", "query", "analogy", "delete"}
+CLI_OPS = {"add", "upsert", "search", "query", "analogy", "delete", "connect"}
 PY_CASES = [c for c in CASES if c.error is not None]
 CLI_CASES = [c for c in CASES if c.cli and c.error is not None and c.op in CLI_OPS]
 # The CLI calls the Python API, which runs every entry on both databases; CI runs a third of the
@@ -115,6 +116,9 @@ def call_python(w: World, case: Case) -> Any:
         return col.delete(a.get("ids"), where=a.get("where"))
     if case.op == "get":
         return col.get(a["id"])
+    if case.op == "connect":
+        with ls.connect(a["path"], device="cpu") as db:
+            return db.collections()
     raise AssertionError(f"no Python form for {case.op}")
 
 
@@ -156,6 +160,8 @@ def _exit_codes(case: Case) -> set[int]:
 
 def cli_args(w: World, case: Case) -> list[str]:
     a = w.resolve(case.args, http=True)  # paths as strings
+    if case.op == "connect":
+        return ["info", "--index", a["path"]]
     common = ["--index", str(w.index), "-c", case.target]
     if w.database:
         common += ["--database", w.database]
