@@ -45,7 +45,7 @@ browser:
 test: setup postgres browser
 	$(BIN)/python -m pytest
 
-# The same tests with the large counts (tests/full.py): e.g. 11,000 leak cases per database.
+# The same suite with the adversarial tests at full size (tests/full.py reads the variable).
 test-full: setup postgres browser
 	LATENTSEARCH_TEST_FULL=1 $(BIN)/python -m pytest
 

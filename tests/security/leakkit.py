@@ -245,8 +245,10 @@ def assert_same_hits(got: Sequence[Any], want: Sequence[Any], what: str, tol: fl
         assert abs(a - b) <= tol * max(1.0, abs(b)), (
             f"{what}: score {i} differs\n{_show(got, want)}"
         )
-    # Group positions with tied scores; within a group the order is free, and the last group
-    # may have been cut at k differently (then its ids need only be hits the twin could give).
+    # Group positions with tied scores; within a group the order is free. The last group may
+    # have been cut at k among more tied hits than it shows (tie order follows insertion order,
+    # which differs between world and twin), so its ids are left to the separate check that
+    # every returned id is visible to the caller.
     i = 0
     while i < len(want):
         j = i + 1
@@ -254,7 +256,7 @@ def assert_same_hits(got: Sequence[Any], want: Sequence[Any], what: str, tol: fl
             j += 1
         g = sorted(map(hit_key, got[i:j]))
         w = sorted(map(hit_key, want[i:j]))
-        if j < len(want) or j - i == 1:
+        if j < len(want):
             assert g == w, f"{what}: hits {i}..{j - 1} differ\n{_show(got, want)}"
         i = j
 

@@ -277,6 +277,9 @@ def _expect(twin: ls.Collection, read: dict[str, Any]) -> Any:
             where=body["where"],
             mmr=body.get("mmr"),
             per_document=body.get("per_document", False),
+            # a public-only caller sees the whole twin; its BM25 statistics then span the twin
+            # alone (unrestricted SQLite reads FTS5's totals over every twin in the database)
+            principals=[],
         )
     if route == "query":
         return twin.query(body["expr"], body["k"], where=body["where"])

@@ -116,7 +116,9 @@ def call(c: ls.Collection, r: dict[str, Any], p: list[str] | None) -> list:
 def check(world: World, read: dict[str, Any], caller: list[str], *, scores: bool) -> None:
     twin = world.twin(caller)
     got = outcome(lambda: call(world.col, read, caller))
-    want = outcome(lambda: call(twin, read, None), {twin.name: world.col.name})
+    # [] (public items only) sees the whole twin, and keeps its BM25 statistics to the twin
+    # alone: unrestricted SQLite reads FTS5's totals over every twin in the shared database.
+    want = outcome(lambda: call(twin, read, []), {twin.name: world.col.name})
     what = f"{read['mode']} search {read['text']!r} as {caller}"
     if got.error is None:
         leaked = {h.id for h in got.value} - world.visible_ids(caller)
