@@ -7,7 +7,6 @@ write call) is half there, and the restored index equals the restored store.
 from __future__ import annotations
 
 import json
-import os
 import tarfile
 import time
 import uuid
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from full import FULL
 from sqlalchemy import select, text, update
 
 import latentsearch as ls
@@ -25,7 +25,6 @@ from latentsearch.store.snapshot import pg_schema
 from tests.corpus import run
 from tests.mp_writer import COLLECTION, DIM, Writer, check_batches
 
-FULL = os.environ.get("LATENTSEARCH_TEST_FULL") == "1"
 WRITERS = 3 if FULL else 2
 ROUNDS = 3 if FULL else 1  # backups taken one after another while the writers keep going
 

@@ -8,7 +8,6 @@ tokenised, and the HTTP answer is small.
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from full import scaled
 
 import latentsearch as ls
 from latentsearch.query import citations, terms
@@ -24,7 +24,7 @@ from latentsearch.store import keys as keystore
 
 # The 1 MB documents in the full run; a quarter of that in CI (still 3.7 MB answered
 # and 4 s of citations before the fix, and the same bounds after it).
-DOC_CHARS = 1_000_000 if os.environ.get("LATENTSEARCH_TEST_FULL") == "1" else 250_000
+DOC_CHARS = scaled(ci=250_000, full=1_000_000)
 FILLER = ["network", "gateway", "router", "firewall", "kernel", "restart", "laptop", "invoice"]
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from full import FULL
 
 import latentsearch as ls
 from latentsearch.server.process import running_server
@@ -25,7 +26,6 @@ from latentsearch.store import keys as keystore
 from latentsearch.store.engine import SQLITE_FILE
 from tests.mp_writer import BATCH, COLLECTION, DIM, Writer, check_batches, deleted_later, ids
 
-FULL = os.environ.get("LATENTSEARCH_TEST_FULL") == "1"
 STEPS = 60 if FULL else 8
 DOCS = 40 if FULL else 8
 LOCKED = ("database is locked", "OperationalError", "Traceback")
