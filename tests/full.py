@@ -17,9 +17,9 @@ def full_run() -> bool:
     return os.environ.get(ENV_VAR, "").strip().lower() not in ("", "0", "false", "no")
 
 
-FULL = full_run()
+FULL = full_run()  # for module-level constants; `scaled` reads the variable at each call
 
 
 def scaled(ci: int, full: int) -> int:
     """``full`` in a full run, else ``ci``."""
-    return full if FULL else ci
+    return full if full_run() else ci

@@ -100,13 +100,13 @@ def test_a_rebuild_after_an_unreadable_meta_file_removes_the_old_index_file(
 
 
 def test_sigkilled_writers_leave_nothing_behind_after_a_reopen(tmp_path: Path) -> None:
-    from test_crash import run_and_kill
+    from test_crash import Acks, run_and_kill
 
     path = tmp_path / "index"
     rng = random.Random(11)
     seen_orphans = 0
     for round_ in range(3):
-        run_and_kill(path, None, round_ * 100_000, "Flat", rng.uniform(0.2, 1.5))
+        run_and_kill(path, None, round_ * 100_000, "Flat", rng.uniform(0.2, 1.5), Acks())
         with ls.connect(path, device="cpu") as db:
             cid = db.collection("crash")._id
         # What a kill left (a later open removes only files old enough): count, then age them.

@@ -70,7 +70,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(LatentSearchError)
     async def typed(_: Request, exc: LatentSearchError) -> JSONResponse:
         status = next((code for cls, code in STATUS if isinstance(exc, cls)), 400)
-        return JSONResponse({"error": str(exc)}, status_code=status)
+        # A message quoting bad input (a lone surrogate) must still encode as UTF-8 JSON.
+        message = str(exc).encode("utf-8", "backslashreplace").decode("utf-8")
+        return JSONResponse({"error": message}, status_code=status)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

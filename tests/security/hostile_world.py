@@ -79,8 +79,13 @@ class World:
     baseline: dict[tuple[str, bool], Any] = field(default_factory=dict)  # (name, app) -> state
 
     # -- inputs ------------------------------------------------------------------------
-    def resolve(self, value: Any, *, http: bool = False) -> Any:
-        """Fixture names to paths, `Vec` to arrays (lists over HTTP), ZERO_IMAGE to an image."""
+    def resolve(self, value: Any, *, http: bool = False, depth: int = 0) -> Any:
+        """Fixture names to paths, `Vec` to arrays (lists over HTTP), ZERO_IMAGE to an image.
+
+        Placeholders sit near the top; deeper values (the 900-level filters) are taken as they
+        are, so that resolving them cannot itself hit Python's recursion limit."""
+        if depth > 16:
+            return value
         if isinstance(value, File):
             return str(self.files[value.name]) if http else self.files[value.name]
         if isinstance(value, Vec):
@@ -93,9 +98,9 @@ class World:
                 value = value.replace("{" + name + "}", str(path))
             return value
         if isinstance(value, dict):
-            return {k: self.resolve(v, http=http) for k, v in value.items()}
+            return {k: self.resolve(v, http=http, depth=depth + 1) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.resolve(v, http=http) for v in value]
+            return [self.resolve(v, http=http, depth=depth + 1) for v in value]
         return value
 
     # -- the store, before and after ---------------------------------------------------

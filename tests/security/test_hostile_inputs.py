@@ -310,14 +310,21 @@ def test_http_image_paths_get_one_answer(world: World) -> None:
     assert len(set(answers.values())) == 1, json.dumps(answers, indent=1)
 
 
-def test_finite_huge_vectors_are_stored_as_unit_vectors(world: World) -> None:
-    """Defect 9: 3e38 is finite; its norm overflows float32, yet it must be stored as a direction."""
+@pytest.mark.parametrize(
+    ("value", "dtype"), [(3e38, np.float32), (1e39, np.float64), (-1e300, np.float64)]
+)
+def test_finite_huge_vectors_are_stored_as_unit_vectors(
+    world: World, value: float, dtype: type
+) -> None:
+    """Defect 9: these are finite; their norms overflow float32 (1e39 and 1e300 are not even
+    float32 values), yet a cosine collection stores each as its direction, and searches by it."""
     col = world.db.collection("raw")
     try:
-        col.add(vectors=np.full((1, 8), 3e38, dtype=np.float32), ids=["huge"])
+        col.add(vectors=np.full((1, 8), value, dtype=dtype), ids=["huge"])
         (item,) = col.get(["huge"], include_vectors=True)
         assert item.vector is not None and np.all(np.isfinite(item.vector))
-        assert np.allclose(item.vector, np.full(8, 8**-0.5), atol=1e-6), item.vector
-        assert col.search(np.ones(8), k=1)[0].id == "huge"
+        want = np.full(8, np.sign(value) * 8**-0.5)
+        assert np.allclose(item.vector, want, atol=1e-6), item.vector
+        assert col.search(np.full(8, value, dtype=dtype), k=1)[0].id == "huge"
     finally:
         col.delete(["huge"])
