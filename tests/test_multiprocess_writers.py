@@ -91,9 +91,11 @@ def test_writers_build_and_server_share_one_sqlite_index(tmp_path) -> None:
                     if deleted_later(k):
                         continue  # may be gone by the time we ask
                     probe = ids(w.prefix, k)[0]
-                    r = http.post(f"/collections/{COLLECTION}/search", json={"id": probe, "k": 1})
+                    # get, not search by id: the writer upserts this item with a new vector
+                    # right after, so a concurrent search may rank by either version
+                    r = http.get(f"/collections/{COLLECTION}/item", params={"id": probe})
                     reads += 1
-                    if r.status_code != 200 or r.json()["hits"][0]["id"] != probe:
+                    if r.status_code != 200 or r.json()["id"] != probe:
                         problems.append(f"server did not see acknowledged {probe}: {r.text[:200]}")
             time.sleep(0.05)
         _, build_err = build.communicate(timeout=300)
@@ -103,6 +105,15 @@ def test_writers_build_and_server_share_one_sqlite_index(tmp_path) -> None:
             expected = {c.name: c.count for c in db.collections()}
         listed = {c["name"]: c["count"] for c in http.get("/collections").json()}
         assert listed == expected
+        # With the writers done, the server's index holds every surviving item: each finds itself.
+        for w in writers:
+            for k in range(STEPS):
+                if deleted_later(k) and k < STEPS - 2:
+                    continue
+                probe = ids(w.prefix, k)[0]
+                r = http.post(f"/collections/{COLLECTION}/search", json={"id": probe, "k": 1})
+                if r.status_code != 200 or [h["id"] for h in r.json()["hits"]] != [probe]:
+                    problems.append(f"search by id did not find {probe}: {r.text[:200]}")
         assert _wal_inode(index) == inode, "the WAL file was replaced while the server was running"
         http.close()
     assert problems == []
