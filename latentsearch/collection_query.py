@@ -24,6 +24,9 @@ from latentsearch.query.space import PlannerSettings, Space
 from latentsearch.results import DirectionInfo, Hit, InterpolationStep, Item
 from latentsearch.store import directions as directions_store
 from latentsearch.store import items as sql
+from latentsearch.store import stats
+from latentsearch.store.filters import compile_where
+from latentsearch.store.stats import Facets
 from latentsearch.store.acl import Access, access
 
 if TYPE_CHECKING:
@@ -88,22 +91,68 @@ class QueryMethods:
             return out[0]
         return out
 
+    @property
+    def id(self) -> int:
+        """The collection's numeric id in the store (stable for its lifetime)."""
+        return self._id
+
+    def count(self, *, principals: Sequence[str] | None = None) -> int:
+        """How many items the caller may see (all of them when ``principals`` is None)."""
+        acc = self._access(principals)
+        with self._db.store.session() as s:
+            return stats.count_visible(s, self._id, acc.principals)
+
+    def facets(
+        self,
+        fields: Sequence[str] | None = None,
+        *,
+        where: Mapping[str, Any] | None = None,
+        principals: Sequence[str] | None = None,
+    ) -> Facets:
+        """Metadata values and their counts over the visible items (the latest 10,000 scanned).
+        Keys with more than 200 distinct values are left out unless named in ``fields``."""
+        acc = self._access(principals)
+        clause = compile_where(where, self._id) if where is not None else None
+        with self._db.store.session() as s:
+            return stats.facets(
+                s, self._id, fields=fields, where=clause, principals=acc.principals
+            )
+
     def search(
         self,
         query: Any,
         k: int = 10,
         *,
+        mode: str = "dense",
         where: Mapping[str, Any] | None = None,
         principals: Sequence[str] | None = None,
         mmr: float | None = None,
         per_document: bool = False,
+        fusion: Any = None,
         allow_paths: bool = True,
     ) -> list[Hit]:
         """The ``k`` items most similar to ``query``: text, a PIL image, an image `Path`, a vector
-        or ``{"id": ...}``. ``where`` filters (exact top-k among matches), ``principals`` limit
+        or ``{"id": ...}``. ``mode``: ``"dense"`` (vectors), ``"keyword"`` (BM25 over titles and
+        text) or ``"hybrid"`` (both, fused as ``fusion``, a `Fusion`, says; text queries only).
+        ``where`` filters (exact top-k among matches), ``principals`` limit
         what the caller sees, ``mmr`` (a lambda in [0, 1]) diversifies, and ``per_document``
         returns the best chunk of each of ``k`` distinct documents. ``allow_paths=False`` refuses
         image paths without opening them (the server's setting)."""
+        if mode != "dense":
+            from latentsearch.query import hybrid
+
+            return hybrid.search(
+                self,  # type: ignore[arg-type]
+                query,
+                k,
+                mode=mode,
+                where=where,
+                principals=principals,
+                mmr=mmr,
+                per_document=per_document,
+                fusion=fusion,
+                allow_paths=allow_paths,
+            )
         k = check_k(k)
         acc = self._access(principals)
         lam = check_lambda(mmr)

@@ -112,28 +112,15 @@ def search_command(
     filt = parse_where(where)
     with open_index(index, database, device) as db:
         col = open_collection(db, collection)
-        if mode == "dense":
-            hits = col.search(
-                q,
-                k,
-                where=filt,
-                principals=principals(principal),
-                mmr=mmr,
-                per_document=per_document,
-            )
-        else:
-            from latentsearch.query import hybrid
-
-            hits = hybrid.search(
-                col,
-                q,
-                k,
-                mode=mode,
-                where=filt,
-                principals=principals(principal),
-                mmr=mmr,
-                per_document=per_document,
-            )
+        hits = col.search(
+            q,
+            k,
+            mode=mode,
+            where=filt,
+            principals=principals(principal),
+            mmr=mmr,
+            per_document=per_document,
+        )
         print_hits(hits, as_json=json_out)
 
 

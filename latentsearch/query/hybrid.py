@@ -81,6 +81,7 @@ def search(
     if mode == "dense":
         return col.search(
             query,
+            mode="dense",
             k,
             where=where,
             principals=principals,

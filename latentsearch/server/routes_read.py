@@ -15,8 +15,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse
 
+from latentsearch import Fusion
 from latentsearch.errors import ItemNotFoundError
-from latentsearch.query import hybrid
 from latentsearch.server.auth import Caller, Reader
 from latentsearch.server.convert import (
     decode_image,
@@ -39,7 +39,6 @@ from latentsearch.server.schemas import (
     SearchResponse,
 )
 from latentsearch.server.state import State
-from latentsearch.store import stats
 
 router = APIRouter()
 CollectionName = Annotated[str, Path(min_length=1, max_length=200)]
@@ -69,19 +68,18 @@ def me(caller: Reader) -> dict[str, Any]:
 def collections(request: Request, caller: Reader) -> list[CollectionOut]:
     state = _state(request)
     out = []
-    with state.db.store.session() as s:
-        for info in state.db.collections():
-            col = state.db.collection(info.name)
-            out.append(
-                CollectionOut(
-                    name=info.name,
-                    model=public_model(info.encoder.model) if info.encoder else None,
-                    modalities=list(info.encoder.modalities) if info.encoder else ["vector"],
-                    dim=info.dim,
-                    metric=info.metric,
-                    count=stats.count_visible(s, col._id, caller.principals()),
-                )
+    for info in state.db.collections():
+        col = state.db.collection(info.name)
+        out.append(
+            CollectionOut(
+                name=info.name,
+                model=public_model(info.encoder.model) if info.encoder else None,
+                modalities=list(info.encoder.modalities) if info.encoder else ["vector"],
+                dim=info.dim,
+                metric=info.metric,
+                count=col.count(principals=caller.principals()),
             )
+        )
     return out
 
 
@@ -105,9 +103,8 @@ def search(
         assert body.id is not None
         col.get(body.id, principals=principals)  # 404 unless the caller may see it
         query = {"id": body.id}
-    fusion = hybrid.Fusion(**body.fusion.model_dump()) if body.fusion else None
-    hits = hybrid.search(
-        col,
+    fusion = Fusion(**body.fusion.model_dump()) if body.fusion else None
+    hits = col.search(
         query,
         body.k,
         mode=body.mode,
@@ -256,8 +253,7 @@ def facets(
 ) -> FacetsResponse:
     """Metadata values and their counts over the items the caller may see (for filter facets)."""
     col = _state(request).collection(name)
-    with _state(request).db.store.session() as s:
-        f = stats.facets(s, col._id, fields=fields, principals=caller.principals())
+    f = col.facets(fields, principals=caller.principals())
     return FacetsResponse(
         facets={
             k: [FacetValue(value=v.value, count=v.count) for v in vs] for k, vs in f.fields.items()
