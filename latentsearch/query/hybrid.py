@@ -81,7 +81,6 @@ def search(
     if mode == "dense":
         return col.search(
             query,
-            mode="dense",
             k,
             where=where,
             principals=principals,
