@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from latentsearch.results import Facets, FacetValue
+from latentsearch.results import Facets as Facets  # re-exported: declared in results
+from latentsearch.results import FacetValue as FacetValue
 from latentsearch.store.acl import visible_to
 from latentsearch.store.models import ItemRow
 
