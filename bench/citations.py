@@ -10,7 +10,6 @@ asserts the behaviour behind these numbers (bounded work per hit, a small answer
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 import tempfile
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import latentsearch as ls
 from latentsearch.server import convert
+from latentsearch.server.responses import SearchResponse
 
 WORDS = [
     "network",
@@ -61,9 +61,10 @@ def main(path: Path) -> None:
         t0 = time.perf_counter()
         hits = col.search("vpn outage", k=15)
         t1 = time.perf_counter()
-        out = convert.hits_out(hits, "vpn outage")
+        out = convert.hits_out(hits, "vpn outage", db.path)
+        answer = SearchResponse.model_validate({"hits": out, "mode": "dense", "took_ms": 0.0})
+        body = answer.model_dump_json()
         t2 = time.perf_counter()
-    body = json.dumps({"hits": [o.model_dump() for o in out]})
     print(
         f"hits={len(hits)} search={t1 - t0:.2f}s citations+conversion={t2 - t1:.2f}s "
         f"answer={len(body) / 1e6:.2f} MB"

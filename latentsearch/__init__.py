@@ -13,10 +13,11 @@ from latentsearch.errors import LatentSearchError
 from latentsearch.query.arithmetic import AnalogyQuery
 from latentsearch.query.hybrid import Fusion
 from latentsearch.restore import restore
-from latentsearch.store.stats import Facets, FacetValue
 from latentsearch.results import (
     Chunk,
     DirectionInfo,
+    Facets,
+    FacetValue,
     Hit,
     InterpolationStep,
     Item,

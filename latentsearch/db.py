@@ -296,6 +296,13 @@ class Database:
             VectorIndex.drop(self.path, index_name(cid))
             log.info("dropped collection %r", name)
 
+    def reopen(self, name: str) -> Collection:
+        """Open ``name`` afresh, forgetting this process's handle on it: for a handle gone stale
+        because another process dropped the collection (and may have re-created it)."""
+        with self._lock:
+            self._open.pop(name, None)
+            return self.collection(name)
+
     def _exists(self, name: str) -> bool:
         with self.store.session() as s:
             return s.scalar(select(CollectionRow.id).where(CollectionRow.name == name)) is not None

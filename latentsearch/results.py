@@ -1,4 +1,8 @@
-"""Typed results returned by the public API. Never bare tuples."""
+"""Typed results returned by the public API, declared once. Never bare tuples.
+
+A leaf: it imports nothing of latentsearch. The HTTP server's response models are derived from
+these dataclasses (`latentsearch.server.responses`), so a field added here is served there.
+"""
 
 from __future__ import annotations
 
@@ -60,6 +64,22 @@ class Hit:
     source: Source
     chunk: Chunk | None = None
     why: dict[str, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FacetValue:
+    """One metadata value and how many visible items have it."""
+
+    value: str | int | float | bool
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Facets:
+    """Value counts per metadata key over the first ``scanned`` visible items."""
+
+    fields: dict[str, list[FacetValue]]
+    scanned: int
 
 
 @dataclass(frozen=True, slots=True)

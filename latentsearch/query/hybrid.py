@@ -82,6 +82,7 @@ def search(
         return col.search(
             query,
             k,
+            mode="dense",
             where=where,
             principals=principals,
             mmr=mmr,

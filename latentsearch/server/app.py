@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from latentsearch import __version__
 from latentsearch.server import errors, metrics, routes_read, routes_write
 from latentsearch.server.auth import Reader
-from latentsearch.server.schemas import ErrorOut, Health
+from latentsearch.server.responses import ErrorOut, Health
 from latentsearch.server.state import Settings, State
 
 log = logging.getLogger("latentsearch.server")

@@ -1,4 +1,6 @@
-"""Conversions between the public API's dataclasses and the HTTP models."""
+"""What the server does to requests and answers beyond the public API: decode uploaded images,
+turn request records into `Collection.add` records, and show results safely (no server paths,
+bounded texts, citations). The shapes are `responses`, derived from `latentsearch.results`."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import base64
 import binascii
 import hashlib
 import os
+from dataclasses import fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -15,16 +18,8 @@ from PIL import Image
 from latentsearch.encoders.images import decode
 from latentsearch.errors import ImageError
 from latentsearch.query.citations import cite
-from latentsearch.results import Hit, Item
-from latentsearch.server.schemas import (
-    ChunkOut,
-    CitationOut,
-    HitOut,
-    ItemOut,
-    RecordIn,
-    SourceOut,
-    SpanOut,
-)
+from latentsearch.results import Hit, Item, Source
+from latentsearch.server.schemas import RecordIn
 
 # A search answer carries each hit's text up to HIT_TEXT_CHARS characters, and all of them
 # together up to RESPONSE_TEXT_CHARS (shared out evenly, at least MIN_HIT_TEXT_CHARS each): a
@@ -79,10 +74,6 @@ def record(rec: RecordIn, i: int, uploads: Path) -> dict[str, Any]:
     return out
 
 
-def _chunk(c: Any) -> ChunkOut | None:
-    return ChunkOut(parent=c.parent, start=c.start, end=c.end) if c is not None else None
-
-
 def public_uri(uri: str | None, index: Path, doc_ids: tuple[str, ...]) -> str | None:
     """A source URI a client may see: never an absolute server path.
 
@@ -114,8 +105,17 @@ def _doc_ids(x: Hit | Item) -> tuple[str, ...]:
     return (x.chunk.parent, x.id) if x.chunk is not None else (x.id,)
 
 
-def hits_out(hits: list[Hit], query_text: str | None, index: Path) -> list[HitOut]:
-    """The hits of one answer, their texts capped (see `HIT_TEXT_CHARS`)."""
+def _shown(x: Hit | Item, index: Path) -> dict[str, Any]:
+    """The fields of ``x`` a client may see: an image item's text (its server path) is hidden
+    and the source URI made public (`public_uri`)."""
+    return {f.name: getattr(x, f.name) for f in fields(x)} | {
+        "text": x.text if x.kind == "text" else None,
+        "source": Source(public_uri(x.source.uri, index, _doc_ids(x)), x.source.title),
+    }
+
+
+def hits_out(hits: list[Hit], query_text: str | None, index: Path) -> list[dict[str, Any]]:
+    """The hits of one answer (`responses.HitOut`), their texts capped (see `HIT_TEXT_CHARS`)."""
     share = RESPONSE_TEXT_CHARS // max(len(hits), 1)
     limit = max(MIN_HIT_TEXT_CHARS, min(HIT_TEXT_CHARS, share))
     return [hit_out(h, query_text, index, text_limit=limit) for h in hits]
@@ -123,44 +123,20 @@ def hits_out(hits: list[Hit], query_text: str | None, index: Path) -> list[HitOu
 
 def hit_out(
     hit: Hit, query_text: str | None, index: Path, *, text_limit: int = HIT_TEXT_CHARS
-) -> HitOut:
-    c = cite(hit, query_text)
-    text = hit.text if hit.kind == "text" else None  # never reveal server file paths of images
+) -> dict[str, Any]:
+    """One hit as `responses.HitOut`: its text cut to ``text_limit``, and its citation."""
+    out = _shown(hit, index)
+    text = out["text"]
     truncated = text is not None and len(text) > text_limit
-    docs = _doc_ids(hit)
-    return HitOut(
-        id=hit.id,
-        score=float(hit.score),
-        kind=hit.kind,
-        text=text[:text_limit] if text is not None and truncated else text,
-        text_truncated=truncated,
-        metadata=hit.metadata,
-        source=SourceOut(uri=public_uri(hit.source.uri, index, docs), title=hit.source.title),
-        chunk=_chunk(hit.chunk),
-        why=hit.why,
-        citation=CitationOut(
-            doc_id=c.doc_id,
-            title=c.title,
-            uri=public_uri(c.uri, index, docs),
-            snippet=c.snippet,
-            start=c.start,
-            end=c.end,
-            highlights=[SpanOut(start=s.start, end=s.end) for s in c.highlights],
-        ),
-    )
+    c = cite(hit, query_text)
+    return out | {
+        "score": float(hit.score),
+        "text": text[:text_limit] if truncated else text,
+        "text_truncated": truncated,
+        "citation": replace(c, uri=public_uri(c.uri, index, _doc_ids(hit))),
+    }
 
 
-def item_out(item: Item, index: Path) -> ItemOut:
-    return ItemOut(
-        id=item.id,
-        kind=item.kind,
-        text=item.text if item.kind == "text" else None,
-        metadata=item.metadata,
-        source=SourceOut(
-            uri=public_uri(item.source.uri, index, _doc_ids(item)), title=item.source.title
-        ),
-        acl=item.acl,
-        chunk=_chunk(item.chunk),
-        created=item.created,
-        updated=item.updated,
-    )
+def item_out(item: Item, index: Path) -> dict[str, Any]:
+    """One item as `responses.ItemOut`."""
+    return _shown(item, index)

@@ -49,7 +49,7 @@ WRITES = Counter(
 def render() -> Response:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped upstream
         data = generate_latest(registry)
     else:
         data = generate_latest()

@@ -26,17 +26,13 @@ from latentsearch.server.convert import (
     public_model,
 )
 from latentsearch.server.metrics import SEARCHES
+from latentsearch.server.responses import CollectionOut, FacetsResponse, ItemOut, SearchResponse
 from latentsearch.server.schemas import (
     AnalogyRequest,
-    CollectionOut,
-    FacetsResponse,
-    FacetValue,
     ImageRef,
-    ItemOut,
     ItemRef,
     QueryRequest,
     SearchRequest,
-    SearchResponse,
 )
 from latentsearch.server.state import State
 
@@ -86,7 +82,7 @@ def collections(request: Request, caller: Reader) -> list[CollectionOut]:
 @router.post("/collections/{name}/search", tags=["search"], response_model=SearchResponse)
 def search(
     name: CollectionName, body: SearchRequest, request: Request, caller: Reader
-) -> SearchResponse:
+) -> dict[str, Any]:
     """Search by text, base64 image, vector or item id, in dense, keyword or hybrid mode."""
     started = time.perf_counter()
     principals = caller.principals(body.on_behalf_of)
@@ -116,17 +112,17 @@ def search(
         allow_paths=False,  # the server never opens a path a request names
     )
     SEARCHES.labels("search", body.mode).inc()
-    return SearchResponse(
-        hits=hits_out(hits, body.text, state.db.path),
-        mode=body.mode,
-        took_ms=_ms(started),
-    )
+    return {
+        "hits": hits_out(hits, body.text, state.db.path),
+        "mode": body.mode,
+        "took_ms": _ms(started),
+    }
 
 
 @router.post("/collections/{name}/query", tags=["search"], response_model=SearchResponse)
 def query(
     name: CollectionName, body: QueryRequest, request: Request, caller: Reader
-) -> SearchResponse:
+) -> dict[str, Any]:
     """Evaluate a query expression such as ``"vpn outage" - "windows"``. An ``image:NAME`` term
     is an image in ``images`` or ``image:@id`` (an item); it never names a server file."""
     started = time.perf_counter()
@@ -143,17 +139,14 @@ def query(
         allow_paths=False,  # the server never opens a path a request names
     )
     SEARCHES.labels("query", "dense").inc()
-    return SearchResponse(
-        hits=hits_out(hits, positive_text(body.expr), state.db.path),
-        mode="dense",
-        took_ms=_ms(started),
-    )
+    text = positive_text(body.expr)
+    return {"hits": hits_out(hits, text, state.db.path), "mode": "dense", "took_ms": _ms(started)}
 
 
 @router.post("/collections/{name}/analogy", tags=["search"], response_model=SearchResponse)
 def analogy(
     name: CollectionName, body: AnalogyRequest, request: Request, caller: Reader
-) -> SearchResponse:
+) -> dict[str, Any]:
     """``positive - negative`` analogies (e.g. king - man + woman) over texts or stored items."""
     started = time.perf_counter()
     principals = caller.principals(body.on_behalf_of)
@@ -175,9 +168,7 @@ def analogy(
     )
     SEARCHES.labels("analogy", "dense").inc()
     text = " ".join(t for t in body.positive if isinstance(t, str)) or None
-    return SearchResponse(
-        hits=hits_out(hits, text, state.db.path), mode="dense", took_ms=_ms(started)
-    )
+    return {"hits": hits_out(hits, text, state.db.path), "mode": "dense", "took_ms": _ms(started)}
 
 
 def _term(t: str | ItemRef | ImageRef) -> str | dict[str, str]:
@@ -189,14 +180,16 @@ def _term(t: str | ItemRef | ImageRef) -> str | dict[str, str]:
 # Item ids may contain "/" (documents built from subfolders: runbooks/vpn.md), hence the path
 # converter; the ?id= forms serve clients and proxies that mangle encoded slashes.
 @router.get("/collections/{name}/items/{item_id:path}", tags=["items"], response_model=ItemOut)
-def get_item(name: CollectionName, item_id: ItemId, request: Request, caller: Reader) -> ItemOut:
+def get_item(
+    name: CollectionName, item_id: ItemId, request: Request, caller: Reader
+) -> dict[str, Any]:
     return _item(name, item_id, request, caller)
 
 
 @router.get("/collections/{name}/item", tags=["items"], response_model=ItemOut)
 def get_item_by_query(
     name: CollectionName, id: QueryId, request: Request, caller: Reader
-) -> ItemOut:
+) -> dict[str, Any]:
     """An item by ``?id=`` (any id)."""
     return _item(name, id, request, caller)
 
@@ -219,7 +212,7 @@ def get_image_by_query(
     return _image(name, id, request, caller)
 
 
-def _item(name: str, item_id: str, request: Request, caller: Caller) -> ItemOut:
+def _item(name: str, item_id: str, request: Request, caller: Caller) -> dict[str, Any]:
     state = _state(request)
     col = state.collection(name)
     return item_out(col.get(item_id, principals=caller.principals()), state.db.path)
@@ -250,16 +243,11 @@ def facets(
     request: Request,
     caller: Reader,
     fields: Annotated[list[str] | None, Query(max_length=50)] = None,
-) -> FacetsResponse:
+) -> dict[str, Any]:
     """Metadata values and their counts over the items the caller may see (for filter facets)."""
     col = _state(request).collection(name)
     f = col.facets(fields, principals=caller.principals())
-    return FacetsResponse(
-        facets={
-            k: [FacetValue(value=v.value, count=v.count) for v in vs] for k, vs in f.fields.items()
-        },
-        scanned=f.scanned,
-    )
+    return {"facets": f.fields, "scanned": f.scanned}
 
 
 def positive_text(expr: str) -> str:

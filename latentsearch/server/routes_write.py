@@ -11,10 +11,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
+from latentsearch.results import WriteResult
 from latentsearch.server.auth import Caller, Writer
 from latentsearch.server.convert import record
 from latentsearch.server.metrics import WRITES
-from latentsearch.server.schemas import DeleteRequest, WriteRequest, WriteResponse
+from latentsearch.server.responses import WriteResponse
+from latentsearch.server.schemas import DeleteRequest, WriteRequest
 from latentsearch.server.state import State
 
 router = APIRouter()
@@ -36,7 +38,7 @@ def _principals(caller: Caller) -> list[str] | None:
 )
 def add_items(
     name: CollectionName, body: WriteRequest, request: Request, caller: Writer
-) -> WriteResponse:
+) -> WriteResult:
     """Add new items (409 if any id is taken, whether or not the key can see that item)."""
     return _write(name, body, request, caller, upsert=False)
 
@@ -44,7 +46,7 @@ def add_items(
 @router.put("/collections/{name}/items", tags=["items"], response_model=WriteResponse)
 def upsert_items(
     name: CollectionName, body: WriteRequest, request: Request, caller: Writer
-) -> WriteResponse:
+) -> WriteResult:
     """Add or update items; unchanged content is not re-embedded. An id of an item the key cannot
     see is answered 409, exactly like a taken id on POST."""
     return _write(name, body, request, caller, upsert=True)
@@ -53,7 +55,7 @@ def upsert_items(
 @router.delete("/collections/{name}/items", tags=["items"], response_model=WriteResponse)
 def delete_items(
     name: CollectionName, body: DeleteRequest, request: Request, caller: Writer
-) -> WriteResponse:
+) -> WriteResult:
     """Delete items by ``ids`` or by a ``where`` filter (and the chunks of those documents) that
     the key can see; hidden ids are ignored like unknown ones."""
     col = _state(request).collection(name)
@@ -63,12 +65,12 @@ def delete_items(
     else:
         result = col.delete(where=body.where, principals=principals)
     WRITES.labels("delete").inc(result.deleted)
-    return WriteResponse(deleted=result.deleted, ids=list(result.ids))
+    return result
 
 
 def _write(
     name: str, body: WriteRequest, request: Request, caller: Caller, *, upsert: bool
-) -> WriteResponse:
+) -> WriteResult:
     state = _state(request)
     col = state.collection(name)
     records = [record(r, i, state.uploads) for i, r in enumerate(body.records)]
@@ -78,6 +80,4 @@ def _write(
     else:
         result = col.add(records, principals=principals)
     WRITES.labels("upsert" if upsert else "add").inc(result.added + result.updated)
-    return WriteResponse(
-        added=result.added, updated=result.updated, unchanged=result.unchanged, ids=list(result.ids)
-    )
+    return result

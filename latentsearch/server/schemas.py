@@ -1,11 +1,10 @@
-"""Pydantic request and response models of the HTTP API (they make the OpenAPI schema at /docs).
+"""Pydantic request models of the HTTP API (with `responses`, they make the OpenAPI schema).
 
 Every request model forbids unknown fields, so a misspelt field is a 422 that names it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -163,102 +162,3 @@ class DeleteRequest(Strict):
         if (self.ids is None) == (self.where is None):
             raise ValueError("give exactly one of ids or where")
         return self
-
-
-# -- responses ------------------------------------------------------------------------
-class SourceOut(BaseModel):
-    uri: str | None = None
-    title: str | None = None
-
-
-class ChunkOut(BaseModel):
-    parent: str
-    start: int
-    end: int
-
-
-class SpanOut(BaseModel):
-    start: int
-    end: int
-
-
-class CitationOut(BaseModel):
-    """The source document, the matching passage and where the query terms are in it."""
-
-    doc_id: str
-    title: str | None
-    uri: str | None
-    snippet: str
-    start: int = Field(description="offset of the snippet in the document's text")
-    end: int
-    highlights: list[SpanOut] = Field(description="query-term offsets within the snippet")
-
-
-class HitOut(BaseModel):
-    id: str
-    score: float
-    kind: str
-    text: str | None = Field(description="the hit's text, cut to a bounded length in searches")
-    text_truncated: bool = Field(
-        False, description="text was cut; GET the item for all of it (the citation is exact)"
-    )
-    metadata: dict[str, Any]
-    source: SourceOut
-    chunk: ChunkOut | None = None
-    why: dict[str, float] | None = None
-    citation: CitationOut
-
-
-class SearchResponse(BaseModel):
-    hits: list[HitOut]
-    mode: str
-    took_ms: float
-
-
-class ItemOut(BaseModel):
-    id: str
-    kind: str
-    text: str | None
-    metadata: dict[str, Any]
-    source: SourceOut
-    acl: list[str]
-    chunk: ChunkOut | None = None
-    created: datetime
-    updated: datetime
-
-
-class WriteResponse(BaseModel):
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    ids: list[str] = Field(default_factory=list)
-
-
-class CollectionOut(BaseModel):
-    name: str
-    model: str | None
-    modalities: list[str]
-    dim: int
-    metric: str
-    count: int = Field(description="items visible to the caller")
-
-
-class FacetValue(BaseModel):
-    value: str | int | float | bool
-    count: int
-
-
-class FacetsResponse(BaseModel):
-    facets: dict[str, list[FacetValue]]
-    scanned: int = Field(description="visible items whose metadata was counted")
-
-
-class Health(BaseModel):
-    status: Literal["ok"]
-    version: str
-
-
-class ErrorOut(BaseModel):
-    error: str
-    detail: list[dict[str, Any]] | None = None

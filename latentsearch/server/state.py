@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from latentsearch.db import Database, connect
+from latentsearch import Collection, Database, connect
 from latentsearch.errors import CollectionNotFoundError, InvalidInputError
 
 log = logging.getLogger("latentsearch.server")
@@ -99,14 +99,13 @@ class State:
             col.sync()
         log.info("serving %d collection(s) from %s", len(self.db.collections()), self.db.path)
 
-    def collection(self, name: str):  # type: ignore[no-untyped-def]
+    def collection(self, name: str) -> Collection:
         """Open a collection by name; a stale handle (dropped and re-created elsewhere) is reopened."""
         col = self.db.collection(name)
         try:
             col.sync()
         except CollectionNotFoundError:
-            self.db._open.pop(name, None)
-            col = self.db.collection(name)
+            col = self.db.reopen(name)
         return col
 
     def close(self) -> None:

@@ -4,32 +4,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from latentsearch.results import Facets as Facets  # re-exported: declared in results
+from latentsearch.results import FacetValue as FacetValue
 from latentsearch.store.acl import visible_to
 from latentsearch.store.models import ItemRow
 
 FACET_SCAN = 10_000
 FACET_VALUES = 20
 FACET_MAX_DISTINCT = 200
-
-
-@dataclass(frozen=True, slots=True)
-class FacetValue:
-    value: str | int | float | bool
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class Facets:
-    """Value counts per metadata key over the first ``scanned`` visible items."""
-
-    fields: dict[str, list[FacetValue]]
-    scanned: int
 
 
 def _conds(
