@@ -27,7 +27,7 @@ import numpy as np
 
 from bench.common import CRANFIELD, RESULTS, ROOT, Timer
 from bench.cranfield import parse_smart
-from latentsearch.evaluation.analogies import load_analogies, vocabulary
+from latentsearch.testing.analogies import load_analogies, vocabulary
 
 log = logging.getLogger("bench.s4")
 
