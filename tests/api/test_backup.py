@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from corpus import run
 from full import FULL
+from mp_writer import COLLECTION, DIM, Writer, check_batches
 from sqlalchemy import select, text, update
 
 import latentsearch as ls
@@ -22,8 +24,6 @@ from latentsearch.errors import BackupError
 from latentsearch.query import hybrid
 from latentsearch.store import ItemRow
 from latentsearch.store.snapshot import pg_schema
-from tests.corpus import run
-from tests.mp_writer import COLLECTION, DIM, Writer, check_batches
 
 WRITERS = 3 if FULL else 2
 ROUNDS = 3 if FULL else 1  # backups taken one after another while the writers keep going

@@ -85,7 +85,7 @@ def test_images_in_a_text_collection_are_skipped(
 def test_tinyclip_module_entry_point(tiny_clip_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-m", "latentsearch.tinyclip", str(tiny_clip_path)],
+        [sys.executable, "-m", "latentsearch.testing.tinyclip", str(tiny_clip_path)],
         capture_output=True,
         text=True,
         timeout=120,

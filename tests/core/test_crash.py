@@ -27,8 +27,8 @@ import latentsearch as ls
 from latentsearch.store import items as sql
 from latentsearch.store.models import ItemRow
 
-WRITER = Path(__file__).with_name("crash_writer.py")
-ROOT = Path(__file__).resolve().parents[1]
+WRITER = Path(__file__).resolve().parents[1] / "crash_writer.py"  # shared helpers live in tests/
+ROOT = Path(__file__).resolve().parents[2]
 KILLS = scaled(ci=2, full=50)
 BUILD_KILLS = scaled(ci=1, full=50)
 

@@ -19,12 +19,12 @@ from pathlib import Path
 import httpx
 import pytest
 from full import FULL
+from mp_writer import BATCH, COLLECTION, DIM, Writer, check_batches, deleted_later, ids
 
 import latentsearch as ls
-from latentsearch.server.process import running_server
 from latentsearch.store import keys as keystore
 from latentsearch.store.engine import SQLITE_FILE
-from tests.mp_writer import BATCH, COLLECTION, DIM, Writer, check_batches, deleted_later, ids
+from latentsearch.testing.server_process import running_server
 
 STEPS = 60 if FULL else 8
 DOCS = 40 if FULL else 8

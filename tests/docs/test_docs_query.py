@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def section(name: str) -> str:
@@ -14,10 +13,10 @@ def section(name: str) -> str:
     return text.split(f"<!-- sections: {name} -->")[1].split(f"<!-- sections: end-{name} -->")[0]
 
 
-def test_query_docs_examples_run(tmp_path, capsys) -> None:
+def test_query_docs_examples_run(tmp_path, capsys, monkeypatch) -> None:
     blocks = re.findall(r"```python\n(.*?)```", section("query"), flags=re.S)
     assert len(blocks) >= 8
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # restored after the test
     namespace: dict[str, object] = {}
     for i, block in enumerate(blocks):
         exec(compile(block, f"README query block {i}", "exec"), namespace)

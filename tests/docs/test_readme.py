@@ -4,13 +4,12 @@ The query section's examples are run by test_docs_query.py."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def python_blocks() -> list[str]:
@@ -25,8 +24,8 @@ def test_readme_has_examples() -> None:
     assert len(python_blocks()) >= 5
 
 
-def test_readme_examples_run(tmp_path, pg_admin, capsys) -> None:
-    os.chdir(tmp_path)
+def test_readme_examples_run(tmp_path, pg_admin, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # restored after the test
     namespace: dict[str, object] = {}
     for i, block in enumerate(python_blocks()):
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import latentsearch as ls
-from latentsearch.tinyclip import caption, classes, shape_image
+from latentsearch.testing.tinyclip import caption, classes, shape_image
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The tiny CLIP generator: layout, offline loading, real retrieval quality, and determinism.
 
-The model is built once per module (15-25 s of training on one CPU core) and loaded exactly the
+The model is conftest's session-wide `tiny_clip_path` (trained once per run) and loaded exactly the
 way a real sentence-transformers CLIP model is loaded.
 """
 
@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from latentsearch import tinyclip
 from latentsearch.errors import InvalidInputError
+from latentsearch.testing import tinyclip
 
 # Gallery seeds far from the training seeds (seed * 1_000_003 + variant), so retrieval is
 # measured on images the model never saw.
@@ -24,8 +24,9 @@ HELD_OUT_SEEDS = range(10**9, 10**9 + 5)
 
 
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tinyclip.build_tiny_clip(tmp_path_factory.mktemp("tinyclip") / "model", seed=0)
+def model_path(tiny_clip_path: Path) -> Path:
+    """The run's one trained tiny CLIP (seed 0, default steps): no second training here."""
+    return tiny_clip_path
 
 
 def _load(path: Path):

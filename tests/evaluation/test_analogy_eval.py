@@ -1,4 +1,4 @@
-"""The Google analogy set reader and the agreement count (`latentsearch.evaluation.analogies`)."""
+"""The Google analogy set reader and the agreement count (`latentsearch.testing.analogies`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from gensim.models import KeyedVectors
 
 from latentsearch.errors import InvalidInputError
-from latentsearch.evaluation.analogies import agreement, load_analogies, vocabulary
 from latentsearch.results import Hit, Source
+from latentsearch.testing.analogies import agreement, load_analogies, vocabulary
 
 
 def test_gensims_copy_of_the_google_set() -> None:

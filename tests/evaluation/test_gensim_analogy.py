@@ -16,7 +16,7 @@ from gensim.models import KeyedVectors
 
 import latentsearch as ls
 from latentsearch.encoders import get_encoder
-from latentsearch.evaluation.analogies import (
+from latentsearch.testing.analogies import (
     AnalogyQuestion,
     agreement,
     load_analogies,

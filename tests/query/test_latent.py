@@ -178,7 +178,7 @@ def test_centroid(words: ls.Collection) -> None:
 # -- CLIP: text and images in one space ------------------------------------------------------------
 @pytest.fixture
 def shapes(db: ls.Database, tiny_clip_path):
-    from latentsearch.tinyclip import gallery
+    from latentsearch.testing.tinyclip import gallery
 
     col = db.create_collection("shapes", encoder=str(tiny_clip_path))
     images, labels = gallery([0, 1])
@@ -191,7 +191,7 @@ def shapes(db: ls.Database, tiny_clip_path):
 
 
 def test_clip_interpolation_morphs_red_circle_into_blue_square(shapes: ls.Collection) -> None:
-    from latentsearch.tinyclip import COLORS
+    from latentsearch.testing.tinyclip import COLORS
 
     for method in ("slerp", "linear"):
         steps = shapes.interpolate("a red circle", "a blue square", steps=8, method=method)
@@ -204,7 +204,7 @@ def test_clip_interpolation_morphs_red_circle_into_blue_square(shapes: ls.Collec
 
 
 def test_clip_image_terms(shapes: ls.Collection, tmp_path) -> None:
-    from latentsearch.tinyclip import COLORS, shape_image
+    from latentsearch.testing.tinyclip import COLORS, shape_image
 
     def redness(hits) -> float:  # R − B of the hits' colours: red 185, purple −50, blue −195
         return float(
@@ -230,7 +230,7 @@ def test_clip_image_terms(shapes: ls.Collection, tmp_path) -> None:
 
 
 def test_image_terms_in_a_text_collection_are_typed_errors(words: ls.Collection, tmp_path) -> None:
-    from latentsearch.tinyclip import shape_image
+    from latentsearch.testing.tinyclip import shape_image
 
     path = tmp_path / "x.png"
     shape_image("red", "circle").save(path)

@@ -153,7 +153,7 @@ N, DIM = 120, 8
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def acl_col(request, tmp_path_factory, pg_admin):
-    from conftest import PG_URL
+    from pgkit import PG_URL
 
     r = random.Random(3)
     x = unit(np.random.default_rng(3).normal(size=(N, DIM)))

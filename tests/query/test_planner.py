@@ -42,7 +42,7 @@ def _acl(r: random.Random) -> list[str]:
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def pdb(request, tmp_path_factory, pg_admin):
-    from conftest import PG_URL
+    from pgkit import PG_URL
 
     r = random.Random(5)
     x = unit(np.random.default_rng(5).normal(size=(N, DIM)))

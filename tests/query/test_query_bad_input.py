@@ -10,7 +10,7 @@ from query_support import database
 
 import latentsearch as ls
 from latentsearch import errors
-from latentsearch.tinyclip import shape_image
+from latentsearch.testing.tinyclip import shape_image
 
 
 @pytest.fixture(
@@ -18,7 +18,7 @@ from latentsearch.tinyclip import shape_image
 )
 def col(request, tmp_path_factory, pg_admin):
     """One collection per backend, shared: no case may change it."""
-    from conftest import PG_URL
+    from pgkit import PG_URL
 
     with database(request.param, tmp_path_factory.mktemp("bad"), pg_admin, PG_URL) as db:
         c = db.create_collection("bad", encoder="text")

@@ -32,8 +32,8 @@ from sqlalchemy import text
 
 import latentsearch as ls
 from latentsearch.errors import InvalidInputError, ReadOnlyError, StoreError
-from latentsearch.server.process import free_port, running_server
 from latentsearch.store import keys as keystore
+from latentsearch.testing.server_process import free_port, running_server
 
 PKG_ROOT = Path(ls.__file__).resolve().parents[1]
 SETPRIV = ("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups")

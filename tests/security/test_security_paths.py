@@ -34,7 +34,7 @@ from latentsearch.ingest.options import BuildOptions
 from latentsearch.server import Settings, create_app
 from latentsearch.store.engine import SQLITE_FILE
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "images"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "images"
 
 
 # -- the audit hook: every "open" of a watched file, with the Python stack that opened it -------

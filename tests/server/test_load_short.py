@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_load_test_short_run(tmp_path: Path, pg_admin) -> None:
-    from conftest import PG_URL
+    from pgkit import PG_URL
 
     out = tmp_path / "load.json"
     run = subprocess.run(

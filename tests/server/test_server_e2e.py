@@ -9,9 +9,11 @@ from __future__ import annotations
 import base64
 import io
 import uuid
+from contextlib import ExitStack
 
 import httpx
 import pytest
+from pgkit import pg_schema
 from serverkit import (
     CORPUS,
     ENG,
@@ -20,10 +22,8 @@ from serverkit import (
     SALES,
     SALES_SECRET,
     build,
-    quick_clip,
     serve,
 )
-from sqlalchemy import text
 
 pytestmark = pytest.mark.slow
 EVERY_MODE = ("dense", "keyword", "hybrid")
@@ -33,29 +33,20 @@ EVERYONE = {r["id"] for r in CORPUS if r["acl"] == ["*"]}
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def server(request, tmp_path_factory):
+def server(request, tmp_path_factory, quick_clip_path):
     index = tmp_path_factory.mktemp("e2e") / "index"
     index.mkdir()
-    database, workers, schema = None, 1, None
-    if request.param == "postgres":
-        from conftest import PG_URL
-
-        admin = request.getfixturevalue("pg_admin")
-        schema = f"e2e_{uuid.uuid4().hex[:10]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        database, workers = f"{PG_URL}?options=-csearch_path%3D{schema}", 2
-    keys = build(index, database, images=quick_clip(tmp_path_factory.mktemp("clip")))
-    try:
+    with ExitStack() as stack:
+        database, workers = None, 1
+        if request.param == "postgres":
+            database = stack.enter_context(pg_schema(request.getfixturevalue("pg_admin")))
+            workers = 2
+        keys = build(index, database, images=quick_clip_path)
         with (
             serve(index, database, workers=workers) as url,
             httpx.Client(base_url=url, timeout=60) as client,
         ):
             yield client, keys
-    finally:
-        if schema:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def h(key: str) -> dict[str, str]:
@@ -354,7 +345,7 @@ def test_citations_and_validation(server) -> None:
         == 404
     )
     pic = io.BytesIO()
-    from latentsearch.tinyclip import shape_image
+    from latentsearch.testing.tinyclip import shape_image
 
     shape_image("green", "triangle").save(pic, format="PNG")
     r = client.post(

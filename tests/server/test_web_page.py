@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from serverkit import build, quick_clip, serve
+from serverkit import build, serve
 
 pytestmark = pytest.mark.slow
 CHROMIUM = os.environ.get("LATENTSEARCH_CHROMIUM", "/usr/bin/chromium")
@@ -24,19 +24,17 @@ ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(
-    os.environ.get(
-        "LATENTSEARCH_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"
-    )
+    os.environ.get("LATENTSEARCH_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")
 )
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, quick_clip_path):
     if not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} not found: `apt-get install -y chromium` (see docs/server.md)")
     index = tmp_path_factory.mktemp("page") / "index"
     index.mkdir()
-    keys = build(index, None, images=quick_clip(tmp_path_factory.mktemp("clip")))
+    keys = build(index, None, images=quick_clip_path)
     with serve(index) as url:
         yield url, keys
 

@@ -50,7 +50,7 @@ def _meta(r: random.Random) -> dict:
 )
 def fdb(request, tmp_path_factory, pg_admin):
     """One collection of 240 items with varied metadata, per backend; plus the reference rows."""
-    from conftest import PG_URL
+    from pgkit import PG_URL
 
     with database(request.param, tmp_path_factory.mktemp("filters"), pg_admin, PG_URL) as db:
         col = db.create_collection("f", dim=4)
