@@ -175,7 +175,7 @@ def _cranfield():  # type: ignore[no-untyped-def]
     return module
 
 
-CRANFIELD = ROOT.parent / "shared" / "data" / "cranfield"
+CRANFIELD = ROOT / "bench" / "data" / "cranfield"  # vendored: any checkout has it
 
 
 def test_cranfield_conversion(tmp_path: Path) -> None:
