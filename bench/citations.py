@@ -4,7 +4,7 @@
 
 Prints the search time, the time to cite and convert the 15 hits as the server does, and the
 size of the JSON answer. Measured on the 2-core development machine (issue 11):
-before the fix 15.09 s and 15.01 MB, after it 0.08 s and 0.04 MB. tests/test_costly_requests.py
+before the fix 15.09 s and 15.01 MB, after it 0.08 s and 0.04 MB. tests/query/test_costly_requests.py
 asserts the behaviour behind these numbers (bounded work per hit, a small answer), not timings.
 """
 

@@ -32,7 +32,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-CRANFIELD = ROOT.parent / "shared" / "data" / "cranfield"
+CRANFIELD = ROOT / "bench" / "data" / "cranfield"  # vendored, see its README
 
 
 # -- the machine ------------------------------------------------------------------------------

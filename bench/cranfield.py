@@ -1,6 +1,6 @@
 """Cranfield: convert the collection for `latentsearch eval`, and check the reference nDCG@10.
 
-    python bench/cranfield.py convert ../shared/data/cranfield OUT/
+    python bench/cranfield.py convert bench/data/cranfield OUT/
         writes OUT/docs.jsonl ({"id", "title", "text"}), OUT/queries.jsonl ({"id", "text"}) and
         OUT/qrels.txt (TREC: "qid 0 docid gain")
 
@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 REFERENCE_NDCG10 = 0.382  # all-MiniLM-L6-v2, title + text, exact cosine search (README of the data)
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cranfield"
+DEFAULT_DATA = Path(__file__).resolve().parent / "data" / "cranfield"  # vendored, see its README
 _FIELD = re.compile(r"^\.([TABW])\s*$")
 
 

@@ -1,6 +1,6 @@
 """nDCG@10 of dense, keyword and hybrid retrieval on the Cranfield collection.
 
-    python bench/cranfield_modes.py [--data ../shared/data/cranfield] [--database URL] [--rrf-k 60]
+    python bench/cranfield_modes.py [--data bench/data/cranfield] [--database URL] [--rrf-k 60]
 
 Indexes the 1,400 abstracts (text = the .W field, which begins with the title; source title =
 .T) with the default text model, runs the 225 queries in each mode and prints one table with
@@ -63,9 +63,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument(
-        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/cranfield"
-    )
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parent / "data/cranfield")
     ap.add_argument(
         "--database", default=None, help="SQLAlchemy URL (default: SQLite in a temporary folder)"
     )

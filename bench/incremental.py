@@ -1,6 +1,6 @@
 """Incremental builds: first build vs a rebuild of the unchanged tree vs a rebuild after one edit.
 
-    python bench/incremental.py [--data ../shared/data/cranfield] [--work bench-out/incremental]
+    python bench/incremental.py [--data bench/data/cranfield] [--work bench-out/incremental]
 
 The tree is the 1,400 Cranfield abstracts written as one ``.txt`` file each (a folder of
 documents), built through the `latentsearch` command with the default model. Each build is timed

@@ -1,6 +1,6 @@
 """S1: Cranfield text end to end: ingest speed, query latency and nDCG@10, ours vs txtai vs Chroma.
 
-Data: the Cranfield collection (``../shared/data/cranfield``: 1,400 abstracts, 225 queries, graded
+Data: the Cranfield collection (``bench/data/cranfield``: 1,400 abstracts, 225 queries, graded
 judgements), parsed by ``bench/cranfield.py``; each document's text is its title, a blank line and
 its abstract. Every system uses the bundled all-MiniLM-L6-v2 weights (a local path) and runs in its
 own child process, so imports and peak RSS are its own:

@@ -5,7 +5,7 @@ questions over 905 words) is embedded with the default model (bundled all-MiniLM
 to a Flat collection; gensim's ``KeyedVectors`` gets the vectors the collection stored. For every
 question, latentsearch's ``analogy_batch(method="3cosadd")`` top-1 is compared with gensim's
 ``most_similar`` and ``"3cosmul"`` with ``most_similar_cosmul`` (exact float32 ties count as
-agreement; `latentsearch.evaluation.analogies`).
+agreement; `latentsearch.testing.analogies`).
 
 Throughput: a 100k-term vocabulary (`bench.s4_vocab`: the analogy words, then Cranfield's words,
 bigrams and trigrams by frequency) embedded once with the default model and cached under
@@ -34,7 +34,7 @@ import numpy as np
 
 from bench.common import Goal, Metric, Report, Row, Timer, report
 from bench.s4_vocab import embed, embedded_vocabulary
-from latentsearch.evaluation.analogies import AnalogyQuestion, agreement, load_analogies, vocabulary
+from latentsearch.testing.analogies import AnalogyQuestion, agreement, load_analogies, vocabulary
 
 log = logging.getLogger("bench.s4")
 

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import CRANFIELD, RESULTS, ROOT, Timer
+from bench.common import CRANFIELD, RESULTS, Timer
 from bench.cranfield import parse_smart
-from latentsearch.evaluation.analogies import load_analogies, vocabulary
+from latentsearch.testing.analogies import load_analogies, vocabulary
 
 log = logging.getLogger("bench.s4")
 
@@ -37,10 +37,7 @@ TOKEN = re.compile(r"[a-z]+(?:-[a-z]+)*")
 
 
 def cranfield_dir() -> Path:
-    for p in (CRANFIELD, ROOT.parents[1] / "shared" / "data" / "cranfield"):
-        if (p / "cran.all.1400").exists():
-            return p
-    raise FileNotFoundError(f"Cranfield data not found at {CRANFIELD}")
+    return CRANFIELD  # vendored in the repository
 
 
 def terms(n: int) -> list[str]:

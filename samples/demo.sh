@@ -54,7 +54,7 @@ step "What is in the index" \
     $LS info "${IDX[@]}"
 
 step "Train the tiny CLIP model of coloured shapes (reused when already built)" \
-    $PY -m latentsearch.tinyclip indexes/tiny-clip
+    $PY -m latentsearch.testing.tinyclip indexes/tiny-clip
 
 step "Build a CLIP collection over the sample images" \
     $LS build samples/images "${IDX[@]}" --collection shapes --encoder indexes/tiny-clip

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from latentsearch.tinyclip import shape_image
+from latentsearch.testing.tinyclip import shape_image
 
 IMAGES = [
     ("red", "circle"),

@@ -1,9 +1,15 @@
-"""Shared fixtures: every store test runs on SQLite and on the real PostgreSQL server."""
+"""Shared fixtures: every store test runs on SQLite and on the real PostgreSQL server.
+
+Costly fixtures are session-scoped and built once per run: the tiny CLIP model (trained for
+about 20-40 s) and its few-step variant. Tests that run a subprocess pass it the model folder,
+which `build_tiny_clip` reuses as is. The shared helper modules (corpus.py, serverkit.py,
+query_support.py, pgkit.py, ...) sit beside this file; pyproject's ``pythonpath`` makes them
+importable from every test folder.
+"""
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,11 +17,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import pytest
+from pgkit import PG_URL, pg_schema
 from sqlalchemy import create_engine, text
 
 import latentsearch as ls
-
-PG_URL = os.environ.get("LATENTSEARCH_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/test")
 
 
 @pytest.fixture(scope="session")
@@ -31,12 +36,8 @@ def pg_admin():
 @pytest.fixture
 def pg_url(pg_admin) -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    with pg_schema(pg_admin) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -60,8 +61,18 @@ def db(index_path: Path, database: str | None) -> Iterator[ls.Database]:
 
 
 @pytest.fixture(scope="session")
-def tiny_clip_path(tmp_path_factory) -> Path:
-    """A tiny CLIP model, trained in seconds on coloured shapes (see latentsearch/tinyclip.py)."""
-    from latentsearch.tinyclip import build_tiny_clip
+def tiny_clip_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny CLIP model (seed 0, default steps), trained once per run on coloured shapes (see
+    latentsearch/testing/tinyclip/). Every test of a good CLIP model uses this one folder."""
+    from latentsearch.testing.tinyclip import build_tiny_clip
 
     return build_tiny_clip(tmp_path_factory.mktemp("models") / "tiny-clip")
+
+
+@pytest.fixture(scope="session")
+def quick_clip_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny CLIP trained for 3 steps only, once per run: for tests that need an image encoder,
+    not a good one (`tiny_clip_path` trains for tens of seconds, minutes on a busy machine)."""
+    from latentsearch.testing.tinyclip import build_tiny_clip
+
+    return build_tiny_clip(tmp_path_factory.mktemp("quick-models") / "tiny-clip", steps=3)

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import itertools
 import math
-import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import text
+from pgkit import PG_URL, pg_schema
 
 import latentsearch as ls
 
@@ -30,25 +29,17 @@ BUILTIN_KEYS = {
 
 
 @contextmanager
-def database(kind: str, folder: Path, pg_admin: Any, pg_base: str) -> Iterator[ls.Database]:
+def database(
+    kind: str, folder: Path, pg_admin: Any, pg_base: str = PG_URL
+) -> Iterator[ls.Database]:
     """A database on SQLite (in ``folder``) or in a fresh PostgreSQL schema, dropped afterwards."""
-    if kind == "sqlite":
-        db = ls.connect(folder, device="cpu")
+    with ExitStack() as stack:
+        url = stack.enter_context(pg_schema(pg_admin, pg_base)) if kind != "sqlite" else None
+        db = ls.connect(folder, database=url, device="cpu")
         try:
             yield db
         finally:
             db.close()
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = ls.connect(folder, database=f"{pg_base}?options=-csearch_path%3D{schema}", device="cpu")
-    try:
-        yield db
-    finally:
-        db.close()
-        with pg_admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 # -- the filter language, in Python ------------------------------------------------------------

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import latentsearch as ls
-from latentsearch.server.process import running_server
 from latentsearch.store import keys as keystore
+from latentsearch.testing.server_process import running_server
 
 ENG = "group:eng"
 SALES = "group:sales"
@@ -89,7 +89,7 @@ def build(index: Path, database: str | None, *, images: Path | None = None) -> K
         col = db.create_collection("docs", encoder="text", require_principals=True)
         col.add(CORPUS)
         if images is not None:
-            from latentsearch.tinyclip import shape_image
+            from latentsearch.testing.tinyclip import shape_image
 
             photos = db.create_collection("photos", encoder=str(images), require_principals=True)
             folder = index / "pictures"
@@ -124,14 +124,6 @@ def build(index: Path, database: str | None, *, images: Path | None = None) -> K
     return made
 
 
-def quick_clip(folder: Path) -> Path:
-    """A tiny CLIP trained for a few steps only: these tests need an image encoder, not a good one
-    (the fully trained `tiny_clip_path` takes minutes on a busy 2-core machine)."""
-    from latentsearch.tinyclip import build_tiny_clip
-
-    return build_tiny_clip(folder / "tiny-clip", steps=3)
-
-
 def serve(index: Path, database: str | None = None, *, workers: int = 1):  # type: ignore[no-untyped-def]
-    """A real `latentsearch serve` process (see latentsearch.server.process)."""
+    """A real `latentsearch serve` process (see latentsearch.testing.server_process)."""
     return running_server(index, database, workers=workers)

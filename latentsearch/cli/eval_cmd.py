@@ -29,7 +29,7 @@ EXAMPLES = """
 
   latentsearch eval --index idx --queries queries.jsonl --qrels qrels.txt
   latentsearch eval --index idx --queries queries.tsv --qrels qrels.txt -k 5 --json
-  python bench/cranfield.py convert ../shared/data/cranfield cran/ \\
+  python bench/cranfield.py convert bench/data/cranfield cran/ \\
     && latentsearch build cran/docs.jsonl --index cran-idx --index-type Flat \\
     && latentsearch eval --index cran-idx --queries cran/queries.jsonl --qrels cran/qrels.txt
 

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from full import FULL
 from leakrun import CASES, SEED
+from pgkit import PG_URL
 from query_support import database as open_database
 
 import latentsearch as ls
-
-# The same URL as tests/conftest.py. Defined here too because pytest names both files "conftest":
-# another module's `from conftest import PG_URL` may find this one.
-PG_URL = os.environ.get("LATENTSEARCH_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/test")
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -25,7 +25,7 @@ from latentsearch.store import items as sql
 from latentsearch.store import keys as keystore
 from latentsearch.store.engine import SQLITE_FILE
 from latentsearch.store.models import ItemRow
-from latentsearch.tinyclip import shape_image
+from latentsearch.testing.tinyclip import shape_image
 
 MAX_BODY = 1 << 20  # the app's body limit here, so "too large" bodies stay small
 

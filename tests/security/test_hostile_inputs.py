@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ import pytest
 from full import full_run
 from hostile_cases import CASES, Case
 from hostile_world import World, build_world, close_world
-from sqlalchemy import text
+from pgkit import pg_schema
 from typer.testing import CliRunner
 
 import latentsearch as ls
@@ -41,7 +39,6 @@ CLI_PARAMS = [
     ),
 ]
 HTTP_CASES = [c for c in CASES if c.status is not None]
-PG_URL = os.environ.get("LATENTSEARCH_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/test")
 CLEAR = re.compile(r"internal error|Traceback|request id", re.IGNORECASE)
 
 
@@ -50,33 +47,20 @@ def _ids(c: Case) -> str:
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
-    from serverkit import quick_clip
-
-    return quick_clip(tmp_path_factory.mktemp("clip"))
-
-
-@pytest.fixture(scope="module")
-def sqlite_world(tmp_path_factory, clip: Path) -> Iterator[World]:  # type: ignore[no-untyped-def]
-    w = build_world(tmp_path_factory.mktemp("hostile"), None, clip)
+def sqlite_world(tmp_path_factory, quick_clip_path: Path) -> Iterator[World]:  # type: ignore[no-untyped-def]
+    w = build_world(tmp_path_factory.mktemp("hostile"), None, quick_clip_path)
     yield w
     close_world(w)
 
 
 @pytest.fixture(scope="module")
-def postgres_world(tmp_path_factory, clip: Path, pg_admin) -> Iterator[World]:  # type: ignore[no-untyped-def]
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    w = build_world(
-        tmp_path_factory.mktemp("hostile"), f"{PG_URL}?options=-csearch_path%3D{schema}", clip
-    )
-    try:
-        yield w
-    finally:
-        close_world(w)
-        with pg_admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+def postgres_world(tmp_path_factory, quick_clip_path: Path, pg_admin) -> Iterator[World]:  # type: ignore[no-untyped-def]
+    with pg_schema(pg_admin) as url:
+        w = build_world(tmp_path_factory.mktemp("hostile"), url, quick_clip_path)
+        try:
+            yield w
+        finally:
+            close_world(w)
 
 
 @pytest.fixture(

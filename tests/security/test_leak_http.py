@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PG_URL
 from full import scaled
 from hypothesis import given
 from hypothesis import strategies as st
@@ -40,15 +39,16 @@ from leakkit import (
     write_strategy,
 )
 from leakrun import count, run_cases, world_seed
+from pgkit import PG_URL
 from query_support import database as open_database
 
 import latentsearch as ls
 from latentsearch.errors import LatentSearchError
 from latentsearch.query import hybrid
 from latentsearch.server.errors import STATUS
-from latentsearch.server.process import running_server
 from latentsearch.store import keys as keystore
 from latentsearch.store import stats
+from latentsearch.testing.server_process import running_server
 
 BASE = base_records(world_seed() + 4)
 IDS = [r["id"] for r in BASE]

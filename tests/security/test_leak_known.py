@@ -20,12 +20,11 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PG_URL
+from pgkit import PG_URL
 from query_support import database as open_database
-from serverkit import quick_clip
 
-from latentsearch.server.process import running_server
 from latentsearch.store import keys as keystore
+from latentsearch.testing.server_process import running_server
 
 ENG, CEO = "group:eng", "user:ceo"
 
@@ -47,15 +46,10 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return quick_clip(tmp_path_factory.mktemp("clip"))
-
-
-@pytest.fixture(scope="module")
 def server(
-    kind: str, clip: Path, tmp_path_factory: pytest.TempPathFactory, pg_admin: Any
+    kind: str, quick_clip_path: Path, tmp_path_factory: pytest.TempPathFactory, pg_admin: Any
 ) -> Iterator[Server]:
-    from latentsearch.tinyclip import shape_image
+    from latentsearch.testing.tinyclip import shape_image
 
     folder = tmp_path_factory.mktemp("known")
     index, pictures = folder / "index", folder / "pictures"
@@ -77,7 +71,9 @@ def server(
                 {"id": "pub3", "vector": [0, 0, 0, 1], "source": {"title": "plain report"}},
             ]
         )
-        photos = db.create_collection("photos", encoder=str(clip), require_principals=True)
+        photos = db.create_collection(
+            "photos", encoder=str(quick_clip_path), require_principals=True
+        )
         recs = []
         for color, shape, acl in (("red", "circle", [ENG]), ("blue", "square", [CEO])):
             path = pictures / f"{color}-{shape}.png"
@@ -96,7 +92,9 @@ def server(
             running_server(index, database, workers=workers) as base,
             httpx.Client(base_url=base, timeout=60) as http,
         ):
-            yield Server(http, writer, reader, admin, owner, derived, index, pictures, clip)
+            yield Server(
+                http, writer, reader, admin, owner, derived, index, pictures, quick_clip_path
+            )
 
 
 def _same(a: httpx.Response, b: httpx.Response, swap: tuple[str, str] = ("", "")) -> None:
@@ -219,7 +217,7 @@ def test_image_route_answers_a_hidden_id_as_a_missing_one(server: Server) -> Non
 
 def test_image_route_for_a_vanished_file_is_a_404(server: Server) -> None:
     png = io.BytesIO()
-    from latentsearch.tinyclip import shape_image
+    from latentsearch.testing.tinyclip import shape_image
 
     shape_image("green", "triangle").save(png, format="PNG")
     r = server.call(

@@ -1,0 +1,132 @@
+"""The search page in a real headless Chromium (Debian's `chromium`, driven by Playwright).
+
+Types a key and a query, sees the expected results, switches keys and sees the ACL-restricted
+results change, and keeps screenshots in test-artifacts/ (or $LATENTSEARCH_ARTIFACTS).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from serverkit import build, serve
+
+pytestmark = pytest.mark.slow
+CHROMIUM = os.environ.get("LATENTSEARCH_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(
+    os.environ.get("LATENTSEARCH_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")
+)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, quick_clip_path):
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} not found: `apt-get install -y chromium` (see docs/server.md)")
+    index = tmp_path_factory.mktemp("page") / "index"
+    index.mkdir()
+    keys = build(index, None, images=quick_clip_path)
+    with serve(index) as url:
+        yield url, keys
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def results(page) -> list[str]:
+    page.wait_for_function("document.querySelector('#status').textContent.includes('result')")
+    return page.eval_on_selector_all("#results li.hit", "els => els.map(e => e.dataset.id)")
+
+
+def use_key(page, key: str, user: str) -> None:
+    page.fill("#api-key", key)
+    page.click("#use-key")
+    page.wait_for_function(f"document.querySelector('#whoami').textContent.startsWith('{user} ')")
+    page.wait_for_function("document.querySelectorAll('#collection option').length > 0")
+
+
+def search(page, text: str, mode: str = "hybrid") -> list[str]:
+    page.check(f"input[name=mode][value={mode}]")
+    page.evaluate("document.querySelector('#status').textContent = ''")
+    page.fill("#query", text)
+    page.click("#go")
+    return results(page)
+
+
+def test_search_page(site, browser) -> None:
+    url, keys = site
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.goto(url)
+    use_key(page, keys.alice, "alice")
+    assert "alice (eng)" in page.text_content("#whoami")
+    assert page.evaluate("sessionStorage.getItem('latentsearch.key')") == keys.alice
+    page.select_option("#collection", "docs")
+    page.wait_for_selector("#facets input[type=checkbox]")
+    alice = search(page, "vpn outage")
+    assert alice[0] == "eng-vpn" and "sales-vpn" not in alice and "sales-q3" not in alice
+    assert page.inner_text("#results li.hit:first-child mark") in {"VPN", "outage"}
+    assert (
+        page.get_attribute("#results li.hit:first-child h3 a", "href")
+        == "https://wiki.example/eng/vpn"
+    )
+    page.screenshot(path=str(ARTIFACTS / "search-page-alice.png"), full_page=True)
+
+    use_key(page, keys.bob, "bob")  # switch keys: the same query now shows bob's documents only
+    assert "bob (sales)" in page.text_content("#whoami")
+    page.select_option("#collection", "docs")
+    bob = search(page, "vpn outage")
+    assert bob[0] == "sales-vpn" and "eng-vpn" not in bob and "eng-db" not in bob
+    assert set(search(page, "wireguard", "keyword")) == set()
+    page.screenshot(path=str(ARTIFACTS / "search-page-bob.png"), full_page=True)
+
+    # an expression, and a facet filter
+    expr = search(page, '"vpn outage" - "windows"')
+    assert expr and "eng-vpn" not in expr
+    assert "expression" in page.text_content("#status")
+    page.evaluate("document.querySelector('#status').textContent = ''")
+    page.check("#facets input[data-field=team][value='\"hr\"']")
+    assert set(results(page)) <= {"pub-holidays", "handbook#1"}
+
+    # image items show thumbnails fetched with the key
+    page.select_option("#collection", "photos")
+    page.wait_for_selector("#facets input[data-field=color]")
+    shown = search(page, "a blue square", "dense")
+    assert set(shown) == {"blue-square", "green-triangle"}
+    page.wait_for_function(
+        "[...document.querySelectorAll('img.thumb')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    page.screenshot(path=str(ARTIFACTS / "search-page-images.png"), full_page=True)
+
+    page.click("#forget-key")
+    assert page.evaluate("sessionStorage.getItem('latentsearch.key')") is None
+    page.close()
+
+
+def test_a_bad_key_shows_an_error(site, browser) -> None:
+    url, _ = site
+    page = browser.new_page()
+    page.goto(url)
+    page.fill("#api-key", "ls_wrong_key")
+    page.click("#use-key")
+    page.wait_for_function("document.querySelector('#status').className === 'error'")
+    assert "invalid or revoked" in page.text_content("#status")
+    page.close()
