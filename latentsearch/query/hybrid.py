@@ -81,8 +81,8 @@ def search(
     if mode == "dense":
         return col.search(
             query,
-            mode="dense",
             k,
+            mode="dense",
             where=where,
             principals=principals,
             mmr=mmr,
