@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, text
 
 import latentsearch as ls
 from latentsearch.server.process import running_server
-from latentsearch.store import keys as keystore
+from latentsearch.server import keystore
 
 PG = os.environ.get("LATENTSEARCH_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/test")
 TOPICS = [

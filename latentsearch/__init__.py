@@ -11,9 +11,9 @@ from latentsearch.db import Database, connect
 from latentsearch.encoders import Encoder, EncoderIdentity
 from latentsearch.errors import LatentSearchError
 from latentsearch.query.arithmetic import AnalogyQuery
+from latentsearch.query.facets import Facets, FacetValue
 from latentsearch.query.hybrid import Fusion
 from latentsearch.restore import restore
-from latentsearch.store.stats import Facets, FacetValue
 from latentsearch.results import (
     Chunk,
     DirectionInfo,

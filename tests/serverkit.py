@@ -10,7 +10,7 @@ from pathlib import Path
 
 import latentsearch as ls
 from latentsearch.server.process import running_server
-from latentsearch.store import keys as keystore
+from latentsearch.server import keystore
 
 ENG = "group:eng"
 SALES = "group:sales"

@@ -33,7 +33,7 @@ from sqlalchemy import text
 import latentsearch as ls
 from latentsearch.errors import InvalidInputError, ReadOnlyError, StoreError
 from latentsearch.server.process import free_port, running_server
-from latentsearch.store import keys as keystore
+from latentsearch.server import keystore
 
 PKG_ROOT = Path(ls.__file__).resolve().parents[1]
 SETPRIV = ("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups")

@@ -22,7 +22,7 @@ from sqlalchemy import select
 import latentsearch as ls
 from latentsearch.server import Settings, create_app
 from latentsearch.store import items as sql
-from latentsearch.store import keys as keystore
+from latentsearch.server import keystore
 from latentsearch.store.engine import SQLITE_FILE
 from latentsearch.store.models import ItemRow
 from latentsearch.tinyclip import shape_image

@@ -47,8 +47,8 @@ from latentsearch.errors import LatentSearchError
 from latentsearch.query import hybrid
 from latentsearch.server.errors import STATUS
 from latentsearch.server.process import running_server
-from latentsearch.store import keys as keystore
-from latentsearch.store import stats
+from latentsearch.server import keystore
+from latentsearch.query import facets as stats
 
 BASE = base_records(world_seed() + 4)
 IDS = [r["id"] for r in BASE]

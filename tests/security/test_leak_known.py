@@ -25,7 +25,7 @@ from query_support import database as open_database
 from serverkit import quick_clip
 
 from latentsearch.server.process import running_server
-from latentsearch.store import keys as keystore
+from latentsearch.server import keystore
 
 ENG, CEO = "group:eng", "user:ceo"
 
