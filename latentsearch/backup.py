@@ -90,7 +90,6 @@ class RestoreReport:
 
 def no_progress(_phase: str, _done: int, _total: int) -> None:
     """The `Progress` callback used when the caller gives none (backup and restore)."""
-    pass
 
 
 @contextlib.contextmanager
