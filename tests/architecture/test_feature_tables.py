@@ -11,13 +11,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import delete, inspect
+from sqlalchemy.orm import Session
 
 import latentsearch as ls
 import latentsearch.ingest.tables
 import latentsearch.server.keystore
+from latentsearch.ingest import state
+from latentsearch.server import keystore
+from latentsearch.store import snapshot
+from latentsearch.store.engine import make_engine, migrate
 from latentsearch.store.keyword import include_name
 from latentsearch.store.models import Base
 
@@ -34,6 +41,7 @@ CORE_TABLES = {
     "ls_item_values",
     "ls_directions",
 }
+FEATURE_MODULES = {"latentsearch.ingest.tables", "latentsearch.server.keystore"}
 FEATURE_TABLES = {
     "ls_api_keys": latentsearch.server.keystore.ApiKeyRow,
     "ls_ingest_builds": latentsearch.ingest.tables.BuildRow,
@@ -126,3 +134,49 @@ def test_feature_tables_match_their_models(db: ls.Database) -> None:
         }
         diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
     assert diff == []
+
+
+def test_feature_tables_travel_with_a_backup(tmp_path: Path, database: str | None) -> None:
+    """API keys and build state are in the backup, and a forced restore puts them back as they
+    were (on PostgreSQL: the dump lists them, and the restore empties them before loading)."""
+    src = tmp_path / "idx"
+    with ls.connect(src, database=database, device="cpu") as db:
+        col = db.create_collection("v", dim=4)
+        col.add(ids=["x"], vectors=np.eye(4)[:1])
+        with db.store.transaction() as s:
+            key = keystore.create_key(s, "alice", ["eng"], role="writer")
+            build = state.start_build(s, col.id, ["docs/"])
+    out = tmp_path / "b.tar"
+    # In a process that never imports the feature modules, as a program calling ls.backup.
+    code = (
+        "import sys, latentsearch as ls\n"
+        f"ls.backup({str(src)!r}, {str(out)!r}, database={database!r})\n"
+        f"assert not {FEATURE_MODULES!r} & set(sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    with ls.connect(src, database=database, device="cpu") as db, db.store.transaction() as s:
+        keystore.revoke_key(s, key.info.key_id)
+        keystore.create_key(s, "mallory")
+        s.execute(delete(latentsearch.ingest.tables.BuildRow))
+    assert ls.restore(out, src, database=database, force=True).ok
+    with ls.connect(src, database=database, device="cpu") as db, db.store.session() as s:
+        keys = keystore.list_keys(s, include_revoked=True)
+        assert [k.key_id for k in keys] == [key.info.key_id] and keys[0].active
+        assert keystore.authenticate(s, key.key) is not None
+        last = state.last_build(s, db.collection("v").id)
+        assert last is not None and last.id == build and last.sources == ["docs/"]
+
+
+@pytest.mark.postgres
+def test_a_schema_holding_only_api_keys_is_not_empty(pg_url: str) -> None:
+    """A restore without --force refuses a schema that holds keys but no collection."""
+    engine = make_engine(pg_url)
+    try:
+        migrate(engine)
+        assert snapshot.pg_is_empty(engine)
+        with Session(engine) as s, s.begin():
+            keystore.create_key(s, "alice")
+        assert not snapshot.pg_is_empty(engine)
+    finally:
+        engine.dispose()
