@@ -31,7 +31,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 import latentsearch as ls
-from latentsearch.store import keys as keystore
+from latentsearch.server import keystore
 from latentsearch.testing.server_process import running_server
 
 PG = os.environ.get("LATENTSEARCH_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/test")

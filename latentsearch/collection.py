@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,6 +70,10 @@ class CollectionInfo:
     count: int
     created: datetime
     require_principals: bool
+    # Issue 12: what admin tools read without opening the collection (as `Collection.id` and
+    # `Collection.options`).
+    id: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 class Collection(QueryMethods, IndexKeeping):

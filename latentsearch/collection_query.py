@@ -24,9 +24,9 @@ from latentsearch.query.space import PlannerSettings, Space
 from latentsearch.results import DirectionInfo, Hit, InterpolationStep, Item
 from latentsearch.store import directions as directions_store
 from latentsearch.store import items as sql
-from latentsearch.store import stats
+from latentsearch.query import facets as stats
 from latentsearch.store.filters import compile_where
-from latentsearch.store.stats import Facets
+from latentsearch.query.facets import Facets
 from latentsearch.store.acl import Access, access
 
 if TYPE_CHECKING:

@@ -278,9 +278,18 @@ class Database:
                     count=sql.count(s, r.id),
                     created=r.created,
                     require_principals=r.require_principals,
+                    id=r.id,
+                    options=dict(r.options or {}),
                 )
                 for r in rows
             ]
+
+    # -- public for admin tools (issue 12): the size of a collection's saved index --------
+    def index_bytes(self, collection_id: int) -> int:
+        """Bytes on disk of the index files of the collection with this id (`Collection.id`,
+        `CollectionInfo.id`); 0 before its index is first saved."""
+        stem = index_name(collection_id)
+        return sum(p.stat().st_size for p in self.path.glob(f"{stem}.*") if p.is_file())
 
     def drop_collection(self, name: str) -> None:
         """Delete a collection, its items and its index files."""

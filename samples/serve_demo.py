@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 import latentsearch as ls
-from latentsearch.store import keys as keystore
+from latentsearch.server import keystore
 
 HERE = Path(__file__).resolve().parent
 ACL_BY_FOLDER = {"runbooks": ["group:eng"], "product": ["group:sales"], "policies": ["*"]}

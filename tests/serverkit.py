@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import latentsearch as ls
-from latentsearch.store import keys as keystore
+from latentsearch.server import keystore
 from latentsearch.testing.server_process import running_server
 
 ENG = "group:eng"

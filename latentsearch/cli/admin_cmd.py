@@ -22,11 +22,8 @@ from latentsearch.cli.common import (
     parse_where,
 )
 from latentsearch.cli.output import human_bytes, print_json
-from latentsearch.db import Database
 from latentsearch.errors import InvalidInputError
-from latentsearch.index.files import index_name
-from latentsearch.store import CollectionRow
-from latentsearch.store import ingest_state as state
+from latentsearch.ingest import state
 
 INFO_EXAMPLES = """
 [bold]Examples[/bold]
@@ -51,18 +48,11 @@ comes back at the next build; delete or --exclude the file to keep it out.
 @handle_errors
 def info_command(index: IndexOpt, database: DatabaseOpt = None, json_out: JsonOpt = False) -> None:
     """Show the collections of an index: encoder, counts, index type, size on disk, device, last build."""
-    from sqlalchemy import select
-
     with open_index(index, database) as db:
         with db.store.session() as s:
-            rows = s.execute(select(CollectionRow.name, CollectionRow.id, CollectionRow.options))
-            ids, options = {}, {}
-            for name, cid, opts in rows:
-                ids[name], options[name] = cid, opts or {}
             cols = []
             for c in db.collections():
-                cid = ids[c.name]
-                last = state.last_build(s, cid)
+                last = state.last_build(s, c.id)
                 cols.append(
                     {
                         "name": c.name,
@@ -70,12 +60,12 @@ def info_command(index: IndexOpt, database: DatabaseOpt = None, json_out: JsonOp
                         "dim": c.dim,
                         "metric": c.metric,
                         "index": c.index,
-                        "index_tuning": _tuning(options[c.name], c.index),
+                        "index_tuning": _tuning(c.options, c.index),
                         "count": c.count,
                         "require_principals": c.require_principals,
                         "created": c.created,
-                        "index_file_bytes": _size(db.path, index_name(cid)),
-                        "files": state.file_counts(s, cid),
+                        "index_file_bytes": db.index_bytes(c.id),
+                        "files": state.file_counts(s, c.id),
                         "last_build": _build(last),
                     }
                 )
@@ -121,19 +111,12 @@ def delete_command(
     with open_index(index, database) as db:
         col = open_collection(db, collection)
         result = col.delete(list(ids)) if ids else col.delete(where=filt)
-        forgotten = _forget(db, col.name)
+        with db.store.transaction() as s:
+            forgotten = state.forget_missing(s, col.id)
     if json_out:
         print_json({"deleted": result.deleted, "documents_forgotten": forgotten})
     else:
         out.print(f"Deleted {result.deleted} item(s) from {collection!r}.")
-
-
-def _forget(db: Database, name: str) -> int:
-    from sqlalchemy import select
-
-    with db.store.transaction() as s:
-        cid = s.scalar(select(CollectionRow.id).where(CollectionRow.name == name))
-        return state.forget_missing(s, int(cid)) if cid is not None else 0
 
 
 def _build(row: Any) -> dict[str, Any] | None:
@@ -149,10 +132,6 @@ def _build(row: Any) -> dict[str, Any] | None:
         "sources": row.sources,
         **{k: summary.get(k) for k in keys},
     }
-
-
-def _size(folder: Path, stem: str) -> int:
-    return sum(p.stat().st_size for p in folder.glob(f"{stem}.*") if p.is_file())
 
 
 def _folder_size(folder: Path) -> int:

@@ -11,8 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from latentsearch.collection import Collection
-from latentsearch.db import Database, connect
+from latentsearch import Collection, Database, connect
 from latentsearch.errors import CollectionNotFoundError, IndexNotFoundError, InvalidInputError
 from latentsearch.store.engine import SQLITE_FILE
 

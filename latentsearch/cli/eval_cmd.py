@@ -22,7 +22,7 @@ from latentsearch.cli.common import (
 )
 from latentsearch.cli.output import print_json
 from latentsearch.errors import InvalidInputError
-from latentsearch.evaluation import RETRIEVERS, evaluate, load_qrels, load_queries
+from latentsearch.evaluation import evaluate, load_qrels, load_queries, retrievers
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -53,7 +53,7 @@ def eval_command(
         int, typer.Option("--depth", min=1, max=10_000, help="Cutoff for recall@depth.")
     ] = 100,
     mode: Annotated[
-        str, typer.Option("--mode", help=f"Retrieval mode: {', '.join(sorted(RETRIEVERS))}.")
+        str, typer.Option("--mode", help=f"Retrieval mode: {', '.join(sorted(retrievers()))}.")
     ] = "dense",
     collection: CollectionOpt = DEFAULT_COLLECTION,
     database: DatabaseOpt = None,
@@ -68,10 +68,9 @@ def eval_command(
     Chunk hits are grouped by their document: a document ranks where its best chunk ranks. Queries without any relevant judgement are not scored (they are counted as skipped).
     """
 
-    if mode not in RETRIEVERS:
-        raise InvalidInputError(
-            f"unknown mode {mode!r}; available: {', '.join(sorted(RETRIEVERS))}"
-        )
+    modes = retrievers()
+    if mode not in modes:
+        raise InvalidInputError(f"unknown mode {mode!r}; available: {', '.join(sorted(modes))}")
     qs = load_queries(queries)
     judged = load_qrels(qrels)
     with open_index(index, database, device) as db:

@@ -1,28 +1,32 @@
 """Retrieval evaluation: nDCG@k, recall@depth and MRR@k at document level (``latentsearch eval``)."""
 
-from latentsearch.evaluation import modes  # registers the keyword and hybrid modes
+import warnings
+from typing import Any
+
 from latentsearch.evaluation.data import Qrels, Query, load_qrels, load_queries
 from latentsearch.evaluation.metrics import ndcg, recall, reciprocal_rank
-from latentsearch.evaluation.run import (
-    RETRIEVERS,
-    EvalReport,
-    QueryScore,
-    document_ranking,
-    evaluate,
-)
+from latentsearch.evaluation.modes import Retriever, document_ranking, retrievers
+from latentsearch.evaluation.run import EvalReport, QueryScore, evaluate
 
 __all__ = [
-    "RETRIEVERS",
     "EvalReport",
     "Qrels",
     "Query",
     "QueryScore",
+    "Retriever",
     "document_ranking",
     "evaluate",
     "load_qrels",
     "load_queries",
-    "modes",
     "ndcg",
     "recall",
     "reciprocal_rank",
+    "retrievers",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RETRIEVERS":  # named by the README before retrievers() replaced it
+        warnings.warn("use latentsearch.evaluation.retrievers()", DeprecationWarning, stacklevel=2)
+        return retrievers()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

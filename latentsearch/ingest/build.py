@@ -17,11 +17,9 @@ import logging
 import os
 import time
 
-from sqlalchemy import select
-
-from latentsearch.collection import Collection
-from latentsearch.db import Database
+from latentsearch import Collection, Database
 from latentsearch.errors import InvalidInputError
+from latentsearch.ingest import state
 from latentsearch.ingest.chunking import Chunker, chunker_for
 from latentsearch.ingest.documents import Document, LoadError
 from latentsearch.ingest.loaders import load
@@ -34,10 +32,8 @@ from latentsearch.ingest.options import (
 )
 from latentsearch.ingest.report import BuildSummary, NullReporter, Problem, Reporter
 from latentsearch.ingest.sources import Filters, ScanProblem, SourceFile, check_sources, scan
+from latentsearch.ingest.tables import FILE_DONE, FILE_FAILED, FILE_PENDING
 from latentsearch.ingest.writer import PendingDoc, Writer
-from latentsearch.store import CollectionRow
-from latentsearch.store import ingest_state as state
-from latentsearch.store.files import FILE_DONE, FILE_FAILED, FILE_PENDING
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +58,7 @@ class Builder:
             raise InvalidInputError(f"max file size must be positive, not {options.max_file_size}")
         self.db, self.col, self.opt, self.rep = db, col, options, reporter
         self.store = db.store
-        with self.store.session() as s:
-            cid = s.scalar(select(CollectionRow.id).where(CollectionRow.name == col.name))
-        assert cid is not None
-        self.cid = int(cid)
+        self.cid = col.id
         self.images = col.identity is not None and "image" in col.identity.modalities
         # Built on first use, so a build with nothing to embed never loads the model.
         self._chunker: Chunker | None = None

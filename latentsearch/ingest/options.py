@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from latentsearch.collection import Collection
+from latentsearch import Collection
 from latentsearch.ingest.record_files import FieldMap
 
 LOADER_VERSION = 1  # bump when loaders change what they extract, so files are read again

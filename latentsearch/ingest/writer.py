@@ -13,15 +13,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from latentsearch.collection import Collection
+from latentsearch import Collection
 from latentsearch.errors import InvalidInputError
+from latentsearch.ingest import state
 from latentsearch.ingest.chunking import Chunker
 from latentsearch.ingest.documents import Document, to_records
 from latentsearch.ingest.records import content_hash
 from latentsearch.ingest.report import BuildSummary, Problem, Reporter
+from latentsearch.ingest.tables import FILE_DONE, FILE_FAILED
 from latentsearch.store import Store
-from latentsearch.store import ingest_state as state
-from latentsearch.store.files import FILE_DONE, FILE_FAILED
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from latentsearch.server.keystore import KeyInfo, authenticate, principals_for
 from latentsearch.server.schemas import OnBehalfOf
-from latentsearch.store.keys import KeyInfo, authenticate, principals_for
 
 RANK = {"reader": 0, "writer": 1, "admin": 2}
 

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from latentsearch.db import connect
 from latentsearch.errors import LatentSearchError
-from latentsearch.store import keys as keystore
+from latentsearch.server import keystore
 
 console = Console()
 err = Console(stderr=True)

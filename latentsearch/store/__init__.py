@@ -1,9 +1,12 @@
-"""The SQL store: models, sessions, migrations, durable vectors and ACL principals."""
+"""The SQL store: the core tables (collections, items, vectors, principals, tombstones, values,
+directions, keyword), sessions, migrations, durable vectors and ACL principals.
+
+Feature tables (API keys, build state) live with the feature that owns them and share this
+store's `Base`; the migrations here create every table, theirs included.
+"""
 
 from latentsearch.store.directions import DirectionRow
 from latentsearch.store.engine import Store
-from latentsearch.store.files import BuildRow, SourceDocRow, SourceFileRow
-from latentsearch.store.keys import ApiKeyRow
 from latentsearch.store.models import (
     Base,
     CollectionRow,
@@ -15,16 +18,12 @@ from latentsearch.store.models import (
 from latentsearch.store.values import ItemValueRow
 
 __all__ = [
-    "ApiKeyRow",
     "Base",
-    "BuildRow",
     "CollectionRow",
     "DirectionRow",
     "ItemPrincipalRow",
     "ItemRow",
     "ItemValueRow",
-    "SourceDocRow",
-    "SourceFileRow",
     "Store",
     "TombstoneRow",
     "VectorRow",

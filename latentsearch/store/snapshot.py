@@ -22,15 +22,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, literal, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    func,
+    inspect,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 from latentsearch.errors import BackupError
-from latentsearch.store.models import Base, CollectionRow, ItemPrincipalRow, ItemRow
+from latentsearch.store.models import CollectionRow, ItemPrincipalRow, ItemRow
 
 # Filled by triggers on ls_items inside every writing transaction (migrations 0004 and 0006).
 DERIVED_TABLES = frozenset({"ls_keyword", "ls_item_values"})
+TABLE_PREFIX = "ls_"  # every table the migrations create
 PG_TOOLS = ("pg_dump", "pg_restore", "psql")
 
 
@@ -89,7 +100,8 @@ def relocate(s: Session, old: str, new: str) -> int:
 
 def alembic_revision(s: Session) -> str | None:
     try:
-        return s.scalar(text("SELECT version_num FROM alembic_version"))
+        revision: str | None = s.scalar(text("SELECT version_num FROM alembic_version"))
+        return revision
     except Exception:
         s.rollback()
         return None
@@ -167,8 +179,12 @@ def _run(cmd: list[str], env: dict[str, str], stdin: bytes | None = None) -> byt
     return proc.stdout
 
 
-def _pg_tables() -> list[str]:
-    return [t.name for t in Base.metadata.sorted_tables if t.name not in DERIVED_TABLES]
+def pg_tables(conn: Connection, schema: str) -> list[str]:
+    """The latentsearch tables of ``schema`` less the derived ones. Read from the database (what
+    the migrations made), not from the ORM models: feature tables such as API keys and build
+    state are modelled outside the store. pg_dump orders the data by foreign keys itself."""
+    names = inspect(conn).get_table_names(schema=schema)
+    return sorted(n for n in names if n.startswith(TABLE_PREFIX) and n not in DERIVED_TABLES)
 
 
 def pg_snapshot(engine: Engine, dest: Path) -> tuple[dict[str, CollectionState], str, str | None]:
@@ -187,7 +203,7 @@ def pg_snapshot(engine: Engine, dest: Path) -> tuple[dict[str, CollectionState],
             revision = alembic_revision(s)
             cmd = ["pg_dump", "--format=custom", "--data-only", "--no-owner", "--no-privileges"]
             cmd += [f"--snapshot={snapshot}", f"--file={dest}"]
-            for t in _pg_tables():
+            for t in pg_tables(conn, str(schema)):
                 cmd += ["--table", f"{quote_ident(schema)}.{quote_ident(t)}"]
             # The snapshot stays valid while this transaction is open, i.e. during the dump.
             _run(cmd, libpq_env(engine.url))
@@ -195,11 +211,15 @@ def pg_snapshot(engine: Engine, dest: Path) -> tuple[dict[str, CollectionState],
 
 
 def pg_is_empty(engine: Engine) -> bool:
-    """True when the database has no latentsearch collections or API keys in its schema."""
+    """True when no latentsearch table of the database's schema holds a row (no collections,
+    no API keys, nothing else)."""
     with engine.connect() as conn:
-        for table in ("ls_collections", "ls_api_keys"):
-            exists = conn.scalar(text("SELECT to_regclass(:t)"), {"t": table})
-            if exists and conn.scalar(text(f"SELECT count(*) FROM {table}")):
+        schema = conn.scalar(text("SELECT current_schema()"))
+        if schema is None:
+            return True
+        for table in pg_tables(conn, str(schema)):
+            name = f"{quote_ident(str(schema))}.{quote_ident(table)}"
+            if conn.scalar(text(f"SELECT EXISTS (SELECT 1 FROM {name})")):
                 return False
     return True
 
@@ -211,6 +231,7 @@ def pg_load(engine: Engine, dump: Path, source_schema: str, *, clear: bool = Fal
     check_pg_tools()
     with engine.connect() as conn:
         target = conn.scalar(text("SELECT current_schema()"))
+        tables = pg_tables(conn, str(target)) if target is not None else []
     if target is None:
         raise BackupError("the target database URL's search_path names no existing schema")
     sql = _run(
@@ -218,8 +239,8 @@ def pg_load(engine: Engine, dump: Path, source_schema: str, *, clear: bool = Fal
     )
     script = _map_schema(sql, source_schema, str(target))
     if clear:
-        tables = ", ".join(f"{quote_ident(str(target))}.{quote_ident(t)}" for t in _pg_tables())
-        script = f"TRUNCATE {tables} RESTART IDENTITY CASCADE;\n".encode() + script
+        names = ", ".join(f"{quote_ident(str(target))}.{quote_ident(t)}" for t in tables)
+        script = f"TRUNCATE {names} RESTART IDENTITY CASCADE;\n".encode() + script
     cmd = ["psql", "--no-psqlrc", "--quiet", "--single-transaction", "-v", "ON_ERROR_STOP=1"]
     _run([*cmd, "--file=-"], libpq_env(engine.url), stdin=script)
 

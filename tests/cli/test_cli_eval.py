@@ -151,7 +151,7 @@ def test_eval_matches_brute_force(tmp_path: Path, database: str | None) -> None:
         *db_args,
     )
     assert bad.exit_code == 2 and "unknown mode 'sparse'" in bad.stderr
-    for mode in ("keyword", "hybrid"):  # registered by latentsearch.evaluation.modes
+    for mode in ("keyword", "hybrid"):  # listed by latentsearch.evaluation.retrievers()
         other = run_json(
             "eval",
             "--index",

@@ -22,7 +22,7 @@ from full import FULL
 from mp_writer import BATCH, COLLECTION, DIM, Writer, check_batches, deleted_later, ids
 
 import latentsearch as ls
-from latentsearch.store import keys as keystore
+from latentsearch.server import keystore
 from latentsearch.store.engine import SQLITE_FILE
 from latentsearch.testing.server_process import running_server
 

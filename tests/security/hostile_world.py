@@ -20,9 +20,8 @@ from PIL import Image
 from sqlalchemy import select
 
 import latentsearch as ls
-from latentsearch.server import Settings, create_app
+from latentsearch.server import Settings, create_app, keystore
 from latentsearch.store import items as sql
-from latentsearch.store import keys as keystore
 from latentsearch.store.engine import SQLITE_FILE
 from latentsearch.store.models import ItemRow
 from latentsearch.testing.tinyclip import shape_image

@@ -46,7 +46,7 @@ PARENTS = 6  # items d0..d11 are chunks of doc0..doc5; the rest are whole items
 
 
 def principals(user: str, groups: Sequence[str]) -> list[str]:
-    """What `latentsearch.store.keys.principals_for` gives a key of ``user`` in ``groups``."""
+    """What `latentsearch.server.keystore.principals_for` gives a key of ``user`` in ``groups``."""
     return [f"user:{user}", *(f"group:{g}" for g in sorted(set(groups)))]
 
 

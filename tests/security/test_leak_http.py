@@ -44,10 +44,10 @@ from query_support import database as open_database
 
 import latentsearch as ls
 from latentsearch.errors import LatentSearchError
+from latentsearch.query import facets as stats
 from latentsearch.query import hybrid
+from latentsearch.server import keystore
 from latentsearch.server.errors import STATUS
-from latentsearch.store import keys as keystore
-from latentsearch.store import stats
 from latentsearch.testing.server_process import running_server
 
 BASE = base_records(world_seed() + 4)

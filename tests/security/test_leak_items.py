@@ -30,7 +30,7 @@ from leakkit import (
 from leakrun import count, run_cases, world_seed
 
 import latentsearch as ls
-from latentsearch.store import stats
+from latentsearch.query import facets as stats
 from latentsearch.store.filters import compile_where
 
 BASE = base_records(world_seed() + 1)

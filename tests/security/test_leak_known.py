@@ -23,7 +23,7 @@ import pytest
 from pgkit import PG_URL
 from query_support import database as open_database
 
-from latentsearch.store import keys as keystore
+from latentsearch.server import keystore
 from latentsearch.testing.server_process import running_server
 
 ENG, CEO = "group:eng", "user:ceo"

@@ -32,7 +32,7 @@ from sqlalchemy import text
 
 import latentsearch as ls
 from latentsearch.errors import InvalidInputError, ReadOnlyError, StoreError
-from latentsearch.store import keys as keystore
+from latentsearch.server import keystore
 from latentsearch.testing.server_process import free_port, running_server
 
 PKG_ROOT = Path(ls.__file__).resolve().parents[1]

@@ -16,12 +16,12 @@ from sqlalchemy import select
 
 import latentsearch as ls
 from latentsearch import errors
+from latentsearch.query import facets as stats
 from latentsearch.query.inputs import Term, unit
 from latentsearch.query.rerank import explain
-from latentsearch.store import keys as keystore
-from latentsearch.store import stats
+from latentsearch.server import keystore
+from latentsearch.server.keystore import ApiKeyRow
 from latentsearch.store.directions import DirectionRow
-from latentsearch.store.keys import ApiKeyRow
 from latentsearch.store.models import CollectionRow, ItemPrincipalRow, ItemRow, VectorRow
 from latentsearch.store.values import ItemValueRow
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import latentsearch as ls
 from latentsearch.errors import InvalidInputError, NotFoundError
 from latentsearch.server.cli import standalone
-from latentsearch.store import keys as keystore
+from latentsearch.server import keystore
 
 
 def test_keys_are_stored_hashed_and_map_to_principals(db: ls.Database) -> None:

@@ -225,7 +225,7 @@ def test_keyword_tables_exist_for_the_dialect(db: ls.Database) -> None:
 
 
 def test_facets_count_visible_metadata_values(db: ls.Database, col: ls.Collection) -> None:
-    from latentsearch.store import stats
+    from latentsearch.query import facets as stats
 
     col.add(
         [

@@ -1,4 +1,5 @@
-"""What incremental builds remember: one row per build, per source file and per document.
+"""The ingest feature's tables (created by the store's migrations, 0003): what incremental
+builds remember: one row per build, per source file and per document.
 
 A file's ``content_hash`` (of its bytes) and ``settings`` (of the build options that shape its
 items) say whether it must be read again. A document's ``record_hash`` says whether it must be
@@ -15,7 +16,8 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from latentsearch.store.models import Base, BigId, JsonType, UTCDateTime, utcnow
+from latentsearch.store import Base
+from latentsearch.store.models import BigId, JsonType, UTCDateTime, utcnow
 
 FILE_PENDING = "pending"  # being (re)indexed, or interrupted while it was
 FILE_DONE = "done"

@@ -1,4 +1,5 @@
-"""Read-side aggregates that respect ACLs: visible counts, visible ids, metadata facets."""
+"""Read-side aggregates that respect ACLs: visible counts, visible ids, metadata facets
+(`Collection.count` and `Collection.facets`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from latentsearch.results import Facets as Facets  # re-exported: declared in results
 from latentsearch.results import FacetValue as FacetValue
+from latentsearch.store import ItemRow
 from latentsearch.store.acl import visible_to
-from latentsearch.store.models import ItemRow
 
 FACET_SCAN = 10_000
 FACET_VALUES = 20

@@ -1,4 +1,4 @@
-"""API keys, stored hashed: each maps to one principal set (a user and groups) and a role.
+"""API keys (the server's table ``ls_api_keys``), stored hashed: each maps to one principal set (a user and groups) and a role.
 
 A key is ``ls_<key_id>_<secret>``. Only its SHA-256 is stored (keys are 256-bit random secrets,
 so a fast hash is the right tool: there is nothing to brute-force). ``key_id`` is public: it
@@ -18,7 +18,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from latentsearch.checks import check_text
 from latentsearch.errors import InvalidInputError, NotFoundError
-from latentsearch.store.models import Base, BigId, JsonType, UTCDateTime, utcnow
+from latentsearch.store import Base
+from latentsearch.store.models import BigId, JsonType, UTCDateTime, utcnow
 
 ROLES = ("reader", "writer", "admin")
 PREFIX = "ls_"

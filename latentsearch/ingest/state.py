@@ -1,4 +1,4 @@
-"""SQL for incremental builds: builds, per-file and per-document state (see `store/files.py`).
+"""SQL for incremental builds: builds, per-file and per-document state (tables in `ingest/tables.py`).
 
 Every function takes the caller's session; the build pipeline decides the transactions.
 """
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from latentsearch.store.files import (
+from latentsearch.ingest.tables import (
     FILE_DONE,
     FILE_FAILED,
     FILE_PENDING,
@@ -20,8 +20,9 @@ from latentsearch.store.files import (
     SourceDocRow,
     SourceFileRow,
 )
+from latentsearch.store import ItemRow
 from latentsearch.store.items import chunks
-from latentsearch.store.models import ItemRow, utcnow
+from latentsearch.store.models import utcnow
 
 
 def start_build(s: Session, collection_id: int, sources: list[str]) -> int:
