@@ -115,7 +115,7 @@ def timed_qps(search: Any, queries: np.ndarray) -> tuple[float, float]:
 def child_floor(folder: Path, n: int, spec: str, param: int | None) -> dict[str, Any]:
     import faiss
 
-    from latentsearch.index.faiss_index import min_train_size
+    from latentsearch.index import min_train_size
 
     queries, gt = np.load(folder / "queries.npy"), np.load(folder / "gt.npy")
     t = time.perf_counter()
