@@ -115,8 +115,9 @@ def timed_qps(search: Any, queries: np.ndarray) -> tuple[float, float]:
 def child_floor(folder: Path, n: int, spec: str, param: int | None) -> dict[str, Any]:
     import faiss
 
-    from latentsearch.index.faiss_index import min_train_size
+    from latentsearch.index import configure, min_train_size
 
+    configure()  # the floor runs with the FAISS settings a Database applies (BLAS threshold)
     queries, gt = np.load(folder / "queries.npy"), np.load(folder / "gt.npy")
     t = time.perf_counter()
     index = faiss.index_factory(DIM, spec, faiss.METRIC_INNER_PRODUCT)

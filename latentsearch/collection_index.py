@@ -22,6 +22,7 @@ from latentsearch.device import faiss_num_gpus
 from latentsearch.index import VectorIndex
 from latentsearch.index.auto import IndexChoice, choose
 from latentsearch.index.files import index_name
+from latentsearch.index.specs import approximate as _approximate
 from latentsearch.index.tuning import GroundTruth, Tuning, sample_ids, tunable, tune
 from latentsearch.store import CollectionRow
 from latentsearch.store import items as sql
@@ -378,8 +379,3 @@ class IndexKeeping:
             row = s.get(CollectionRow, self._id)
             if row is not None:
                 row.options = {**(row.options or {}), **values}
-
-
-def _approximate(spec: str) -> bool:
-    """True for indexes whose answers can differ from exact search (so they need tuning)."""
-    return any(t in spec for t in ("IVF", "HNSW", "PQ", "SQ", "LSH", "RaBitQ", "NSG"))

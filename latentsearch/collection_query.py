@@ -13,7 +13,7 @@ import numpy as np
 
 from latentsearch.checks import check_text
 from latentsearch.errors import DirectionNotFoundError, InvalidInputError, ItemNotFoundError
-from latentsearch.index.faiss_index import check_vectors
+from latentsearch.vectors import check_vectors
 from latentsearch.query import arithmetic, latent
 from latentsearch.query.arithmetic import AnalogyQuery, as_question
 from latentsearch.query.hits import make_item, visible_by_external

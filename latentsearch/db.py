@@ -27,7 +27,7 @@ from latentsearch.errors import (
     IndexNotFoundError,
     InvalidInputError,
 )
-from latentsearch.index import VectorIndex
+from latentsearch.index import VectorIndex, configure
 from latentsearch.index.auto import STORAGE, parse_bytes
 from latentsearch.index.faiss_index import METRICS
 from latentsearch.index.files import index_name, sweep
@@ -94,6 +94,7 @@ class Database:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidInputError(f"batch_size must be a positive integer, not {batch_size!r}")
         self.batch_size = batch_size
+        configure()  # FAISS's process-wide settings (idempotent; importing FAISS sets none)
         self.query_cache_size = check_size(query_cache_size)
         self.encoder_backend = requested_backend(encoder_backend)  # unknown names fail here
         if read_only is not None and not isinstance(read_only, bool):

@@ -6,6 +6,8 @@
 * Everything is stored as float32. A row of finite values beyond float32's range (|x| > 3.4e38,
   e.g. float64 ``1e300``) is scaled by its largest magnitude first where only its direction
   counts (``rescale=True``: cosine collections), and refused otherwise.
+* `check_vectors` turns any caller's vectors into the ``(n, dim)`` float32 array that the index,
+  the writers and the queries all use, with one set of error messages.
 * `unit_rows` scales rows to unit length without overflow or underflow: a float32 norm overflows
   from about 1.8e19 and loses precision below about 1e-19, so such rows are divided by their
   largest magnitude before their norm is taken. Ordinary rows are computed exactly as a plain
@@ -19,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from latentsearch.errors import InvalidInputError
+from latentsearch.errors import DimensionMismatchError, InvalidInputError
 
 F32_MAX = float(np.finfo(np.float32).max)
 _SAFE_MIN_NORM = 1e-18  # above this a float32 sum of squares stays in the normal range
@@ -39,6 +41,25 @@ def real_array(x: Any, what: str) -> np.ndarray:
             "complex, boolean, string and object arrays are not vectors"
         )
     return arr
+
+
+def check_vectors(x: Any, dim: int, what: str = "vectors", *, rescale: bool = False) -> np.ndarray:
+    """Return ``x`` as a C-contiguous float32 ``(n, dim)`` array or raise a clear error.
+
+    Real numbers only (see `real_array`); a 1-d ``x`` is one vector. A row of finite values
+    beyond float32's range is scaled down by its largest magnitude with ``rescale`` (where only
+    directions count), and refused otherwise.
+    """
+    arr = real_array(x, what)
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1)
+    if arr.ndim != 2:
+        raise InvalidInputError(f"{what} must be a 2-d array (n, {dim}), got shape {arr.shape}")
+    if arr.shape[1] != dim:
+        raise DimensionMismatchError(
+            f"{what} have dimension {arr.shape[1]}, but this collection stores {dim}-d vectors"
+        )
+    return to_float32(arr, rescale=rescale, what=lambda row: f"{what} (row {row})")
 
 
 def to_float32(

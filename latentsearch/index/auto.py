@@ -32,13 +32,12 @@ import re
 from dataclasses import dataclass
 
 from latentsearch.errors import InvalidInputError
+from latentsearch.index.specs import POINTS_PER_LIST, approximate
 
 # Below this many vectors, exact search is fast enough and has perfect recall.
 EXACT_LIMIT = 20_000
 # Where a GPU is present, brute force on it stays fast up to here.
 GPU_EXACT_LIMIT = 1_000_000
-# FAISS wants about 39 training points per IVF list.
-POINTS_PER_LIST = 39
 # From this many lists, vectors find their list through an HNSW graph over the centroids.
 HNSW_QUANTIZER_LISTS = 8192
 # Room for ids, inverted-list overhead and coarse centroids on top of the codes.
@@ -58,7 +57,11 @@ class IndexChoice:
     spec: str
     reason: str
     bytes_per_vector: float
-    approximate: bool
+
+    @property
+    def approximate(self) -> bool:
+        """Whether the chosen index is approximate (`specs.approximate`, as for every index)."""
+        return approximate(self.spec)
 
     def estimated_bytes(self, n: int) -> int:
         return int(n * self.bytes_per_vector * OVERHEAD)
@@ -101,9 +104,9 @@ def choose(
     exact = _SQ[storage]
     if n < EXACT_LIMIT or (recall_target >= 1.0 and fits[storage]):
         why = "small enough for exact search" if n < EXACT_LIMIT else "recall target 1.0"
-        return IndexChoice(exact, why, dim * STORAGE[storage], storage != "float32")
+        return IndexChoice(exact, why, dim * STORAGE[storage])
     if gpu and n < GPU_EXACT_LIMIT and fits[storage]:
-        return IndexChoice(exact, "exact search on the GPU", dim * STORAGE[storage], False)
+        return IndexChoice(exact, "exact search on the GPU", dim * STORAGE[storage])
     nlist = nlist_for(n)
     # (on a GPU, the flat quantizer is fast already, and an HNSW one could not move there)
     hnsw = nlist >= HNSW_QUANTIZER_LISTS and not gpu
@@ -113,11 +116,9 @@ def choose(
         if STORAGE[kind] > STORAGE[storage] or not fits[kind]:
             continue
         why = f"{n:,} vectors; {kind} codes fit" + (" the budget" if memory_budget else "")
-        return IndexChoice(f"{ivf},{_SQ[kind]}", why, dim * STORAGE[kind], True)
+        return IndexChoice(f"{ivf},{_SQ[kind]}", why, dim * STORAGE[kind])
     m = _pq_bytes(n, dim, budget)
-    return IndexChoice(
-        f"{ivf},PQ{m}", f"{n:,} vectors; only {m}-byte PQ codes fit the budget", m, True
-    )
+    return IndexChoice(f"{ivf},PQ{m}", f"{n:,} vectors; only {m}-byte PQ codes fit the budget", m)
 
 
 def choose_spec(n: int, dim: int) -> str:

@@ -2,7 +2,9 @@
 
 A sample of stored vectors serves as queries. Their exact neighbours are found by brute force
 while the index is built (`GroundTruth`, fed the same chunks), so tuning costs one extra pass of
-matrix products, not a second read of the store. `tune` then tries growing nprobe (IVF) or
+matrix products, not a second read of the store. The brute force and the recall count are
+faiss.contrib's (`knn_ground_truth` per chunk, merged across chunks in a `faiss.ResultHeap`;
+`knn_intersection_measure`). `tune` then tries growing nprobe (IVF) or
 efSearch (HNSW) values on one half of the sample and keeps the smallest whose recall@k meets the
 target, and reports the recall it measures on the other, held-out half.
 
@@ -20,7 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from latentsearch.index.faiss_index import METRICS, VectorIndex, faiss
+from latentsearch.index.faiss_index import VectorIndex
+from latentsearch.index.primitives import (
+    METRICS,
+    faiss,
+    knn_ground_truth,
+    knn_intersection_measure,
+)
+from latentsearch.index.specs import graph
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +76,13 @@ class GroundTruth:
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids) == 0 or len(self.queries) == 0:
             return
-        kk = min(self.k + 1, len(ids))
-        d, i = faiss.knn(self.queries, vectors, kk, metric=self.metric)
-        labels = np.where(i >= 0, ids[np.clip(i, 0, None)], -1)
-        if kk < self.k + 1:
-            pad = ((0, 0), (0, self.k + 1 - kk))
-            worst = -np.inf if self.metric == faiss.METRIC_INNER_PRODUCT else np.inf
-            d = np.pad(d, pad, constant_values=worst)
-            labels = np.pad(labels, pad, constant_values=-1)
-        self._heap.add_result(np.ascontiguousarray(d, dtype=np.float32), labels.astype(np.int64))
+        # One chunk is one block of faiss.contrib's brute force, on the CPU (ngpu=0) as the
+        # index's own exact search is; positions in the chunk become ids, -1 (no neighbour:
+        # a chunk smaller than k+1) stays -1 and loses to every real neighbour in the heap.
+        block = np.ascontiguousarray(vectors, dtype=np.float32)
+        d, i = knn_ground_truth(self.queries, [block], self.k + 1, self.metric, ngpu=0)
+        labels = np.where(i >= 0, np.asarray(ids, dtype=np.int64)[np.clip(i, 0, None)], -1)
+        self._heap.add_result(d, labels)
 
     def neighbours(self) -> np.ndarray:
         """Exact neighbour ids per query, the query's own id removed: shape (nq, k)."""
@@ -144,13 +151,26 @@ def tune(
 
 
 def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
-    """Mean share of each row of ``truth`` (ids, -1 = none) present in the same row of ``found``."""
-    hits = total = 0
-    for f, t in zip(found, truth, strict=True):
-        want = t[t >= 0]
-        total += len(want)
-        hits += len(np.intersect1d(f, want))
-    return hits / total if total else 1.0
+    """Share of the neighbours in ``truth`` (ids per query, -1 = none) that the same row of
+    ``found`` holds, over all queries (1.0 when ``truth`` names none)."""
+    found, truth = np.asarray(found, dtype=np.int64), np.asarray(truth, dtype=np.int64)
+    if len(found) != len(truth):
+        raise ValueError(f"{len(found)} rows of results for {len(truth)} rows of ground truth")
+    total = int((truth >= 0).sum())
+    if total == 0:
+        return 1.0
+    # faiss.contrib counts shared ids over tables of one shape: pad the narrower with ids that
+    # match nothing (-1 never names a neighbour in truth, so it becomes -2 there).
+    width = max(found.shape[1], truth.shape[1])
+    t = _widen(np.where(truth >= 0, truth, -2), width, -2)
+    f = _widen(found, width, -1)
+    hits = round(float(knn_intersection_measure(t, f)) * t.size)
+    return hits / total
+
+
+def _widen(table: np.ndarray, width: int, fill: int) -> np.ndarray:
+    extra = width - table.shape[1]
+    return np.pad(table, ((0, 0), (0, extra)), constant_values=fill) if extra > 0 else table
 
 
 def _drop_self(ids: np.ndarray, query_ids: np.ndarray, k: int) -> np.ndarray:
@@ -175,6 +195,6 @@ def candidates(index: VectorIndex) -> tuple[str | None, list[int]]:
         vals = sorted({min(nlist, v) for v in (1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)})
         vals += [v for v in (192, 256, 384, 512, 1024, 2048, 4096) if v < nlist] + [nlist]
         return "nprobe", sorted(set(vals))
-    if "HNSW" in index.spec and index.is_trained:
+    if graph(index.spec) and index.is_trained:
         return "efSearch", [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024]
     return None, []

@@ -35,12 +35,11 @@ from latentsearch.errors import (
     NonFiniteVectorError,
     UnsupportedModalityError,
 )
-from latentsearch.index.faiss_index import check_vectors
 from latentsearch.query.hits import visible_vectors
 from latentsearch.query.space import Space
 from latentsearch.store import directions
 from latentsearch.store.acl import Access
-from latentsearch.vectors import unit_rows
+from latentsearch.vectors import check_vectors, unit_rows
 
 KINDS = ("text", "word", "id", "image", "vector", "direction")
 

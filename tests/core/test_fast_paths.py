@@ -136,32 +136,32 @@ def test_small_searches_run_on_one_thread_and_restore_the_setting() -> None:
 def test_thread_rule_keeps_few_queries_on_one_thread_on_small_machines() -> None:
     import faiss
 
-    from latentsearch.index.faiss_index import FEW_THREADS, SINGLE_THREAD_WORK, _threads_for
+    from latentsearch.index.settings import FEW_THREADS, SINGLE_THREAD_WORK, threads_for
 
     before = faiss.omp_get_max_threads()
     big = SINGLE_THREAD_WORK * 10
     try:
         faiss.omp_set_num_threads(2)
-        with _threads_for(1, big):  # one query, 2 threads: FAISS would split the database
+        with threads_for(1, big):  # one query, 2 threads: FAISS would split the database
             assert faiss.omp_get_max_threads() == 1
         assert faiss.omp_get_max_threads() == 2
-        with _threads_for(2, big):  # as many queries as threads: FAISS splits the queries
+        with threads_for(2, big):  # as many queries as threads: FAISS splits the queries
             assert faiss.omp_get_max_threads() == 2
         faiss.omp_set_num_threads(FEW_THREADS + 1)
-        with _threads_for(1, big):  # enough threads for the database split to pay
+        with threads_for(1, big):  # enough threads for the database split to pay
             assert faiss.omp_get_max_threads() == FEW_THREADS + 1
-        with _threads_for(1, SINGLE_THREAD_WORK):  # small work: always one thread
+        with threads_for(1, SINGLE_THREAD_WORK):  # small work: always one thread
             assert faiss.omp_get_max_threads() == 1
     finally:
         faiss.omp_set_num_threads(before)
 
 
-def test_one_query_stays_off_sgemm() -> None:
+def test_one_query_stays_off_sgemm(tmp_path: Path) -> None:
     """FAISS compares its BLAS threshold with queries × dim: one 768-d query must stay on its
     sequential kernel (sgemm for one query was 4.5× slower), a batch of 8 384-d ones must not."""
     import faiss
 
-    import latentsearch  # noqa: F401  (sets the threshold on import)
-
+    with ls.connect(tmp_path):  # opening a Database applies the setting (`index.configure`)
+        pass
     threshold = faiss.cvar.distance_compute_blas_threshold
     assert 1 * 768 < threshold <= 8 * 384

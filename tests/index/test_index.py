@@ -106,7 +106,7 @@ def test_gpu_clone_matches_cpu_and_selectors_stay_exact() -> None:
     for vi in (cpu, gpu):
         vi.add(ids, x)
     a, b = cpu.search(x[:10], 10), gpu.search(x[:10], 10)
-    assert gpu._gpu is not None  # really searched on the GPU
+    assert gpu.gpu.clone is not None  # really searched on the GPU
     np.testing.assert_array_equal(a.ids, b.ids)
     allowed = ids[::13]
     np.testing.assert_array_equal(

@@ -294,4 +294,4 @@ def test_gpu_index_oversamples_and_stays_exact(tmp_path) -> None:
         sc = scope_of(col._space, {"g": 3}, access(None, required=False))
         _, plan = planner.top_k(col._space, q[None, :], 50, sc)
         assert plan.strategy.startswith("oversample")
-        assert col.index._gpu is not None  # the unfiltered rounds really ran on the GPU
+        assert col.index.gpu.clone is not None  # the unfiltered rounds really ran on the GPU

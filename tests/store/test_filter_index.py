@@ -14,7 +14,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, func, select, text
 
 import latentsearch as ls
-from latentsearch.index.faiss_index import faiss, id_selector
+from latentsearch.index.primitives import faiss, id_selector
 from latentsearch.query.search import scope_of
 from latentsearch.store import ItemRow, ItemValueRow
 from latentsearch.store.acl import access
