@@ -94,10 +94,11 @@ def shell_env(folder: Path) -> dict[str, str]:
     """``latentsearch`` and ``python`` of this checkout first on PATH."""
     bin_dir = folder / ".docs-bin"
     bin_dir.mkdir()
-    cli = bin_dir / "latentsearch"
-    cli.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m latentsearch "$@"\n')
-    cli.chmod(0o755)
-    (bin_dir / "python").symlink_to(sys.executable)
+    # scripts, not links: a venv's python finds its packages only when called by its own path
+    for name, run in (("latentsearch", "-m latentsearch "), ("python", "")):
+        script = bin_dir / name
+        script.write_text(f'#!/bin/sh\nexec "{sys.executable}" {run}"$@"\n')
+        script.chmod(0o755)
     env = dict(os.environ)
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
