@@ -18,11 +18,24 @@ def test_query_page_runs_its_examples() -> None:
     assert len(python) >= 8
     assert sum(len(claims(b.code)) for b in python) >= 10
     code = "\n".join(b.code for b in python)
-    for call in ("where=", "principals=", "mode=", ".analogy(", ".query(", ".recommend(",
-                 ".interpolate(", ".direction(", ".centroid(", "FilterError", "ExpressionError"):
+    for call in (
+        "where=",
+        "principals=",
+        "mode=",
+        ".analogy(",
+        ".query(",
+        ".recommend(",
+        ".interpolate(",
+        ".direction(",
+        ".centroid(",
+        "FilterError",
+        "ExpressionError",
+    ):
         assert call in code, f"docs/query.md has no running example of {call}"
 
 
 def test_query_page_skips_only_what_cannot_run() -> None:
     skipped = [b for b in blocks(QUERY) if b.skip]
-    assert len(skipped) <= 1 and all("tiny CLIP" in b.skip or "tiny_clip" in b.skip for b in skipped)
+    assert len(skipped) <= 1 and all(
+        "tiny CLIP" in b.skip or "tiny_clip" in b.skip for b in skipped
+    )

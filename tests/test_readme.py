@@ -126,7 +126,13 @@ def test_readme_is_a_front_door() -> None:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch, capsys, pg_admin) -> None:
+def test_page_examples_run(
+    page: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    pg_admin: object,
+) -> None:
     todo = runnable(page)
     if not todo:
         pytest.skip(f"{page.name} has no runnable block")

@@ -93,9 +93,7 @@ def routes(schema: dict[str, Any]) -> list[str]:
         for method in sorted(ops, key=METHOD_ORDER.index):
             op = ops[method]
             what = op.get("description") or op.get("summary", "")
-            params = ", ".join(
-                f"`{p['name']}` ({p['in']})" for p in op.get("parameters", [])
-            )
+            params = ", ".join(f"`{p['name']}` ({p['in']})" for p in op.get("parameters", []))
             body = _body(op.get("requestBody", {}).get("content"))
             ok = [c for c in op["responses"] if c.startswith("2")]
             answer = ", ".join(_body(op["responses"][c].get("content")) or "" for c in ok)

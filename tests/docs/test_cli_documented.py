@@ -36,10 +36,11 @@ def load_reference() -> ModuleType:
 
 
 ref = load_reference()
+Commands = dict[tuple[str, ...], tuple[Any, Any]]  # command path -> (command, click context)
 
 
 @pytest.fixture(scope="module")
-def commands() -> dict[tuple[str, ...], tuple[Any, Any]]:
+def commands() -> Commands:
     """Every command path of the app (``()`` is the root), with its command and context."""
     return {path: (command, ctx) for path, command, ctx in ref.walk(ref.cli_command())}
 
@@ -55,7 +56,7 @@ def sections(markdown: str) -> dict[str, str]:
     return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
-def test_every_command_has_a_section(commands, rendered) -> None:
+def test_every_command_has_a_section(commands: Commands, rendered: str) -> None:
     found = sections(rendered)
     assert set(found) == {ref.anchor(path) for path in commands}, (
         "the reference's sections and the app's commands differ"
@@ -65,7 +66,7 @@ def test_every_command_has_a_section(commands, rendered) -> None:
             assert f"`latentsearch {' '.join(path)}`" in rendered
 
 
-def test_every_option_and_argument_is_documented(commands, rendered) -> None:
+def test_every_option_and_argument_is_documented(commands: Commands, rendered: str) -> None:
     found = sections(rendered)
     assert len(commands) >= 14  # 11 commands, keys' 3 subcommands and the root
     for path, (command, ctx) in commands.items():
@@ -84,7 +85,7 @@ def test_every_option_and_argument_is_documented(commands, rendered) -> None:
                 )
 
 
-def test_every_command_keeps_its_examples(commands, rendered) -> None:
+def test_every_command_keeps_its_examples(commands: Commands, rendered: str) -> None:
     found = sections(rendered)
     for path, (command, _) in commands.items():
         for line in ref.plain(command.epilog).splitlines():
@@ -136,7 +137,7 @@ def options(command: Any, ctx: Any) -> dict[str, bool]:
     return found
 
 
-def check(run: list[str], commands: dict[tuple[str, ...], tuple[Any, Any]]) -> str | None:
+def check(run: list[str], commands: Commands) -> str | None:
     """What is wrong with ``latentsearch <run>``, or None."""
     path: tuple[str, ...] = ()
     allowed = options(*commands[path])
@@ -161,7 +162,7 @@ def check(run: list[str], commands: dict[tuple[str, ...], tuple[Any, Any]]) -> s
     return None
 
 
-def test_pages_use_only_real_commands_and_options(commands) -> None:
+def test_pages_use_only_real_commands_and_options(commands: Commands) -> None:
     problems = []
     seen = 0
     for page in PAGES:
@@ -175,12 +176,14 @@ def test_pages_use_only_real_commands_and_options(commands) -> None:
     assert not problems, "\n".join(problems)
 
 
-def test_the_check_catches_mistakes(commands) -> None:
+def test_the_check_catches_mistakes(commands: Commands) -> None:
     """The page check itself: a command or option that does not exist is reported."""
     assert check(["ingest", "docs/"], commands) == "no command latentsearch ingest"
     assert check(["--backend", "torch", "search", "x"], commands) is None
     assert check(["--top", "search"], commands) == "latentsearch has no option --top"
-    assert check(["search", "x", "--top", "3"], commands) == "latentsearch search has no option --top"
+    assert (
+        check(["search", "x", "--top", "3"], commands) == "latentsearch search has no option --top"
+    )
     assert check(["keys", "rotate"], commands) == "no command latentsearch keys rotate"
     assert check(["--debug", "search", "x", "-k", "3", "--where", "{}"], commands) is None
     assert check(["COMMAND", "--help"], commands) is None
