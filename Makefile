@@ -8,7 +8,7 @@ STAMP   = $(VENV)/.installed
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 
-.PHONY: setup demo serve-demo test test-full lint clean postgres browser bench bench-quick bench-setup
+.PHONY: setup demo serve-demo test test-full lint docs clean postgres browser bench bench-quick bench-setup
 
 setup: $(STAMP)
 
@@ -54,6 +54,17 @@ lint: setup
 	$(BIN)/ruff format --check latentsearch tests bench
 	$(BIN)/mypy
 
+# The docs site (mkdocs.yml) into site/, strictly: a warning fails the build. The CLI and HTTP API
+# references are rendered from the code by docs/hooks/; nothing is downloaded at build time.
+DSTAMP = $(VENV)/.installed-docs
+
+$(DSTAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[docs]"
+	touch $(DSTAMP)
+
+docs: $(DSTAMP)
+	$(BIN)/mkdocs build --strict
+
 # Benchmarks against txtai, Chroma, gensim and raw FAISS (docs/benchmarks.md). They live in a
 # venv of their own: txtai requires faiss-cpu, whose files overlap faiss-gpu's, so the GPU build
 # is put back on top where it is the platform's FAISS.
@@ -82,4 +93,4 @@ bench-quick: bench-setup postgres
 	$(BBIN)/python -m bench.run --quick
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache site
