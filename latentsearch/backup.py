@@ -88,8 +88,8 @@ class RestoreReport:
         }
 
 
-def _noop(_phase: str, _done: int, _total: int) -> None:
-    pass
+def no_progress(_phase: str, _done: int, _total: int) -> None:
+    """The `Progress` callback used when the caller gives none (backup and restore)."""
 
 
 @contextlib.contextmanager
@@ -102,7 +102,8 @@ def failures(what: str) -> Iterator[None]:
         raise BackupError(f"{what} failed: {detail}") from exc
 
 
-def _dialect(database: str | None) -> str:
+def dialect_of(database: str | None) -> str:
+    """``"sqlite"`` or ``"postgresql"`` for a database URL (None: the index's SQLite file)."""
     if database is None:
         return "sqlite"
     try:
@@ -114,7 +115,8 @@ def _dialect(database: str | None) -> str:
     return name
 
 
-def _sqlite_path(index: Path, database: str | None) -> Path:
+def sqlite_path(index: Path, database: str | None) -> Path:
+    """The SQLite file of an index: the one in its folder, or the one ``database`` names."""
     if database is None:
         return index / SQLITE_FILE
     path = make_url(database).database
@@ -133,10 +135,10 @@ def backup(
 ) -> BackupReport:
     """Write a consistent snapshot of the index folder and its store to the archive ``out``,
     while other processes keep writing. Raises `BackupError` (and leaves no file) on failure."""
-    report = progress or _noop
+    report = progress or no_progress
     folder = Path(index).expanduser().resolve()
     target = Path(out).expanduser().resolve()
-    dialect = _dialect(database)
+    dialect = dialect_of(database)
     if not folder.is_dir():
         raise BackupError(f"no index folder at {folder}")
     if not target.parent.is_dir():
@@ -156,7 +158,7 @@ def _backup(
         report("store", 0, 1)
         schema = None
         if dialect == "sqlite":
-            source = _sqlite_path(folder, database)
+            source = sqlite_path(folder, database)
             if not source.is_file():
                 raise BackupError(f"no index at {folder} (no {source.name})")
             states, revision = snap.sqlite_snapshot(source, work / SQLITE_MEMBER)

@@ -31,10 +31,10 @@ from latentsearch.backup import (
     VERSION,
     Progress,
     RestoreReport,
-    _dialect,
-    _noop,
-    _sqlite_path,
+    dialect_of,
     failures,
+    no_progress,
+    sqlite_path,
 )
 from latentsearch.db import connect
 from latentsearch.errors import BackupError
@@ -59,7 +59,7 @@ def restore(
     which must be empty unless ``force``; then verify it. Raises `BackupError` when the archive
     is damaged, the target is not empty, or the verification fails."""
     with failures("restore"):
-        return _restore(archive, index, database, force, progress or _noop)
+        return _restore(archive, index, database, force, progress or no_progress)
 
 
 def _restore(
@@ -67,7 +67,7 @@ def _restore(
 ) -> RestoreReport:
     source = Path(archive).expanduser().resolve()
     folder = Path(index).expanduser().resolve()
-    dialect = _dialect(database)
+    dialect = dialect_of(database)
     try:
         tar = tarfile.open(source)  # noqa: SIM115 - closed below
     except (OSError, tarfile.TarError) as exc:
@@ -90,7 +90,7 @@ def _restore(
                 if database is None:
                     os.replace(db_file, staging / SQLITE_FILE)
                 else:
-                    _place(db_file, _sqlite_path(folder, database))
+                    _place(db_file, sqlite_path(folder, database))
             else:
                 _load_pg(str(database), staging / PG_MEMBER, manifest, force)
             shutil.rmtree(staging / "store")
@@ -109,7 +109,7 @@ def _restore(
 
 
 def verify(
-    index: Path, manifest: dict[str, Any], *, database: str | None, progress: Progress = _noop
+    index: Path, manifest: dict[str, Any], *, database: str | None, progress: Progress = no_progress
 ) -> RestoreReport:
     """Open every collection of the restored index and compare it with the manifest (after
     pointing image items at the restored ``uploads/``)."""
@@ -179,8 +179,8 @@ def _check_empty(folder: Path, database: str | None, dialect: str, force: bool) 
         return
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise BackupError(f"{folder} is not empty; restore into a new folder, or pass --force")
-    if dialect == "sqlite" and database is not None and _sqlite_path(folder, database).exists():
-        raise BackupError(f"{_sqlite_path(folder, database)} exists; pass --force to replace it")
+    if dialect == "sqlite" and database is not None and sqlite_path(folder, database).exists():
+        raise BackupError(f"{sqlite_path(folder, database)} exists; pass --force to replace it")
     if dialect == "postgresql":
         engine = make_engine(str(database))
         try:
