@@ -97,7 +97,7 @@ def _csv_rows(fh: io.BufferedReader) -> Iterator[tuple[str, Any]]:
     reader = csv.DictReader(text)
     try:
         for row in reader:
-            extra = row.pop(None, None)  # type: ignore[call-overload]
+            extra = row.pop(None, None)
             if extra:
                 yield (
                     f"line {reader.line_num}",

@@ -89,7 +89,8 @@ def relocate(s: Session, old: str, new: str) -> int:
 
 def alembic_revision(s: Session) -> str | None:
     try:
-        return s.scalar(text("SELECT version_num FROM alembic_version"))
+        revision: str | None = s.scalar(text("SELECT version_num FROM alembic_version"))
+        return revision
     except Exception:
         s.rollback()
         return None
