@@ -53,8 +53,8 @@ test-full: setup postgres browser
 lint: setup
 	$(BIN)/ruff check latentsearch tests bench
 	$(BIN)/ruff format --check latentsearch tests bench
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
-	$(BIN)/lint-imports
 
 # Benchmarks against txtai, Chroma, gensim and raw FAISS (docs/benchmarks.md). They live in a
 # venv of their own: txtai requires faiss-cpu, whose files overlap faiss-gpu's, so the GPU build
@@ -84,4 +84,4 @@ bench-quick: bench-setup postgres
 	$(BBIN)/python -m bench.run --quick
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache
