@@ -49,9 +49,11 @@ test: setup postgres browser
 test-full: setup postgres browser
 	LATENTSEARCH_TEST_FULL=1 $(BIN)/python -m pytest
 
+# Style, strict types, and the import contracts of pyproject.toml (layers, no cycles).
 lint: setup
 	$(BIN)/ruff check latentsearch tests bench
 	$(BIN)/ruff format --check latentsearch tests bench
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
 # The docs site (mkdocs.yml) into site/, strictly: a warning fails the build. The CLI and HTTP API

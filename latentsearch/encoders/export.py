@@ -95,7 +95,10 @@ def _export(model: Any, out: Path) -> None:
             self.model = model
 
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-            return self.model(dict(zip(names, tensors, strict=True)))["sentence_embedding"]
+            out: torch.Tensor = self.model(dict(zip(names, tensors, strict=True)))[
+                "sentence_embedding"
+            ]
+            return out
 
     axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "tokens"} for n in names}
     axes["sentence_embedding"] = {0: "batch"}

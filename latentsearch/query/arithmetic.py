@@ -216,16 +216,21 @@ def recommend(
     def scorer(vectors: np.ndarray) -> np.ndarray:
         sp = planner.score_matrix(space.metric, vectors, P)  # (m, n_pos)
         sn = planner.score_matrix(space.metric, vectors, N) if N is not None else None
+        # numpy's stubs type reductions and indexing as Any: `out` holds the declared type.
+        out: np.ndarray
         if strategy == "sum_scores":
             total = sp.sum(1) - (sn.sum(1) if sn is not None else 0.0)
-            return total[None, :].astype(np.float32)
+            out = total[None, :].astype(np.float32)
+            return out
         best_pos = sp.max(1)
         if sn is None:
-            return best_pos[None, :]
+            out = best_pos[None, :]
+            return out
         best_neg = sn.max(1)
-        return np.where(best_pos > best_neg, best_pos, -(best_neg * best_neg))[None, :].astype(
+        out = np.where(best_pos > best_neg, best_pos, -(best_neg * best_neg))[None, :].astype(
             np.float32
         )
+        return out
 
     sc = scope_of(space, where, acc)
     ranked = planner.scan(space, sc, scorer, 1, k, exclude)

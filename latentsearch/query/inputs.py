@@ -290,7 +290,8 @@ def unit(v: np.ndarray, what: str = "vector") -> np.ndarray:
         raise InvalidInputError(
             f"{what}: a zero vector has no direction; cosine similarity is undefined"
         )
-    return out[0].reshape(v.shape).astype(np.float32)
+    shaped: np.ndarray = out[0].reshape(v.shape).astype(np.float32)
+    return shaped
 
 
 def check_weight(w: Any, what: str) -> float:

@@ -91,7 +91,7 @@ def direction(
         )
     specs = [as_term(t) for t in pos + neg]
     terms = resolve(space, specs, acc)
-    vec = np.mean([t.vector for t in terms[: len(pos)]], axis=0)
+    vec: np.ndarray = np.mean([t.vector for t in terms[: len(pos)]], axis=0)
     if neg:
         vec = vec - np.mean([t.vector for t in terms[len(pos) :]], axis=0)
     vec = vec.astype(np.float32)
@@ -134,7 +134,8 @@ def centroid(
                     f"no item with id {missing[0]!r} in collection {space.name!r}"
                 )
             vecs = sql.vectors_for(s, [rows[i].id for i in wanted], space.dim)
-        return vecs.mean(0, dtype=np.float64).astype(np.float32)
+        mean: np.ndarray = vecs.mean(0, dtype=np.float64).astype(np.float32)
+        return mean
     sc = scope_of(space, where, acc)
     total = np.zeros(space.dim, dtype=np.float64)
     count = 0

@@ -59,7 +59,8 @@ class Scope:
         if not len(self.allowed):
             return np.zeros(ids.shape, dtype=bool)
         pos = np.minimum(np.searchsorted(self.allowed, ids), len(self.allowed) - 1)
-        return self.allowed[pos] == ids
+        found: np.ndarray = self.allowed[pos] == ids
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +103,10 @@ def score_matrix(metric: str, queries: np.ndarray, vectors: np.ndarray) -> np.nd
     """Scores of every (query, vector) pair as the index defines them (higher is better)."""
     if metric == "l2":
         d = (queries**2).sum(1)[:, None] - 2.0 * queries @ vectors.T + (vectors**2).sum(1)[None, :]
-        return (-d).astype(np.float32)
-    return (queries @ vectors.T).astype(np.float32)
+        negated: np.ndarray = (-d).astype(np.float32)
+        return negated
+    dots: np.ndarray = (queries @ vectors.T).astype(np.float32)
+    return dots
 
 
 def top_k(

@@ -29,18 +29,17 @@ integer beyond about 1.8e308 is refused); keys and strings are valid Unicode wit
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 
 from latentsearch.checks import text_problem
 from latentsearch.errors import FilterError
-from latentsearch.store.jsonsql import ByteOrder, JsonPredicate, Scalar
+from latentsearch.store.filter_operands import as_utc, scalar, short, text_operand
+from latentsearch.store.jsonsql import ByteOrder, JsonPredicate
 from latentsearch.store.models import ItemRow
 from latentsearch.store.values import indexed_predicate, indexed_range
 
@@ -207,7 +206,7 @@ class _Target:
 def _op(t: _Target, op: str, operand: Any, path: str) -> ColumnElement[bool]:
     if op == "$exists":
         if not isinstance(operand, bool):
-            raise FilterError(f"$exists takes true or false, not {_short(operand)}", path)
+            raise FilterError(f"$exists takes true or false, not {short(operand)}", path)
         found = _exists(t)
         return found if operand else not_(found)
     if op in ("$eq", "$ne"):
@@ -220,7 +219,7 @@ def _op(t: _Target, op: str, operand: Any, path: str) -> ColumnElement[bool]:
         return hit if op == "$eq" else not_(hit)
     if op in ("$in", "$nin"):
         if isinstance(operand, str | bytes | Mapping) or not isinstance(operand, Sequence):
-            raise FilterError(f"{op} takes a list of values, not {_short(operand)}", path)
+            raise FilterError(f"{op} takes a list of values, not {short(operand)}", path)
         if len(operand) > MAX_IN:
             raise FilterError(f"{op} takes at most {MAX_IN} values", path)
         hit = _in(t, [_entry(v, f"{path}[{i}]") for i, v in enumerate(operand)], path)
@@ -230,49 +229,14 @@ def _op(t: _Target, op: str, operand: Any, path: str) -> ColumnElement[bool]:
             raise FilterError(
                 "$contains applies to list values in metadata, not to built-in fields", path
             )
-        return t.json("contains", _scalar(operand, path, op))
+        return t.json("contains", scalar(operand, path, op))
     return _compare(t, COMPARISONS[op], operand, path, op)
-
-
-def _scalar(v: Any, path: str, op: str) -> Scalar:
-    """A JSON scalar operand: None, bool, finite number (as float) or valid text."""
-    if v is None or isinstance(v, bool):
-        return v
-    if isinstance(v, str):
-        return _text(v, path, op)
-    if isinstance(v, numbers.Real):
-        try:
-            f = float(v)
-        except OverflowError:  # an int beyond the float range (10**400)
-            f = math.inf
-        if not math.isfinite(f):
-            raise FilterError(f"{op} needs a finite number, not {_short(v)}", path)
-        return f
-    raise FilterError(
-        f"{op} needs a string, number, boolean or null, not a {type(v).__name__}", path
-    )
-
-
-def _text(v: str, path: str, op: str) -> str:
-    problem = text_problem(v)
-    if problem is not None:
-        raise FilterError(f"{op} needs valid text: {_short(v)} {problem}", path)
-    return v
-
-
-def _short(v: Any) -> str:
-    """``repr(v)``, cut short: a 10**400 operand must not make a 400-digit message (and past
-    4300 digits, Python refuses to print an int at all)."""
-    if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > 128:
-        return f"an integer of {v.bit_length()} bits"
-    text = repr(v)
-    return text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
 
 
 def _entry(v: Any, path: str) -> Any:
     if isinstance(v, datetime | date):
         return v
-    return _scalar(v, path, "$in")
+    return scalar(v, path, "$in")
 
 
 def _exists(t: _Target) -> ColumnElement[bool]:
@@ -284,7 +248,7 @@ def _exists(t: _Target) -> ColumnElement[bool]:
 def _eq(t: _Target, operand: Any, path: str) -> ColumnElement[bool]:
     builtin = t.builtin
     if builtin is None:
-        return t.json("eq", _scalar(operand, path, "$eq"))
+        return t.json("eq", scalar(operand, path, "$eq"))
     if operand is None:
         return builtin.column.is_(None) if builtin.nullable else false()
     value = _builtin_value(builtin, operand, path)
@@ -321,9 +285,9 @@ def _compare(t: _Target, op: str, operand: Any, path: str, name: str) -> ColumnE
 
 def _ordered(operand: Any, path: str, name: str) -> str | float:
     """A comparison operand on metadata: a number or a string."""
-    value = _scalar(operand, path, name)
+    value = scalar(operand, path, name)
     if value is None or isinstance(value, bool):
-        raise FilterError(f"{name} needs a number or a string, not {_short(operand)}", path)
+        raise FilterError(f"{name} needs a number or a string, not {short(operand)}", path)
     return value
 
 
@@ -331,26 +295,10 @@ def _builtin_value(builtin: Builtin, v: Any, path: str) -> Any:
     if builtin.kind == "text":
         if not isinstance(v, str):
             raise FilterError(
-                f"this field holds text; compare it with a string, not {_short(v)}", path
+                f"this field holds text; compare it with a string, not {short(v)}", path
             )
-        return _text(v, path, "this field")
+        return text_operand(v, path, "this field")
     return as_utc(v, path)
-
-
-def as_utc(v: Any, path: str = "where") -> datetime:
-    """A datetime operand (datetime, date or ISO-8601 string; naive means UTC) in UTC."""
-    if isinstance(v, str):
-        try:
-            v = datetime.fromisoformat(v)
-        except ValueError as exc:
-            raise FilterError(f"{v!r} is not an ISO-8601 date or datetime", path) from exc
-    if isinstance(v, date) and not isinstance(v, datetime):
-        v = datetime(v.year, v.month, v.day)
-    if not isinstance(v, datetime):
-        raise FilterError(
-            f"dates compare with a datetime or an ISO-8601 string, not {_short(v)}", path
-        )
-    return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
 
 
 def matching_ids(s: Any, collection_id: int, clause: ColumnElement[bool] | None) -> list[str]:

@@ -113,7 +113,9 @@ def insert_items(
     return ids
 
 
-def insert_plain(s: Session, table: str, columns: Sequence[str], values: list[tuple]) -> None:
+def insert_plain(
+    s: Session, table: str, columns: Sequence[str], values: list[tuple[Any, ...]]
+) -> None:
     """Insert rows of plain values (ints, strings, bytes) straight through the driver.
 
     For the narrow tables written once per item (vectors, principals), SQLAlchemy's per-row

@@ -17,7 +17,7 @@ Every key and operand travels as a bound parameter.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -109,7 +109,7 @@ class _View(ABC):
         return self.typeof.is_not(None)
 
 
-_OPS = {
+_OPS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
     "gt": lambda a, b: a > b,
     "gte": lambda a, b: a >= b,
     "lt": lambda a, b: a < b,
