@@ -100,7 +100,7 @@ def test_a_rebuild_after_an_unreadable_meta_file_removes_the_old_index_file(
 
 
 def test_sigkilled_writers_leave_nothing_behind_after_a_reopen(tmp_path: Path) -> None:
-    from test_crash import Acks, run_and_kill
+    from crashkit import Acks, run_and_kill
 
     path = tmp_path / "index"
     rng = random.Random(11)
