@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from serverkit import SALES, Keys, build
 
-from latentsearch.ingest.records import content_hash, stable_id
+from latentsearch.core.records import content_hash, stable_id
 from latentsearch.server import Settings, create_app
 
 SECRET = "Sales commission plan: account executives earn twelve percent on renewals."

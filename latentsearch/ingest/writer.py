@@ -17,7 +17,7 @@ from latentsearch.collection import Collection
 from latentsearch.errors import InvalidInputError
 from latentsearch.ingest.chunking import Chunker
 from latentsearch.ingest.documents import Document, to_records
-from latentsearch.ingest.records import content_hash
+from latentsearch.core.records import content_hash
 from latentsearch.ingest.report import BuildSummary, Problem, Reporter
 from latentsearch.store import Store
 from latentsearch.store import ingest_state as state

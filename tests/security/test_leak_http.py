@@ -44,7 +44,6 @@ from query_support import database as open_database
 
 import latentsearch as ls
 from latentsearch.errors import LatentSearchError
-from latentsearch.query import hybrid
 from latentsearch.server.errors import STATUS
 from latentsearch.server.process import running_server
 from latentsearch.store import keys as keystore
@@ -269,8 +268,7 @@ def _expect(twin: ls.Collection, read: dict[str, Any]) -> Any:
         if "id" in body:
             twin.get(body["id"])  # the route's own check: 404 unless the caller may see it
         query = body.get("text") or body.get("vector") or {"id": body.get("id")}
-        return hybrid.search(
-            twin,
+        return twin.search(
             query,
             body["k"],
             mode=body.get("mode", "dense"),

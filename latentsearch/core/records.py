@@ -82,12 +82,12 @@ def _column(name: str, values: Any, n: int) -> list[Any]:
         raise InvalidInputError(
             f"{name}= must be a list with one entry per item, not a single {type(values).__name__}"
         )
-    values = list(values)
-    if len(values) != n:
+    out: list[Any] = list(values)
+    if len(out) != n:
         raise InvalidInputError(
-            f"{name}= has {len(values)} entries but there are {n} items; give one per item"
+            f"{name}= has {len(out)} entries but there are {n} items; give one per item"
         )
-    return values
+    return out
 
 
 def rows_from_columns(
