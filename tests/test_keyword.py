@@ -80,7 +80,7 @@ def test_a_rolled_back_write_leaves_the_keyword_index_unchanged(
     db: ls.Database, col: ls.Collection
 ) -> None:
     row = {
-        "collection_id": col._id,
+        "collection_id": col.id,
         "external_id": "ghost",
         "kind": "text",
         "text": "zebra crossing",
@@ -91,7 +91,7 @@ def test_a_rolled_back_write_leaves_the_keyword_index_unchanged(
     with pytest.raises(RuntimeError), db.store.transaction() as s:
         sql.insert_items(s, [row], np.ones((1, col.dim), dtype=np.float32), [["*"]])
         assert [
-            m.item_id for m in keyword_search(s, col._id, ["zebra"], 5)
+            m.item_id for m in keyword_search(s, col.id, ["zebra"], 5)
         ]  # visible inside the transaction
         raise RuntimeError("abort")
     assert kw(col, "zebra") == []
@@ -236,9 +236,9 @@ def test_facets_count_visible_metadata_values(db: ls.Database, col: ls.Collectio
         ]
     )
     with db.store.session() as s:
-        everyone = stats.facets(s, col._id, principals=[])
-        eng = stats.facets(s, col._id, principals=["group:eng"])
-        only = stats.facets(s, col._id, fields=["tags"], principals=[])
+        everyone = stats.facets(s, col.id, principals=[])
+        eng = stats.facets(s, col.id, principals=["group:eng"])
+        only = stats.facets(s, col.id, fields=["tags"], principals=[])
     assert everyone.scanned == 4 and eng.scanned == 5
     assert {(v.value, v.count) for v in everyone.fields["team"]} == {
         ("it", 2),

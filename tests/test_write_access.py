@@ -22,8 +22,8 @@ SECRET = "Salary bands for 2027: engineers get a nine percent raise."
 
 def state(col: ls.Collection) -> list[tuple]:
     """Every row of the collection as the store holds it: id, content, metadata, parent, ACL."""
-    with col._db.store.session() as s:
-        rows = list(s.scalars(select(ItemRow).where(ItemRow.collection_id == col._id)))
+    with col._space.store.session() as s:
+        rows = list(s.scalars(select(ItemRow).where(ItemRow.collection_id == col.id)))
         acls = sql.principals_of(s, [r.id for r in rows])
         return sorted(
             (r.external_id, r.text, r.content_hash, r.meta, r.parent_id, tuple(acls[r.id]))

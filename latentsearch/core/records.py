@@ -69,7 +69,7 @@ def scoped_id(kind: str, digest: str, principals: Sequence[str]) -> str:
     it: the write must not touch the hidden item, and answering with another id only in that case
     would tell the writer that the hidden content exists. So its records without an id get this
     id, derived from the content and its (sorted, distinct) principals, unless the shared
-    `stable_id` item exists and is visible to it (see `Collection._derive_ids`).
+    `stable_id` item exists and is visible to it (see `core.write_rules.derive_ids`).
     """
     scope = json.dumps(sorted(set(principals)), ensure_ascii=True)
     return stable_id(kind, hashlib.sha256(f"{digest}\0{scope}".encode()).hexdigest())

@@ -111,7 +111,7 @@ class World:
         with self.db.store.session() as s:
             rows = s.scalars(
                 select(ItemRow)
-                .where(ItemRow.collection_id == col._id)
+                .where(ItemRow.collection_id == col.id)
                 .order_by(ItemRow.external_id)
             ).all()
             pks = [r.id for r in rows]
@@ -182,7 +182,7 @@ class World:
         want = {row[0] for row in before[0]}
         with self.db.store.session() as s:
             have = set(
-                s.scalars(select(ItemRow.external_id).where(ItemRow.collection_id == col._id))
+                s.scalars(select(ItemRow.external_id).where(ItemRow.collection_id == col.id))
             )
         if have - want:
             col.delete(sorted(have - want))

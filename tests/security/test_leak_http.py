@@ -291,9 +291,9 @@ def _expect(twin: ls.Collection, read: dict[str, Any]) -> Any:
         )
     if route == "item":
         return item_key(twin.get(read["id"]))
-    with twin._db.store.session() as s:
+    with twin._space.store.session() as s:
         if route == "facets":
-            f = stats.facets(s, twin._id, fields=read["fields"])
+            f = stats.facets(s, twin.id, fields=read["fields"])
             return {
                 "facets": {
                     k: [{"value": v.value, "count": v.count} for v in vs]
@@ -301,7 +301,7 @@ def _expect(twin: ls.Collection, read: dict[str, Any]) -> Any:
                 },
                 "scanned": f.scanned,
             }
-        return stats.count_visible(s, twin._id, None)
+        return stats.count_visible(s, twin.id, None)
 
 
 def _hit(h: dict[str, Any]) -> SimpleNamespace:
