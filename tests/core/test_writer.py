@@ -32,7 +32,7 @@ def acl_of(store, st, ext: str) -> list[str]:
 
 
 def test_writes_reach_the_store_and_the_index(parts) -> None:
-    store, st, keeper, writer = parts
+    _, _, keeper, writer = parts
     x = unit(6)
     res = writer.write(vectors=x[:4], ids=["a", "b", "c", "d"], upsert=False)
     assert (res.added, keeper.count(), keeper.checkpoint) == (4, 4, 1)
@@ -48,7 +48,7 @@ def test_writes_reach_the_store_and_the_index(parts) -> None:
 
 
 def test_arguments_are_checked_before_anything_is_written(parts) -> None:
-    store, st, keeper, writer = parts
+    _, _, keeper, writer = parts
     with pytest.raises(InvalidInputError, match="stores raw vectors"):
         writer.write(texts=["hello"], upsert=False)
     with pytest.raises(InvalidInputError, match="give ids"):
