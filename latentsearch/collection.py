@@ -17,6 +17,7 @@ from typing import Any
 from PIL import Image
 
 from latentsearch.checks import MAX_K, check_k, check_recall
+from latentsearch.core import reads
 from latentsearch.core.encoder_slot import check_identity
 from latentsearch.core.parts import CollectionParts
 from latentsearch.encoders import Encoder, EncoderIdentity
@@ -95,7 +96,7 @@ class Collection(CollectionView):
         return self._keeper.current()
 
     def __len__(self) -> int:
-        return self.count()
+        return reads.count(self._space, None)  # every item, whatever require_principals says
 
     def __repr__(self) -> str:
         model = self.identity.model if self.identity else "vectors"

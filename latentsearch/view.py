@@ -42,7 +42,7 @@ class CollectionView:
 
     def count(self, *, principals: Sequence[str] | None = None) -> int:
         """How many items the caller may see (all of them when ``principals`` is None)."""
-        return reads.count(self._space, self._access(principals))
+        return reads.count(self._space, self._access(principals).principals)
 
     def facets(
         self,

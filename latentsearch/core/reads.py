@@ -36,10 +36,10 @@ def items(space: Space, ids: Sequence[str], acc: Access, *, vectors: bool = Fals
     ]
 
 
-def count(space: Space, acc: Access) -> int:
-    """How many items ``acc`` may see."""
+def count(space: Space, principals: Sequence[str] | None) -> int:
+    """How many items ``principals`` may see (None: every item)."""
     with space.store.session() as s:
-        return stats.count_visible(s, space.collection_id, acc.principals)
+        return stats.count_visible(s, space.collection_id, principals)
 
 
 def facets(
