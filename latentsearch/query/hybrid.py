@@ -1,4 +1,5 @@
-"""Keyword and hybrid retrieval over a collection: ``mode="dense" | "keyword" | "hybrid"``.
+"""Dense, keyword and hybrid retrieval over a `Space`: ``mode="dense" | "keyword" | "hybrid"``
+(what `Collection.search` runs).
 
 * ``dense``: the collection's vector search (filters, ACL, MMR and per-document grouping there).
 * ``keyword``: the store's keyword index (FTS5 bm25 / PostgreSQL ts_rank_cd), filters and ACL
