@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from latentsearch.collection import Collection
+from latentsearch.core.records import content_hash
 from latentsearch.errors import InvalidInputError
 from latentsearch.ingest.chunking import Chunker
 from latentsearch.ingest.documents import Document, to_records
-from latentsearch.core.records import content_hash
 from latentsearch.ingest.report import BuildSummary, Problem, Reporter
 from latentsearch.store import Store
 from latentsearch.store import ingest_state as state

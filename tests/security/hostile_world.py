@@ -110,9 +110,7 @@ class World:
         col.sync()
         with self.db.store.session() as s:
             rows = s.scalars(
-                select(ItemRow)
-                .where(ItemRow.collection_id == col.id)
-                .order_by(ItemRow.external_id)
+                select(ItemRow).where(ItemRow.collection_id == col.id).order_by(ItemRow.external_id)
             ).all()
             pks = [r.id for r in rows]
             acls = sql.principals_of(s, pks)
