@@ -96,7 +96,7 @@ def main() -> None:
             t1 = time.perf_counter()
             scores = []
             for i, q in enumerate(queries, start=1):
-                hits = hybrid.search(col, q["W"], 10, mode=mode, fusion=fusion)
+                hits = col.search(q["W"], 10, mode=mode, fusion=fusion)
                 scores.append(ndcg([h.id for h in hits], qrels.get(str(i), {})))
             rows.append(
                 (mode, sum(scores) / len(scores), (time.perf_counter() - t1) / len(queries) * 1000)

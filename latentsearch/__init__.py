@@ -11,7 +11,6 @@ from latentsearch.db import Database, connect
 from latentsearch.encoders import Encoder, EncoderIdentity
 from latentsearch.errors import LatentSearchError
 from latentsearch.query.arithmetic import AnalogyQuery
-from latentsearch.query.facets import Facets, FacetValue
 from latentsearch.query.hybrid import Fusion
 from latentsearch.restore import restore
 from latentsearch.results import (

@@ -8,6 +8,9 @@
   refuses NaN and infinity); filters compare them as 64-bit floats.
 * Integer columns (chunk offsets) hold 32-bit integers on both databases.
 
+It also holds the argument checks of the public API that several layers share (``k``, id lists,
+recall targets).
+
 Messages never repeat the offending text raw: they name it with ``repr``, which escapes both.
 """
 
@@ -16,10 +19,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from latentsearch.errors import InvalidInputError, InvalidTextError
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 MAX_JSON_DEPTH = 32  # the same limit as filters (`store.filters.MAX_DEPTH`)
+MAX_K = 10_000  # the most results one search may ask for
 
 
 def text_problem(value: str) -> str | None:
@@ -121,3 +127,29 @@ def _walk(value: Any, what: str, path: tuple[Any, ...]) -> None:
 
 def _place(what: str, path: tuple[Any, ...]) -> str:
     return what + "".join(f"[{p!r}]" for p in path)
+
+
+def check_k(k: Any) -> int:
+    """``k`` as an int, or `InvalidInputError` unless it is an integer from 1 to `MAX_K`."""
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= MAX_K:
+        raise InvalidInputError(f"k must be an integer from 1 to {MAX_K}, not {k!r}")
+    return int(k)
+
+
+def id_list(ids: Any) -> list[str]:
+    """Item ids as a list of storable strings (a bare string is refused: it is not a list)."""
+    if isinstance(ids, str):
+        raise InvalidInputError("ids must be a list of strings, e.g. ids=['a']")
+    out = list(ids)
+    for i in out:
+        if not isinstance(i, str):
+            raise InvalidInputError(f"ids must be strings, got {i!r}")
+        check_text(i, f"id {i!r}")  # no stored id holds one: refuse alike on both databases
+    return out
+
+
+def check_recall(value: Any) -> float:
+    """A recall target: a number in (0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise InvalidInputError(f"recall_target must be a number in (0, 1], not {value!r}")
+    return float(value)

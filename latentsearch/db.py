@@ -4,31 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-from urllib.parse import unquote
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from latentsearch.checks import check_text
-from latentsearch.collection import Collection, CollectionInfo, check_identity, check_recall
+from latentsearch.collection import Collection, CollectionInfo
+from latentsearch.core import opening as folders
+from latentsearch.core.encoder_slot import EncoderSlot, check_identity
+from latentsearch.core.options import check_acl, check_name, index_options
+from latentsearch.core.parts import assemble
+from latentsearch.core.settings import CollectionSettings
 from latentsearch.device import resolve_device
 from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
 from latentsearch.encoders.backends import requested as requested_backend
 from latentsearch.encoders.cache import DEFAULT_QUERY_CACHE, check_size
-from latentsearch.encoders.images import protect
-from latentsearch.errors import (
-    CollectionExistsError,
-    CollectionNotFoundError,
-    IndexNotFoundError,
-    InvalidInputError,
-)
+from latentsearch.errors import CollectionExistsError, CollectionNotFoundError, InvalidInputError
 from latentsearch.index import VectorIndex, configure
-from latentsearch.index.auto import STORAGE, parse_bytes
 from latentsearch.index.faiss_index import METRICS
 from latentsearch.index.files import index_name, sweep
 from latentsearch.store import CollectionRow, Store, opening
@@ -38,7 +32,6 @@ from latentsearch.store.engine import SQLITE_FILE, sqlite_url
 log = logging.getLogger(__name__)
 
 DEFAULT_PATH = "indexes/default"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 
 
 def connect(
@@ -99,7 +92,7 @@ class Database:
         self.encoder_backend = requested_backend(encoder_backend)  # unknown names fail here
         if read_only is not None and not isinstance(read_only, bool):
             raise InvalidInputError(f"read_only must be True, False or None, not {read_only!r}")
-        self.path = _folder(path, create=not read_only)
+        self.path = folders.folder(path, create=not read_only)
         resolve_device(device, what="encoder")  # validate early and log the choice
         self.device = device
         db_file = None if database else self.path / SQLITE_FILE
@@ -112,8 +105,9 @@ class Database:
             url = database or opening.sqlite_read_only_url(self.path / SQLITE_FILE)
             self.store = Store(url, read_only_reason=why)
             log.info("opened %s read-only: %s", self.path, why)
-        _protect_sqlite(self.store)
+        folders.protect_sqlite(self.store)
         self._open: dict[str, Collection] = {}
+        self._encoders: dict[str, EncoderSlot] = {}  # each open collection's, shared with it
         self._lock = threading.RLock()
         if not self.read_only:
             self._sweep()
@@ -169,10 +163,7 @@ class Database:
         ``default_acl`` applies to items added without ``acl`` (default ``["*"]``: visible to
         everyone).
         """
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise InvalidInputError(
-                f"invalid collection name {name!r}: use 1-200 letters, digits, '_', '-' or '.', starting with a letter or digit"
-            )
+        check_name(name)
         if metric not in METRICS:
             raise InvalidInputError(f"metric must be one of {sorted(METRICS)}, not {metric!r}")
         if not (exist_ok and self._exists(name)):
@@ -183,18 +174,10 @@ class Database:
         identity = enc.identity if enc else None
         d = identity.dim if identity else dim
         assert d is not None
-        if index != "auto":
-            VectorIndex(
-                d, index, metric, "cpu"
-            )  # validates the factory string before anything is written
+        if index != "auto":  # validate the factory string before anything is written
+            VectorIndex(d, index, metric, "cpu")
         options = index_options(index, recall_target, memory_budget, storage, mmap)
-        acl = ["*"] if default_acl is None else list(default_acl)
-        for p in acl:  # stored with the collection, and with every item added without an acl
-            if not isinstance(p, str) or not p.strip() or len(p) > 256:
-                raise InvalidInputError(
-                    f"default_acl entries must be non-empty strings (≤256 chars), not {p!r}"
-                )
-            check_text(p, f"default_acl entry {p!r}")
+        acl = check_acl(default_acl)
         with self._lock:
             with self.store.session() as s:
                 existing = s.scalar(select(CollectionRow).where(CollectionRow.name == name))
@@ -227,9 +210,7 @@ class Database:
                     f"collection {name!r} was created concurrently; open it instead"
                 ) from exc
             log.info("created collection %r (dim=%d, metric=%s, index=%s)", name, d, metric, index)
-            col = Collection(self, row, enc, dev)
-            self._open[name] = col
-            return col
+            return self._opened(row, enc, dev)
 
     def collection(
         self, name: str, *, encoder: str | Encoder | None = None, device: str | None = None
@@ -258,12 +239,29 @@ class Database:
                     )
                 check_identity(name, recorded, enc.identity)
             if name in self._open:
-                col = self._open[name]
-                col._encoder = col._encoder or enc
-                return col
-            col = Collection(self, row, enc, dev)
-            self._open[name] = col
-            return col
+                self._encoders[name].offer(enc)
+                return self._open[name]
+            return self._opened(row, enc, dev)
+
+    def _opened(self, row: CollectionRow, encoder: Encoder | None, device: str) -> Collection:
+        """Build an open collection's parts (loading or building its index) and keep it."""
+        settings = CollectionSettings.from_row(row)
+        slot = EncoderSlot(
+            settings.name,
+            settings.dim,
+            settings.identity,
+            encoder,
+            device=device,
+            batch_size=self.batch_size,
+            backend=self.encoder_backend,
+            query_cache_size=self.query_cache_size,
+        )
+        parts = assemble(
+            self.store, self.path, settings, slot, device=device, read_only=self.read_only
+        )
+        col = Collection(parts)
+        self._open[row.name], self._encoders[row.name] = col, slot
+        return col
 
     def collections(self) -> list[CollectionInfo]:
         """Every collection with its encoder identity, size and index."""
@@ -303,6 +301,7 @@ class Database:
                 cid = row.id
                 s.execute(delete(CollectionRow).where(CollectionRow.id == cid))
             self._open.pop(name, None)
+            self._encoders.pop(name, None)
             VectorIndex.drop(self.path, index_name(cid))
             log.info("dropped collection %r", name)
 
@@ -328,8 +327,9 @@ class Database:
         with self._lock:
             for col in self._open.values():
                 with contextlib.suppress(CollectionNotFoundError):  # dropped by another process
-                    col._close()
+                    col.close()
             self._open.clear()
+            self._encoders.clear()
             self.store.close()
 
     def _encoder(
@@ -364,62 +364,3 @@ class Database:
                 f"dim={dim} but {encoder!r} produces {enc.dim}-d vectors; leave dim out"
             )
         return enc
-
-
-def _folder(path: str | Path, *, create: bool) -> Path:
-    """The index folder, resolved (created unless opening read-only). A file, or a folder that
-    cannot be created, is an `InvalidInputError`; a missing one when read-only `IndexNotFoundError`."""
-    if not isinstance(path, str | Path):
-        raise InvalidInputError(f"path must be a folder path, not {type(path).__name__}")
-    folder = Path(path).expanduser().resolve()
-    if folder.exists() and not folder.is_dir():
-        raise InvalidInputError(
-            f"{folder} is a file, not an index folder: give the folder that holds "
-            f"{SQLITE_FILE} and the index files (or a new folder's path to create one)"
-        )
-    if not folder.exists():
-        if not create:
-            raise IndexNotFoundError(f"no index folder at {folder}")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InvalidInputError(
-                f"cannot create the index folder {folder}: {exc.strerror or exc}"
-            ) from exc
-    return folder
-
-
-def _protect_sqlite(store: Store) -> None:
-    """Image loading must never open the database file (closing it would drop SQLite's locks)."""
-    if store.dialect != "sqlite" or not store.engine.url.database:
-        return
-    name = store.engine.url.database
-    if name.startswith("file:"):  # a URI filename such as file:/x/latentsearch.db?mode=ro
-        name = unquote(name[5:].split("?", 1)[0])  # quoted once more for SQLite's URI parser
-    if name and name != ":memory:":
-        protect(*(name + suffix for suffix in ("", "-wal", "-shm", "-journal")))
-
-
-def index_options(
-    index: str,
-    recall_target: float,
-    memory_budget: int | str | None,
-    storage: str,
-    mmap: bool | None,
-) -> dict[str, Any]:
-    """Check `Database.create_collection`'s index arguments; return them as collection options."""
-    if storage not in STORAGE:
-        raise InvalidInputError(f"storage must be one of {sorted(STORAGE)}, not {storage!r}")
-    if index != "auto" and (storage != "float32" or memory_budget is not None):
-        raise InvalidInputError(
-            "storage= and memory_budget= steer index='auto'; with a factory string, say it there "
-            "(for example 'IVF4096,SQ8')"
-        )
-    if mmap is not None and not isinstance(mmap, bool):
-        raise InvalidInputError(f"mmap must be True, False or None, not {mmap!r}")
-    out: dict[str, Any] = {"recall_target": check_recall(recall_target), "storage": storage}
-    if memory_budget is not None:
-        out["memory_budget"] = parse_bytes(memory_budget)
-    if mmap is not None:
-        out["mmap"] = mmap
-    return out

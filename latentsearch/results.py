@@ -117,3 +117,20 @@ class DirectionInfo:
     positive: tuple[str, ...]
     negative: tuple[str, ...]
     created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IndexInfo:
+    """What `Collection.index_info` reports: the index in use and how it was chosen and tuned."""
+
+    spec: str
+    requested: str  # "auto" or the factory string given at creation
+    reason: str
+    vectors: int
+    approximate: bool
+    params: dict[str, int]
+    recall: float | None  # recall@10 measured on held-out sample queries when tuned
+    recall_target: float
+    tuned_on: int  # vectors in the index when it was tuned (0: never)
+    mapped: bool
+    rebuilding: bool

@@ -18,10 +18,10 @@ from latentsearch.errors import InvalidInputError
 from latentsearch.ingest import state
 from latentsearch.ingest.chunking import Chunker
 from latentsearch.ingest.documents import Document, to_records
-from latentsearch.ingest.records import content_hash
 from latentsearch.ingest.report import BuildSummary, Problem, Reporter
 from latentsearch.ingest.tables import FILE_DONE, FILE_FAILED
 from latentsearch.store import Store
+from latentsearch.store.models import content_hash
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Keyword and hybrid retrieval over a collection: ``mode="dense" | "keyword" | "hybrid"``.
+"""Dense, keyword and hybrid retrieval over a `Space`: ``mode="dense" | "keyword" | "hybrid"``
+(what `Collection.search` runs).
 
 * ``dense``: the collection's vector search (filters, ACL, MMR and per-document grouping there).
 * ``keyword``: the store's keyword index (FTS5 bm25 / PostgreSQL ts_rank_cd), filters and ACL
@@ -12,19 +13,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
-from latentsearch.collection_query import check_k
+from latentsearch.checks import check_k
 from latentsearch.errors import InvalidInputError
 from latentsearch.query.hits import make_hit, rows_for
+from latentsearch.query.inputs import as_query, image_sources, resolve
+from latentsearch.query.rerank import check_lambda
+from latentsearch.query.search import Request, run
+from latentsearch.query.space import Space
 from latentsearch.query.terms import query_terms
 from latentsearch.results import Hit
 from latentsearch.store.acl import access
 from latentsearch.store.filters import compile_where
 from latentsearch.store.keyword import keyword_search
-
-if TYPE_CHECKING:
-    from latentsearch.collection import Collection
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,7 @@ class Fusion:
 
 
 def search(
-    col: Collection,
+    space: Space,
     query: Any,
     k: int = 10,
     *,
@@ -74,12 +76,14 @@ def search(
     fusion: Fusion | None = None,
     allow_paths: bool = True,
 ) -> list[Hit]:
-    """Search ``col`` in one of three modes; every mode applies ``where`` and ``principals``.
-    ``allow_paths=False`` refuses image paths without opening them (the server's setting)."""
+    """Search ``space`` in one of three modes; every mode applies ``where`` and ``principals``.
+    ``allow_paths=False`` refuses image paths without opening them (the server's setting).
+    This is `Collection.search`."""
     if mode not in MODES:
         raise InvalidInputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if mode == "dense":
-        return col.search(
+        return dense(
+            space,
             query,
             k,
             mode="dense",
@@ -96,10 +100,13 @@ def search(
     if mmr is not None:
         raise InvalidInputError(f"mmr applies to mode='dense' only, not mode={mode!r}")
     if mode == "keyword":
-        return keyword(col, query, k, where=where, principals=principals, per_document=per_document)
+        return keyword(
+            space, query, k, where=where, principals=principals, per_document=per_document
+        )
     fusion = fusion or Fusion()
     depth = fusion.depth or max(50, 3 * k)
-    dense = col.search(
+    vectors = dense(
+        space,
         query,
         depth,
         where=where,
@@ -108,18 +115,38 @@ def search(
         allow_paths=allow_paths,
     )
     words = keyword(
-        col, query, depth, where=where, principals=principals, per_document=per_document
+        space, query, depth, where=where, principals=principals, per_document=per_document
     )
     fused = (
-        rrf([dense, words], fusion.rrf_k)
+        rrf([vectors, words], fusion.rrf_k)
         if fusion.method == "rrf"
-        else weighted(dense, words, fusion.dense_weight)
+        else weighted(vectors, words, fusion.dense_weight)
     )
     return fused[:k]
 
 
+def dense(
+    space: Space,
+    query: Any,
+    k: int = 10,
+    *,
+    where: Mapping[str, Any] | None = None,
+    principals: Sequence[str] | None = None,
+    mmr: Any = None,
+    per_document: bool = False,
+    allow_paths: bool = True,
+) -> list[Hit]:
+    """Vector search: the ``k`` items nearest ``query`` (text, an image, a vector, ``{"id": ...}``)."""
+    k = check_k(k)
+    acc = access(principals, required=space.require_principals, collection=space.name)
+    lam = check_lambda(mmr)
+    (term,) = resolve(space, [as_query(query)], acc, image_sources(None, allow_paths))
+    req = Request(term.vector[None, :], k, acc, where, mmr=lam, per_document=bool(per_document))
+    return run(space, req)[0]
+
+
 def keyword(
-    col: Collection,
+    space: Space,
     text: str,
     k: int = 10,
     *,
@@ -131,14 +158,15 @@ def keyword(
     k = check_k(k)
     if not isinstance(text, str) or not text.strip():
         raise InvalidInputError("the query text is empty")
-    acc = access(principals, required=col.require_principals, collection=col.name)
+    acc = access(principals, required=space.require_principals, collection=space.name)
     terms = query_terms(text)
-    clause = compile_where(where, col._id) if where is not None else None
+    cid = space.collection_id
+    clause = compile_where(where, cid) if where is not None else None
     want = k * 4 if per_document else k
     while True:
-        with col._db.store.session() as s:
-            found = keyword_search(s, col._id, terms, want, where=clause, principals=acc.principals)
-            rows = rows_for(s, col._id, [m.item_id for m in found], acc)
+        with space.store.session() as s:
+            found = keyword_search(s, cid, terms, want, where=clause, principals=acc.principals)
+            rows = rows_for(s, cid, [m.item_id for m in found], acc)
         hits = [make_hit(rows[m.item_id], m.score) for m in found if m.item_id in rows]
         if per_document:
             hits = best_per_document(hits)
@@ -194,8 +222,23 @@ def best_per_document(hits: Sequence[Hit]) -> list[Hit]:
     return out
 
 
+class Searcher(Protocol):
+    """Anything with `Collection.search`'s signature (what `ranked_documents` needs)."""
+
+    def search(
+        self,
+        query: Any,
+        k: int = 10,
+        *,
+        mode: str = "dense",
+        principals: Sequence[str] | None = None,
+        per_document: bool = False,
+        fusion: Any = None,
+    ) -> list[Hit]: ...
+
+
 def ranked_documents(
-    col: Collection,
+    col: Searcher,
     texts: Sequence[str],
     depth: int,
     *,
@@ -204,11 +247,12 @@ def ranked_documents(
     fusion: Fusion | None = None,
 ) -> list[list[str]]:
     """For evaluation: per query, up to ``depth`` document ids best first (a chunk stands for its
-    parent document), in ``mode``. This is what ``latentsearch eval --mode`` runs."""
+    parent document), in ``mode``, through ``col.search`` (a `Collection`). This is what
+    ``latentsearch eval --mode`` runs."""
     out = []
     for text in texts:
-        hits = search(
-            col, text, depth, mode=mode, principals=principals, per_document=True, fusion=fusion
+        hits = col.search(
+            text, depth, mode=mode, principals=principals, per_document=True, fusion=fusion
         )
         out.append([h.chunk.parent if h.chunk else h.id for h in hits])
     return out

@@ -115,8 +115,12 @@ def top_k(
     k: int,
     sc: Scope,
     exclude: Sequence[np.ndarray] | None = None,
+    s: Session | None = None,
 ) -> tuple[list[Ranked], Plan]:
-    """The exact top-``k`` of each query within the scope, minus each query's ``exclude`` ids."""
+    """The exact top-``k`` of each query within the scope, minus each query's ``exclude`` ids.
+
+    ``s``: the caller's session, reused for exact scans (a thread never holds two pooled
+    connections at once, so a bounded pool cannot starve)."""
     n = len(queries)
     excl = (
         [np.asarray(e, dtype=np.int64) for e in exclude] if exclude is not None else [EMPTY_IDS] * n
@@ -128,7 +132,7 @@ def top_k(
             index = space.index()
             total, lists = index.ntotal, index.scans_lists
         if sc.size <= space.settings.exact_limit(total, lists):
-            return exact(space, queries, k, sc, excl), Plan("exact", sc.size)
+            return exact(space, queries, k, sc, excl, s), Plan("exact", sc.size)
     avail = [sc.size - int(sc.contains(e).sum()) for e in excl]
     want = [min(k, a) for a in avail]
     extra = max((len(e) for e in excl), default=0)
@@ -170,7 +174,7 @@ def top_k(
     if short:
         steps.append("exact-scan")
         for i, r in zip(
-            short, exact(space, queries[short], k, sc, [excl[i] for i in short]), strict=True
+            short, exact(space, queries[short], k, sc, [excl[i] for i in short], s), strict=True
         ):
             out[i] = r
     plan = Plan("+".join(steps), sc.size)
@@ -194,14 +198,20 @@ def _keep(
 
 
 def exact(
-    space: Space, queries: np.ndarray, k: int, sc: Scope, excl: Sequence[np.ndarray]
+    space: Space,
+    queries: np.ndarray,
+    k: int,
+    sc: Scope,
+    excl: Sequence[np.ndarray],
+    s: Session | None = None,
 ) -> list[Ranked]:
-    """Brute force over the scope's stored vectors (streamed from SQL in batches)."""
+    """Brute force over the scope's stored vectors (streamed from SQL in batches, through ``s``
+    when given)."""
 
     def scorer(vectors: np.ndarray) -> np.ndarray:
         return score_matrix(space.metric, queries, vectors)
 
-    return scan(space, sc, scorer, len(queries), k, excl)
+    return scan(space, sc, scorer, len(queries), k, excl, s)
 
 
 def scan(
@@ -211,6 +221,7 @@ def scan(
     n: int,
     k: int,
     excl: Sequence[np.ndarray] | None = None,
+    s: Session | None = None,
 ) -> list[Ranked]:
     """Top-``k`` by any ``scorer(vectors) -> (n, m) scores`` over every item in the scope.
 
@@ -218,7 +229,7 @@ def scan(
     """
     best_ids = [EMPTY_IDS] * n
     best_scores = [np.zeros(0, np.float32)] * n
-    for ids, vecs in stream(space, sc):
+    for ids, vecs in stream(space, sc, s):
         scores = scorer(vecs)
         for i in range(n):
             keep = (
@@ -245,22 +256,28 @@ def _order(ids: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
     return order[:k]
 
 
-def stream(space: Space, sc: Scope) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(ids, vectors) of every item in the scope, in batches, from the store."""
+def stream(
+    space: Space, sc: Scope, s: Session | None = None
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(ids, vectors) of every item in the scope, in batches, from the store (through ``s``, or
+    a session of its own)."""
+    if s is None:
+        with space.store.session() as own:
+            yield from stream(space, sc, own)
+        return
     batch = space.settings.scan_batch
-    with space.store.session() as s:
-        if sc.allowed is None:
-            yield from sql.iter_vectors(s, space.collection_id, space.dim, batch=batch)
-            return
-        for start in range(0, len(sc.allowed), batch):
-            part = sc.allowed[start : start + batch].tolist()
-            found: dict[int, bytes] = {}
-            for chunk in sql.chunks(part):
-                rows = s.execute(
-                    select(VectorRow.item_id, VectorRow.data).where(VectorRow.item_id.in_(chunk))
-                )
-                found.update({int(pk): data for pk, data in rows})
-            ids = np.asarray(
-                [pk for pk in part if pk in found], dtype=np.int64
-            )  # deleted meanwhile: skipped
-            yield ids, sql.from_blobs([found[int(pk)] for pk in ids], space.dim)
+    if sc.allowed is None:
+        yield from sql.iter_vectors(s, space.collection_id, space.dim, batch=batch)
+        return
+    for start in range(0, len(sc.allowed), batch):
+        part = sc.allowed[start : start + batch].tolist()
+        found: dict[int, bytes] = {}
+        for chunk in sql.chunks(part):
+            rows = s.execute(
+                select(VectorRow.item_id, VectorRow.data).where(VectorRow.item_id.in_(chunk))
+            )
+            found.update({int(pk): data for pk, data in rows})
+        ids = np.asarray(
+            [pk for pk in part if pk in found], dtype=np.int64
+        )  # deleted meanwhile: skipped
+        yield ids, sql.from_blobs([found[int(pk)] for pk in ids], space.dim)

@@ -82,7 +82,7 @@ def run(space: Space, req: Request) -> list[list[Hit]]:
     with space.store.session() as s:
         sc = scope_of(space, req.where, req.acc, s)
         while True:
-            ranked, _plan = planner.top_k(space, req.vectors, fetch, sc, req.exclude)
+            ranked, _plan = planner.top_k(space, req.vectors, fetch, sc, req.exclude, s)
             rows = rows_for(
                 s,
                 space.collection_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -43,9 +44,33 @@ class PlannerSettings:
         return min(2048, max(64, ntotal // 50))
 
 
+class IndexAccess(Protocol):
+    """What reads need of the part that keeps a collection's index (`core.keeper.IndexKeeper`).
+
+    Every read brings the index up to the store first with `sync`, once: `search.scope_of` does,
+    and everything that ranks starts there. Searches then use `current` under `lock`.
+    """
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while the index is searched or changed. Take it only with the session's
+        connection already checked out (the lock order: connection first, then this lock)."""
+        ...
+
+    def current(self) -> VectorIndex:
+        """The index as it stands (call under `lock`)."""
+        ...
+
+    def sync(self, s: Session) -> int:
+        """Replay into the index the writes it lacks, reading them through ``s``; return the
+        store's write sequence number (the seq the index now reflects)."""
+        ...
+
+
 @dataclass(slots=True)
 class Space:
-    """One collection's latent space as the query layer sees it."""
+    """One collection's latent space as the query layer sees it: its store, its settings, the
+    part that keeps its index (``keeper``) and its encoder (``encoder()``, loaded on first use)."""
 
     store: Store
     collection_id: int
@@ -54,12 +79,7 @@ class Space:
     metric: str
     identity: EncoderIdentity | None
     require_principals: bool
-    lock: threading.RLock
-    # The index as it stands (call under `lock`). Every read brings it up to the store first with
-    # `sync` (which takes `lock`, replays the writes the index lacks and returns the store's
-    # seq), once: `search.scope_of` does, and everything that ranks starts there.
-    index: Callable[[], VectorIndex]
-    sync: Callable[[Session], int]
+    keeper: IndexAccess
     encoder: Callable[[], Encoder]
     settings: PlannerSettings = field(default_factory=PlannerSettings)
     scopes: ScopeCache = field(default_factory=ScopeCache)  # decided scopes, until the next write
@@ -67,3 +87,16 @@ class Space:
     @property
     def can_embed(self) -> bool:
         return self.identity is not None
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The keeper's lock (see `IndexAccess.lock` for the order it is taken in)."""
+        return self.keeper.lock
+
+    def index(self) -> VectorIndex:
+        """The index as it stands (call under `lock`)."""
+        return self.keeper.current()
+
+    def sync(self, s: Session) -> int:
+        """Bring the index up to the store through ``s``; return the store's seq."""
+        return self.keeper.sync(s)

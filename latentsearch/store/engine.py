@@ -31,17 +31,23 @@ SQLITE_FILE = "latentsearch.db"
 _PG_MIGRATION_LOCK = 0x6C61_7465_6E74
 
 
-def make_engine(url: str, read_only_reason: str | None = None) -> Engine:
+def make_engine(
+    url: str, read_only_reason: str | None = None, max_connections: int | None = None
+) -> Engine:
     """Create an engine. SQLite gets WAL, foreign keys and a busy timeout on every connection.
 
     With ``read_only_reason`` every connection refuses writes (see `opening`); either way a
     refused write raises `ReadOnlyError` and a damaged database `StoreError`.
+    ``max_connections`` bounds the pool (no overflow); None keeps SQLAlchemy's default.
     """
+    pool: dict[str, Any] = {}
+    if max_connections is not None:
+        pool = {"pool_size": max_connections, "max_overflow": 0}
     try:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"timeout": 30})
+            engine = create_engine(url, connect_args={"timeout": 30}, **pool)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            engine = create_engine(url, pool_pre_ping=True, **pool)
         if read_only_reason is not None:
             event.listen(engine, "connect", opening.read_only_session(engine.dialect.name))
         elif url.startswith("sqlite"):
@@ -114,12 +120,19 @@ def _refused_values() -> Iterator[None]:
 class Store:
     """An engine plus a session factory: one session per unit of work."""
 
-    def __init__(self, url: str, *, read_only_reason: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        read_only_reason: str | None = None,
+        max_connections: int | None = None,
+    ) -> None:
         """``read_only_reason`` (why this process may not write) opens the store read-only:
-        the database refuses writes and the schema is checked instead of migrated."""
+        the database refuses writes and the schema is checked instead of migrated.
+        ``max_connections`` caps the connection pool (None: SQLAlchemy's default, 5 + 10)."""
         self.url = url
         self.read_only_reason = read_only_reason
-        self.engine = make_engine(url, read_only_reason)
+        self.engine = make_engine(url, read_only_reason, max_connections)
         try:
             if read_only_reason is None:
                 migrate(self.engine)

@@ -6,6 +6,7 @@ models and the migrations agree.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -142,3 +143,9 @@ class TombstoneRow(Base):
     )
     item_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
+
+
+def content_hash(kind: str, payload: bytes) -> str:
+    """What `ItemRow.content_hash` holds: unchanged content (same hash) is never re-embedded, and
+    the ingest pipeline compares against it to skip unchanged documents."""
+    return hashlib.sha256(kind.encode() + b"\0" + payload).hexdigest()

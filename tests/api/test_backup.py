@@ -21,7 +21,6 @@ from sqlalchemy import select, text, update
 
 import latentsearch as ls
 from latentsearch.errors import BackupError
-from latentsearch.query import hybrid
 from latentsearch.store import ItemRow
 from latentsearch.store.snapshot import pg_schema
 
@@ -91,7 +90,7 @@ def test_backup_while_writers_run(tmp_path, database, fresh_target) -> None:
                 docs = db.collection("docs")
                 assert docs.get("a").acl == ["group:eng"]
                 # The keyword index is rebuilt by triggers on restore (PostgreSQL) or copied.
-                hits = hybrid.search(docs, "vpn", 1, mode="keyword", principals=["group:eng"])
+                hits = docs.search("vpn", 1, mode="keyword", principals=["group:eng"])
                 assert [h.id for h in hits] == ["a"]
     finally:
         for w in writers:

@@ -21,9 +21,9 @@ def unit(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
 
 def stored(col: ls.Collection, ids: list[str]) -> tuple[np.ndarray, list[str]]:
     """Stored vectors and content hashes, in the order of ``ids``."""
-    store = col._db.store
+    store = col._space.store
     with store.session() as s:
-        rows = sql.existing(s, col._id, ids)
+        rows = sql.existing(s, col.id, ids)
         pks = [rows[i].id for i in ids]
         return sql.vectors_for(s, pks, col.dim), [rows[i].content_hash for i in ids]
 
@@ -93,7 +93,7 @@ def test_reserved_keys_are_fresh_and_never_reused(db: ls.Database) -> None:
     assert not set(a.index.ids().tolist()) & set(b.index.ids().tolist())
     assert a.verify() and b.verify()
     with db.store.session() as s:
-        rows = s.query(ItemRow.external_id, ItemRow.id).filter(ItemRow.collection_id == a._id)
+        rows = s.query(ItemRow.external_id, ItemRow.id).filter(ItemRow.collection_id == a.id)
         by_ext = dict(rows)
     assert top < by_ext["x"] < by_ext["y"] < by_ext["z"]
     got = a.get("x", include_vectors=True).vector
@@ -114,8 +114,8 @@ def test_streaming_rebuild_equals_the_store(db: ls.Database) -> None:
     col.rebuild()
     assert col.verify()
     with db.store.session() as s:
-        ids = sql.all_ids(s, col._id)
-        parts = list(sql.iter_vectors(s, col._id, col.dim, batch=4096))
+        ids = sql.all_ids(s, col.id)
+        parts = list(sql.iter_vectors(s, col.id, col.dim, batch=4096))
     assert len(parts) == -(-len(ids) // 4096)
     got_ids = np.concatenate([p[0] for p in parts])
     assert np.array_equal(got_ids, ids)

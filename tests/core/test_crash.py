@@ -159,7 +159,7 @@ def stored_docs(db: ls.Database) -> dict[str, int]:
         rows = s.execute(
             ItemRow.__table__.select()
             .with_only_columns(ItemRow.external_id, ItemRow.text)
-            .where(ItemRow.collection_id == col._id)
+            .where(ItemRow.collection_id == col.id)
         ).all()
     out = {}
     for ext, text in rows:
@@ -204,12 +204,12 @@ def test_sigkill_cli_build_loses_no_acknowledged_write(tmp_path, database, spec)
 def kill_while_writing(proc: subprocess.Popen, col: ls.Collection, delay: float) -> int | None:
     """SIGKILL ``proc`` ``delay`` seconds after its first write reached the store (its write
     sequence moved; batches of two, so the kill lands amid adds, changes or the prune); None when killed, else the exit status of a build that finished first."""
-    with col._db.store.session() as s:
-        seq0 = sql.current_seq(s, col._id)
+    with col._space.store.session() as s:
+        seq0 = sql.current_seq(s, col.id)
     deadline = time.monotonic() + 300
     while proc.poll() is None:
-        with col._db.store.session() as s:
-            if sql.current_seq(s, col._id) != seq0:
+        with col._space.store.session() as s:
+            if sql.current_seq(s, col.id) != seq0:
                 time.sleep(delay)
                 break
         assert time.monotonic() < deadline, "the build never wrote"
@@ -240,7 +240,7 @@ def all_ids(db: ls.Database, name: str) -> list[str]:
     col = db.collection(name)
     with db.store.session() as s:
         query = ItemRow.__table__.select().with_only_columns(ItemRow.external_id)
-        return sorted(s.scalars(query.where(ItemRow.collection_id == col._id)))
+        return sorted(s.scalars(query.where(ItemRow.collection_id == col.id)))
 
 
 def test_scaled_reads_the_full_run_variable(monkeypatch) -> None:

@@ -88,11 +88,11 @@ def test_one_batched_write_equals_item_by_item_writes(db: Database) -> None:
     with db.store.session() as s:
         a = {
             r.external_id: r.id
-            for r in sql.existing(s, together._id, [r["id"] for r in records]).values()
+            for r in sql.existing(s, together.id, [r["id"] for r in records]).values()
         }
         b = {
             r.external_id: r.id
-            for r in sql.existing(s, apart._id, [r["id"] for r in records]).values()
+            for r in sql.existing(s, apart.id, [r["id"] for r in records]).values()
         }
         va = sql.vectors_for(s, [a[r["id"]] for r in records], together.dim)
         vb = sql.vectors_for(s, [b[r["id"]] for r in records], apart.dim)

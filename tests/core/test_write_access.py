@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 import latentsearch as ls
+from latentsearch.core.records import scoped_id, stable_id
 from latentsearch.errors import DuplicateIdError
-from latentsearch.ingest.records import content_hash, scoped_id, stable_id
 from latentsearch.query import hybrid
 from latentsearch.store import items as sql
-from latentsearch.store.models import ItemRow
+from latentsearch.store.models import ItemRow, content_hash
 
 ENG = ["user:wendy", "group:eng"]  # the writer
 HR = "group:hr"  # owns what the writer cannot see
@@ -22,8 +22,8 @@ SECRET = "Salary bands for 2027: engineers get a nine percent raise."
 
 def state(col: ls.Collection) -> list[tuple]:
     """Every row of the collection as the store holds it: id, content, metadata, parent, ACL."""
-    with col._db.store.session() as s:
-        rows = list(s.scalars(select(ItemRow).where(ItemRow.collection_id == col._id)))
+    with col._space.store.session() as s:
+        rows = list(s.scalars(select(ItemRow).where(ItemRow.collection_id == col.id)))
         acls = sql.principals_of(s, [r.id for r in rows])
         return sorted(
             (r.external_id, r.text, r.content_hash, r.meta, r.parent_id, tuple(acls[r.id]))
@@ -140,7 +140,7 @@ def _probe(col: ls.Collection) -> list:
     """What the eng reader sees of a keyword and a hybrid probe: ids and every score."""
     out = []
     for mode, fusion in (("keyword", None), ("hybrid", hybrid.Fusion(method="weighted"))):
-        hits = hybrid.search(col, "zebra crossing", 10, mode=mode, principals=ENG, fusion=fusion)
+        hits = col.search("zebra crossing", 10, mode=mode, principals=ENG, fusion=fusion)
         out.append([(h.id, round(h.score, 9), h.why) for h in hits])
     return out
 
@@ -157,7 +157,7 @@ def test_keyword_scores_do_not_depend_on_hidden_documents(col: ls.Collection) ->
     without_word = _probe(col)
     assert with_word == without_word == alone
     # an unrestricted caller still ranks over everything
-    assert {h.id for h in hybrid.keyword(col, "secret", 5)} == {"s"}
+    assert {h.id for h in col.search("secret", 5, mode="keyword")} == {"s"}
 
 
 def test_a_writer_cannot_rewrite_what_it_wrote_out_of_its_own_sight(col: ls.Collection) -> None:

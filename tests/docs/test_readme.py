@@ -18,6 +18,7 @@ The conventions (docs/development.md, "Docs", says the same for writers):
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess

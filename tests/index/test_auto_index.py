@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import latentsearch as ls
-from latentsearch.collection_index import IndexKeeping
+from latentsearch.core.keeper import IndexKeeper
 from latentsearch.errors import InvalidInputError
 from latentsearch.index.auto import EXACT_LIMIT, choose, nlist_for, parse_bytes
 from latentsearch.index.tuning import recall_at_k
@@ -154,16 +154,16 @@ def test_growth_rechooses_in_the_background_without_blocking_readers(
     assert col.index_info().spec == "Flat"
     # Hold the background build at its end until the test has searched meanwhile.
     building, release = threading.Event(), threading.Event()
-    real = IndexKeeping._build_from_store
+    real = IndexKeeper._build
 
-    def slow_build(self, cancel=None):
-        out = real(self, cancel)
+    def slow_build(self, s, cancel=None):
+        out = real(self, s, cancel)
         if cancel is not None:  # only the background build passes a cancel event
             building.set()
             assert release.wait(60)
         return out
 
-    monkeypatch.setattr(IndexKeeping, "_build_from_store", slow_build)
+    monkeypatch.setattr(IndexKeeper, "_build", slow_build)
     add(col, x[15_000:], start=15_000)  # crosses EXACT_LIMIT: a rebuild is due
     assert building.wait(60), "no background rebuild started"
     assert col.index_info().rebuilding

@@ -45,7 +45,7 @@ def test_orphans_go_on_open_and_live_files_stay(index_path: Path, database: str 
         keep.add(ids=[f"k{i}" for i in range(10)], vectors=_vectors(10))
         gone = db.create_collection("gone", dim=8, index="Flat")
         gone.add(ids=["g"], vectors=_vectors(1, 1))
-        kid, gid = keep._id, gone._id
+        kid, gid = keep.id, gone.id
         # A kill between the row's delete and the files' removal:
         with db.store.transaction() as s:
             s.execute(delete(CollectionRow).where(CollectionRow.id == gid))
@@ -88,7 +88,7 @@ def test_a_rebuild_after_an_unreadable_meta_file_removes_the_old_index_file(
     with ls.connect(index_path, device="cpu") as db:
         col = db.create_collection("c", dim=8, index="Flat")
         col.add(ids=[f"i{i}" for i in range(10)], vectors=_vectors(10))
-        cid = col._id
+        cid = col.id
     (old_data,) = (p.name for p in index_path.glob(f"collection-{cid}.*.faiss"))
     (index_path / f"collection-{cid}.json").write_text("{not json")
     _age(index_path, 120)
@@ -108,7 +108,7 @@ def test_sigkilled_writers_leave_nothing_behind_after_a_reopen(tmp_path: Path) -
     for round_ in range(3):
         run_and_kill(path, None, round_ * 100_000, "Flat", rng.uniform(0.2, 1.5), Acks())
         with ls.connect(path, device="cpu") as db:
-            cid = db.collection("crash")._id
+            cid = db.collection("crash").id
         # What a kill left (a later open removes only files old enough): count, then age them.
         seen_orphans += len(_index_files(path) - _live(path, cid))
         _age(path, 120)  # older than a minute: writers that died are gone

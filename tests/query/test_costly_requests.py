@@ -19,8 +19,7 @@ from full import scaled
 
 import latentsearch as ls
 from latentsearch.query import citations, terms
-from latentsearch.server import Settings, create_app
-from latentsearch.server import keystore
+from latentsearch.server import Settings, create_app, keystore
 
 # The 1 MB documents in the full run; a quarter of that in CI (still 3.7 MB answered
 # and 4 s of citations before the fix, and the same bounds after it).

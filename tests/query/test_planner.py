@@ -169,7 +169,7 @@ def _rows(pdb, col: ls.Collection) -> dict[int, int]:
     """Primary key -> row of ``pdb["x"]``."""
     with pdb["db"].store.session() as s:
         pairs = s.execute(
-            select(ItemRow.id, ItemRow.external_id).where(ItemRow.collection_id == col._id)
+            select(ItemRow.id, ItemRow.external_id).where(ItemRow.collection_id == col.id)
         )
         return {int(pk): pdb["ids"].index(ext) for pk, ext in pairs}
 

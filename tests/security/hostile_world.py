@@ -109,9 +109,7 @@ class World:
         col.sync()
         with self.db.store.session() as s:
             rows = s.scalars(
-                select(ItemRow)
-                .where(ItemRow.collection_id == col._id)
-                .order_by(ItemRow.external_id)
+                select(ItemRow).where(ItemRow.collection_id == col.id).order_by(ItemRow.external_id)
             ).all()
             pks = [r.id for r in rows]
             acls = sql.principals_of(s, pks)
@@ -181,7 +179,7 @@ class World:
         want = {row[0] for row in before[0]}
         with self.db.store.session() as s:
             have = set(
-                s.scalars(select(ItemRow.external_id).where(ItemRow.collection_id == col._id))
+                s.scalars(select(ItemRow.external_id).where(ItemRow.collection_id == col.id))
             )
         if have - want:
             col.delete(sorted(have - want))

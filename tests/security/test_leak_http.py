@@ -45,7 +45,6 @@ from query_support import database as open_database
 import latentsearch as ls
 from latentsearch.errors import LatentSearchError
 from latentsearch.query import facets as stats
-from latentsearch.query import hybrid
 from latentsearch.server import keystore
 from latentsearch.server.errors import STATUS
 from latentsearch.testing.server_process import running_server
@@ -269,8 +268,7 @@ def _expect(twin: ls.Collection, read: dict[str, Any]) -> Any:
         if "id" in body:
             twin.get(body["id"])  # the route's own check: 404 unless the caller may see it
         query = body.get("text") or body.get("vector") or {"id": body.get("id")}
-        return hybrid.search(
-            twin,
+        return twin.search(
             query,
             body["k"],
             mode=body.get("mode", "dense"),
@@ -293,9 +291,9 @@ def _expect(twin: ls.Collection, read: dict[str, Any]) -> Any:
         )
     if route == "item":
         return item_key(twin.get(read["id"]))
-    with twin._db.store.session() as s:
+    with twin._space.store.session() as s:
         if route == "facets":
-            f = stats.facets(s, twin._id, fields=read["fields"])
+            f = stats.facets(s, twin.id, fields=read["fields"])
             return {
                 "facets": {
                     k: [{"value": v.value, "count": v.count} for v in vs]
@@ -303,7 +301,7 @@ def _expect(twin: ls.Collection, read: dict[str, Any]) -> Any:
                 },
                 "scanned": f.scanned,
             }
-        return stats.count_visible(s, twin._id, None)
+        return stats.count_visible(s, twin.id, None)
 
 
 def _hit(h: dict[str, Any]) -> SimpleNamespace:

@@ -83,13 +83,13 @@ def call(c: ls.Collection, r: dict[str, Any], p: list[str] | None) -> Any:
             (item_key(it), None if it.vector is None else [round(float(x), 5) for x in it.vector])
             for it in items
         ]
-    with c._db.store.session() as s:
+    with c._space.store.session() as s:
         if op == "count":
-            return stats.count_visible(s, c._id, p)
-        where = compile_where(r["where"], c._id) if r.get("where") is not None else None
+            return stats.count_visible(s, c.id, p)
+        where = compile_where(r["where"], c.id) if r.get("where") is not None else None
         if op == "visible_ids":
-            return sorted(stats.visible_ids(s, c._id, where=where, principals=p))
-        f = stats.facets(s, c._id, fields=r["fields"], where=where, principals=p, scan=r["scan"])
+            return sorted(stats.visible_ids(s, c.id, where=where, principals=p))
+        f = stats.facets(s, c.id, fields=r["fields"], where=where, principals=p, scan=r["scan"])
         return f.scanned, {k: [(v.value, v.count) for v in vs] for k, vs in f.fields.items()}
 
 

@@ -101,8 +101,7 @@ def text_world(dbs: tuple[ls.Database, ls.Database]) -> Iterator[World]:
 
 def call(c: ls.Collection, r: dict[str, Any], p: list[str] | None) -> list:
     fusion = hybrid.Fusion(method=r["fusion"]) if r.get("fusion") else None
-    return hybrid.search(
-        c,
+    return c.search(
         r["text"],
         r["k"],
         mode=r["mode"],
@@ -196,7 +195,7 @@ def test_a_hidden_document_does_not_change_a_visible_ones_score(
             for i, t in enumerate(hidden)
         ]
         col.add(recs)
-        hits = hybrid.keyword(col, "nebula", 5, principals=["user:alice"])
+        hits = col.search("nebula", 5, principals=["user:alice"], mode="keyword")
         assert [h.id for h in hits] == ["pub"]
         scores.append(hits[0].score)
     assert scores[0] == pytest.approx(scores[1], rel=1e-9), (
@@ -216,7 +215,7 @@ def test_another_collections_documents_do_not_change_scores(
         [{"id": "p", "vector": [1, 0], "source": {"title": "quasar report"}}]
         + [{"id": f"q{i}", "vector": [0, 1], "source": {"title": "plain report"}} for i in range(5)]
     )
-    before = hybrid.keyword(col, "quasar", 3, principals=["user:u"])
+    before = col.search("quasar", 3, principals=["user:u"], mode="keyword")
     other = db.create_collection("other", dim=2, index="Flat")
     other.add(
         [
@@ -224,5 +223,5 @@ def test_another_collections_documents_do_not_change_scores(
             for i in range(2)
         ]
     )
-    after = hybrid.keyword(col, "quasar", 3, principals=["user:u"])
+    after = col.search("quasar", 3, principals=["user:u"], mode="keyword")
     assert [(h.id, h.score) for h in after] == [(h.id, h.score) for h in before]

@@ -72,8 +72,8 @@ def reads_work(col: ls.Collection, q: Any) -> tuple:
     for principals in ([ENG], [SALES], None):
         out.append([(h.id, round(h.score, 5)) for h in col.search(q, k=10, principals=principals)])
         out.append([i.id for i in col.get(["d0", "d1", "d2"], principals=principals)])
-        with col._db.store.session() as s:
-            f = stats.facets(s, col._id, principals=principals)
+        with col._space.store.session() as s:
+            f = stats.facets(s, col.id, principals=principals)
         out.append({k: [(v.value, v.count) for v in vs] for k, vs in f.fields.items()})
     return tuple(out)
 

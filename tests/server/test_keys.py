@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 import latentsearch as ls
 from latentsearch.errors import InvalidInputError, NotFoundError
-from latentsearch.server.cli import standalone
 from latentsearch.server import keystore
+from latentsearch.server.cli import standalone
 
 
 def test_keys_are_stored_hashed_and_map_to_principals(db: ls.Database) -> None:

@@ -10,8 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from serverkit import SALES, Keys, build
 
-from latentsearch.ingest.records import content_hash, stable_id
+from latentsearch.core.records import stable_id
 from latentsearch.server import Settings, create_app
+from latentsearch.store.models import content_hash
 
 SECRET = "Sales commission plan: account executives earn twelve percent on renewals."
 

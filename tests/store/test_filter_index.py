@@ -29,10 +29,10 @@ LONG_KEY = "k" * (KEY_MAX + 1)
 def ids_for(col: ls.Collection, where) -> dict[str, set[str]]:
     """Matches through the side table and through the JSON path (they must agree)."""
     out = {}
-    with col._db.store.session() as s:
-        for name, cid in (("index", col._id), ("json", None)):
+    with col._space.store.session() as s:
+        for name, cid in (("index", col.id), ("json", None)):
             stmt = select(ItemRow.external_id).where(
-                ItemRow.collection_id == col._id, compile_where(where, cid)
+                ItemRow.collection_id == col.id, compile_where(where, cid)
             )
             out[name] = set(s.scalars(stmt))
     assert out["index"] == out["json"], where
@@ -79,7 +79,7 @@ def test_rows_follow_updates_and_deletes(col) -> None:
     assert ids_for(col, {"n": 4}) == {"m3"}
     assert ids_for(col, {"tags": {"$contains": "b"}}) == {"m3"}
     col.delete(["l0", "m3"])
-    with col._db.store.session() as s:
+    with col._space.store.session() as s:
         left = s.scalars(select(func.count()).select_from(ItemValueRow)).one()
         items = s.scalars(select(ItemRow.id)).all()
         rows = s.scalars(select(ItemValueRow.item_id).distinct()).all()

@@ -92,9 +92,9 @@ def run(db: ls.Database, col: ls.Collection, where) -> set[str]:
     """The filter's matches, through the indexed side table; the JSON path must agree."""
     with db.store.session() as s:
         found = []
-        for cid in (col._id, None):  # with the collection: the side table; without: JSON only
+        for cid in (col.id, None):  # with the collection: the side table; without: JSON only
             stmt = select(ItemRow.external_id).where(
-                ItemRow.collection_id == col._id, compile_where(where, cid)
+                ItemRow.collection_id == col.id, compile_where(where, cid)
             )
             found.append(set(s.scalars(stmt)))
     assert found[0] == found[1], where

@@ -49,7 +49,7 @@ def col(db: ls.Database) -> ls.Collection:
 
 
 def kw(col: ls.Collection, text: str, k: int = 10, **kwargs) -> list[str]:
-    return [h.id for h in hybrid.keyword(col, text, k, **kwargs)]
+    return [h.id for h in col.search(text, k, mode="keyword", **kwargs)]
 
 
 def test_keyword_index_follows_every_write(col: ls.Collection) -> None:
@@ -80,7 +80,7 @@ def test_a_rolled_back_write_leaves_the_keyword_index_unchanged(
     db: ls.Database, col: ls.Collection
 ) -> None:
     row = {
-        "collection_id": col._id,
+        "collection_id": col.id,
         "external_id": "ghost",
         "kind": "text",
         "text": "zebra crossing",
@@ -91,7 +91,7 @@ def test_a_rolled_back_write_leaves_the_keyword_index_unchanged(
     with pytest.raises(RuntimeError), db.store.transaction() as s:
         sql.insert_items(s, [row], np.ones((1, col.dim), dtype=np.float32), [["*"]])
         assert [
-            m.item_id for m in keyword_search(s, col._id, ["zebra"], 5)
+            m.item_id for m in keyword_search(s, col.id, ["zebra"], 5)
         ]  # visible inside the transaction
         raise RuntimeError("abort")
     assert kw(col, "zebra") == []
@@ -107,7 +107,7 @@ def test_filters_and_acl_apply_to_keyword_search(col: ls.Collection) -> None:
 def test_keyword_ranking_prefers_more_and_rarer_matches(col: ls.Collection) -> None:
     assert kw(col, "vpn outage windows")[0] == "vpn"
     assert kw(col, "gateway firmware")[0] == "gateway"
-    hits = hybrid.keyword(col, "vpn outage", 10)
+    hits = col.search("vpn outage", 10, mode="keyword")
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert kw(col, "the of and") == []  # only stop words: nothing to match
 
@@ -116,24 +116,24 @@ def test_strict_collections_and_bad_input(db: ls.Database) -> None:
     strict = db.create_collection("strict", encoder="text", require_principals=True)
     strict.add([{"id": "a", "text": "vpn", "acl": ["group:eng"]}])
     with pytest.raises(PermissionDeniedError):
-        hybrid.keyword(strict, "vpn")
+        strict.search("vpn", mode="keyword")
     with pytest.raises(PermissionDeniedError):
-        hybrid.search(strict, "vpn", mode="hybrid")
+        strict.search("vpn", mode="hybrid")
     assert kw(strict, "vpn", principals=["group:eng"]) == ["a"]
     with pytest.raises(InvalidInputError, match="mode"):
-        hybrid.search(strict, "vpn", mode="sparse", principals=[])
+        strict.search("vpn", mode="sparse", principals=[])
     with pytest.raises(InvalidInputError, match="text query"):
-        hybrid.search(strict, [0.1] * strict.dim, mode="keyword", principals=[])
+        strict.search([0.1] * strict.dim, mode="keyword", principals=[])
     with pytest.raises(InvalidInputError, match="empty"):
-        hybrid.keyword(strict, "  ", principals=[])
+        strict.search("  ", principals=[], mode="keyword")
     with pytest.raises(InvalidInputError, match="rrf_k"):
         hybrid.Fusion(rrf_k=0)
 
 
 def test_hybrid_fuses_both_rankings(col: ls.Collection) -> None:
     dense = col.search("problems connecting to the corporate network", 4)
-    words = hybrid.keyword(col, "problems connecting to the corporate network", 4)
-    fused = hybrid.search(col, "problems connecting to the corporate network", 4, mode="hybrid")
+    words = col.search("problems connecting to the corporate network", 4, mode="keyword")
+    fused = col.search("problems connecting to the corporate network", 4, mode="hybrid")
     assert {h.id for h in fused} == {h.id for h in dense} | {h.id for h in words}
     for h in fused:
         ranks = [
@@ -141,8 +141,7 @@ def test_hybrid_fuses_both_rankings(col: ls.Collection) -> None:
         ]
         assert h.score == pytest.approx(sum(1 / (60 + r) for r in ranks if r))
         assert h.why is not None and set(h.why) <= {"dense", "keyword"}
-    weighted = hybrid.search(
-        col,
+    weighted = col.search(
         "vpn outage",
         4,
         mode="hybrid",
@@ -186,7 +185,7 @@ def test_per_document_keyword_search_fills_k(db: ls.Database) -> None:
             for i in range(6)
         ]
     )
-    hits = hybrid.keyword(c, "vpn notes", 3, per_document=True)
+    hits = c.search("vpn notes", 3, per_document=True, mode="keyword")
     assert len(hits) == 3 and len({h.chunk.parent for h in hits if h.chunk}) == 3
 
 
@@ -237,9 +236,9 @@ def test_facets_count_visible_metadata_values(db: ls.Database, col: ls.Collectio
         ]
     )
     with db.store.session() as s:
-        everyone = stats.facets(s, col._id, principals=[])
-        eng = stats.facets(s, col._id, principals=["group:eng"])
-        only = stats.facets(s, col._id, fields=["tags"], principals=[])
+        everyone = stats.facets(s, col.id, principals=[])
+        eng = stats.facets(s, col.id, principals=["group:eng"])
+        only = stats.facets(s, col.id, fields=["tags"], principals=[])
     assert everyone.scanned == 4 and eng.scanned == 5
     assert {(v.value, v.count) for v in everyone.fields["team"]} == {
         ("it", 2),

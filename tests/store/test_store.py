@@ -7,8 +7,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 import latentsearch as ls
-import latentsearch.ingest.tables  # noqa: F401  feature tables (build state) join Base.metadata
-import latentsearch.server.keystore  # noqa: F401  and so do API keys
+import latentsearch.ingest.tables
+import latentsearch.server.keystore
 from latentsearch.store.keyword import include_name
 from latentsearch.store.models import Base
 

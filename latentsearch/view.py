@@ -1,54 +1,58 @@
-"""The read half of `Collection`'s public API: search, filters, permissions, arithmetic, latent ops.
+"""`CollectionView`: what a collection answers, over its query `Space`.
 
-Thin wrappers: each validates its arguments, works out the caller's access (`principals=`) and
-hands over to `latentsearch.query`. Every method here applies filters and permissions.
+The read half of the public API (and saved directions), as thin wrappers: each validates its
+arguments, works out the caller's access (``principals=``) and hands over to
+`latentsearch.query` (ranking) or `latentsearch.core.reads` (lookups). Every method applies
+filters and permissions. `Collection` is a `CollectionView` that also writes and keeps its
+index; a view holds nothing but its `Space`, so it needs no other part.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, overload
 
 import numpy as np
 
-from latentsearch.checks import check_text
-from latentsearch.errors import DirectionNotFoundError, InvalidInputError, ItemNotFoundError
-from latentsearch.vectors import check_vectors
-from latentsearch.query import arithmetic, latent
+from latentsearch.checks import check_k, id_list
+from latentsearch.core import reads
+from latentsearch.errors import InvalidInputError, ItemNotFoundError
+from latentsearch.query import arithmetic, hybrid, latent
 from latentsearch.query.arithmetic import AnalogyQuery, as_question
-from latentsearch.query.hits import make_item, visible_by_external
 from latentsearch.query.inputs import as_query, image_sources, resolve
 from latentsearch.query.rerank import check_lambda
 from latentsearch.query.search import Request, run
 from latentsearch.query.space import PlannerSettings, Space
-from latentsearch.results import DirectionInfo, Hit, InterpolationStep, Item
-from latentsearch.store import directions as directions_store
-from latentsearch.store import items as sql
-from latentsearch.query import facets as stats
-from latentsearch.store.filters import compile_where
-from latentsearch.query.facets import Facets
+from latentsearch.results import DirectionInfo, Facets, Hit, InterpolationStep, Item
 from latentsearch.store.acl import Access, access
-
-if TYPE_CHECKING:
-    from latentsearch.db import Database
-
-MAX_K = 10_000
+from latentsearch.vectors import check_vectors
 
 
-class QueryMethods:
-    """Mixed into `Collection`; relies on the attributes declared here."""
+class CollectionView:
+    """Searches, lookups, analogies and latent-space operations over one collection's `Space`."""
 
-    _db: Database
-    _id: int
-    _space: Space
-    name: str
-    dim: int
-    require_principals: bool
+    def __init__(self, space: Space) -> None:
+        self._space = space
 
     @property
     def planner(self) -> PlannerSettings:
         """The planner's knobs (thresholds only: they change the route, never the answer)."""
         return self._space.settings
+
+    def count(self, *, principals: Sequence[str] | None = None) -> int:
+        """How many items the caller may see (all of them when ``principals`` is None)."""
+        return reads.count(self._space, self._access(principals).principals)
+
+    def facets(
+        self,
+        fields: Sequence[str] | None = None,
+        *,
+        where: Mapping[str, Any] | None = None,
+        principals: Sequence[str] | None = None,
+    ) -> Facets:
+        """Metadata values and their counts over the visible items (the latest 10,000 scanned).
+        Keys with more than 200 distinct values are left out unless named in ``fields``."""
+        return reads.facets(self._space, fields, where, self._access(principals))
 
     @overload
     def get(  # type: ignore[overload-overlap]
@@ -76,47 +80,12 @@ class QueryMethods:
         acc = self._access(principals)
         single = isinstance(ids, str)
         ext = id_list([ids] if single else ids)
-        with self._db.store.session() as s:
-            rows = visible_by_external(s, self._id, ext, acc)
-            found = [rows[e] for e in ext if e in rows]
-            acls = sql.principals_of(s, [r.id for r in found])
-            vecs = sql.vectors_for(s, [r.id for r in found], self.dim) if include_vectors else None
-        out = [
-            make_item(r, acls[r.id], vecs[i] if vecs is not None else None)
-            for i, r in enumerate(found)
-        ]
-        if single:
-            if not out:
-                raise ItemNotFoundError(f"no item with id {ext[0]!r} in collection {self.name!r}")
-            return out[0]
-        return out
-
-    @property
-    def id(self) -> int:
-        """The collection's numeric id in the store (stable for its lifetime)."""
-        return self._id
-
-    def count(self, *, principals: Sequence[str] | None = None) -> int:
-        """How many items the caller may see (all of them when ``principals`` is None)."""
-        acc = self._access(principals)
-        with self._db.store.session() as s:
-            return stats.count_visible(s, self._id, acc.principals)
-
-    def facets(
-        self,
-        fields: Sequence[str] | None = None,
-        *,
-        where: Mapping[str, Any] | None = None,
-        principals: Sequence[str] | None = None,
-    ) -> Facets:
-        """Metadata values and their counts over the visible items (the latest 10,000 scanned).
-        Keys with more than 200 distinct values are left out unless named in ``fields``."""
-        acc = self._access(principals)
-        clause = compile_where(where, self._id) if where is not None else None
-        with self._db.store.session() as s:
-            return stats.facets(
-                s, self._id, fields=fields, where=clause, principals=acc.principals
+        out = reads.items(self._space, ext, acc, vectors=include_vectors)
+        if single and not out:
+            raise ItemNotFoundError(
+                f"no item with id {ext[0]!r} in collection {self._space.name!r}"
             )
+        return out[0] if single else out
 
     def search(
         self,
@@ -128,7 +97,7 @@ class QueryMethods:
         principals: Sequence[str] | None = None,
         mmr: float | None = None,
         per_document: bool = False,
-        fusion: Any = None,
+        fusion: hybrid.Fusion | None = None,
         allow_paths: bool = True,
     ) -> list[Hit]:
         """The ``k`` items most similar to ``query``: text, a PIL image, an image `Path`, a vector
@@ -138,27 +107,18 @@ class QueryMethods:
         what the caller sees, ``mmr`` (a lambda in [0, 1]) diversifies, and ``per_document``
         returns the best chunk of each of ``k`` distinct documents. ``allow_paths=False`` refuses
         image paths without opening them (the server's setting)."""
-        if mode != "dense":
-            from latentsearch.query import hybrid
-
-            return hybrid.search(
-                self,  # type: ignore[arg-type]
-                query,
-                k,
-                mode=mode,
-                where=where,
-                principals=principals,
-                mmr=mmr,
-                per_document=per_document,
-                fusion=fusion,
-                allow_paths=allow_paths,
-            )
-        k = check_k(k)
-        acc = self._access(principals)
-        lam = check_lambda(mmr)
-        (term,) = resolve(self._space, [as_query(query)], acc, image_sources(None, allow_paths))
-        req = Request(term.vector[None, :], k, acc, where, mmr=lam, per_document=bool(per_document))
-        return run(self._space, req)[0]
+        return hybrid.search(
+            self._space,
+            query,
+            k,
+            mode=mode,
+            where=where,
+            principals=principals,
+            mmr=mmr,
+            per_document=per_document,
+            fusion=fusion,
+            allow_paths=allow_paths,
+        )
 
     def search_batch(
         self,
@@ -191,16 +151,9 @@ class QueryMethods:
         principals: Sequence[str] | None = None,
     ) -> list[list[Hit]]:
         """Nearest items for a batch of query vectors, in one FAISS call and one SQL round trip."""
-        return self.search_batch(
-            list(
-                check_vectors(
-                    queries, self.dim, "query vectors", rescale=self._space.metric == "cosine"
-                )
-            ),
-            k,
-            where=where,
-            principals=principals,
-        )
+        sp = self._space
+        rows = check_vectors(queries, sp.dim, "query vectors", rescale=sp.metric == "cosine")
+        return self.search_batch(list(rows), k, where=where, principals=principals)
 
     def query(
         self,
@@ -219,18 +172,15 @@ class QueryMethods:
         Each hit's ``why`` gives its similarity to every term. ``image:NAME`` is first looked up
         in ``images`` (names to PIL images or image bytes), then read as a local file unless
         ``allow_paths=False``; ``image:@id`` is the item ``@id``."""
-        k = check_k(k)
-        acc = self._access(principals)
-        sources = image_sources(images, allow_paths)
         return arithmetic.expression(
             self._space,
             expr,
-            k,
+            check_k(k),
             where=where,
-            acc=acc,
+            acc=self._access(principals),
             mmr=check_lambda(mmr),
             exclude_inputs=exclude_inputs,
-            images=sources,
+            images=image_sources(images, allow_paths),
         )
 
     def analogy(
@@ -352,27 +302,11 @@ class QueryMethods:
 
     def directions(self) -> list[DirectionInfo]:
         """The saved directions of this collection."""
-        with self._db.store.session() as s:
-            rows = directions_store.listing(s, self._id)
-            return [
-                DirectionInfo(
-                    name=r.name,
-                    dim=r.dim,
-                    norm=float(np.linalg.norm(sql.from_blobs([r.data], r.dim)[0])),
-                    positive=tuple(r.positive),
-                    negative=tuple(r.negative),
-                    created=r.created,
-                )
-                for r in rows
-            ]
+        return reads.directions(self._space)
 
     def drop_direction(self, name: str) -> None:
         """Delete a saved direction (`DirectionNotFoundError` if there is none of that name)."""
-        with self._db.store.transaction() as s:
-            if not directions_store.remove(s, self._id, name):
-                raise DirectionNotFoundError(
-                    f"no direction named {name!r} in collection {self.name!r}"
-                )
+        reads.drop_direction(self._space, name)
 
     def centroid(
         self,
@@ -392,21 +326,5 @@ class QueryMethods:
         return term.vector
 
     def _access(self, principals: Any) -> Access:
-        return access(principals, required=self.require_principals, collection=self.name)
-
-
-def check_k(k: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= MAX_K:
-        raise InvalidInputError(f"k must be an integer from 1 to {MAX_K}, not {k!r}")
-    return int(k)
-
-
-def id_list(ids: Any) -> list[str]:
-    if isinstance(ids, str):
-        raise InvalidInputError("ids must be a list of strings, e.g. ids=['a']")
-    out = list(ids)
-    for i in out:
-        if not isinstance(i, str):
-            raise InvalidInputError(f"ids must be strings, got {i!r}")
-        check_text(i, f"id {i!r}")  # no stored id holds one: refuse alike on both databases
-    return out
+        sp = self._space
+        return access(principals, required=sp.require_principals, collection=sp.name)

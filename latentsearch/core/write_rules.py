@@ -1,9 +1,10 @@
 """Who may write what: the rule "a writer changes only items it can see", in one place.
 
-`Collection.add`, `upsert` and `delete` take ``principals=`` (None: unrestricted, the library's
-owner or an admin key). With principals, a write may change only items those principals can
-see (the read rule of `latentsearch.store.acl`), and a hidden item is answered like a missing
-one wherever that is possible:
+`Collection.add`, `upsert` and `delete` (carried out by `core.writer.Writer`) take
+``principals=`` (None: unrestricted, the library's owner or an admin key). With principals, a
+write may change only items those principals can see (the read rule of
+`latentsearch.store.acl`), and a hidden item is answered like a missing one wherever that is
+possible:
 
 * records without an id get an id that never lands on a hidden item (`derive_ids`);
 * an id naming a hidden item fails like any taken id on `add` (`check_writable`): the one thing a
@@ -17,8 +18,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from latentsearch.core.records import NewItem, scoped_id
 from latentsearch.errors import DuplicateIdError
-from latentsearch.ingest.records import NewItem, scoped_id
 from latentsearch.store import ItemRow
 from latentsearch.store import items as sql
 from latentsearch.store.acl import Access, access

@@ -25,6 +25,7 @@ from latentsearch.errors import (
     InvalidInputError,
     NonFiniteVectorError,
 )
+from latentsearch.store.models import content_hash
 from latentsearch.vectors import real_array, to_float32
 from latentsearch.vectors import unit_rows as _unit_rows
 
@@ -53,10 +54,6 @@ class NewItem:
     content_hash: str = ""
 
 
-def content_hash(kind: str, payload: bytes) -> str:
-    return hashlib.sha256(kind.encode() + b"\0" + payload).hexdigest()
-
-
 def stable_id(kind: str, digest: str) -> str:
     """A generated id that is the same for the same content: re-adding it is a no-op upsert."""
     return f"{kind}-{digest[:16]}"
@@ -69,7 +66,7 @@ def scoped_id(kind: str, digest: str, principals: Sequence[str]) -> str:
     it: the write must not touch the hidden item, and answering with another id only in that case
     would tell the writer that the hidden content exists. So its records without an id get this
     id, derived from the content and its (sorted, distinct) principals, unless the shared
-    `stable_id` item exists and is visible to it (see `Collection._derive_ids`).
+    `stable_id` item exists and is visible to it (see `core.write_rules.derive_ids`).
     """
     scope = json.dumps(sorted(set(principals)), ensure_ascii=True)
     return stable_id(kind, hashlib.sha256(f"{digest}\0{scope}".encode()).hexdigest())
@@ -82,12 +79,12 @@ def _column(name: str, values: Any, n: int) -> list[Any]:
         raise InvalidInputError(
             f"{name}= must be a list with one entry per item, not a single {type(values).__name__}"
         )
-    values = list(values)
-    if len(values) != n:
+    out: list[Any] = list(values)
+    if len(out) != n:
         raise InvalidInputError(
-            f"{name}= has {len(values)} entries but there are {n} items; give one per item"
+            f"{name}= has {len(out)} entries but there are {n} items; give one per item"
         )
-    return values
+    return out
 
 
 def rows_from_columns(
