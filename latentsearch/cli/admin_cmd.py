@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -22,11 +22,10 @@ from latentsearch.cli.common import (
     parse_where,
 )
 from latentsearch.cli.output import human_bytes, print_json
-from latentsearch.db import Database
 from latentsearch.errors import InvalidInputError
-from latentsearch.index.files import index_name
-from latentsearch.store import CollectionRow
-from latentsearch.store import ingest_state as state
+
+if TYPE_CHECKING:
+    from latentsearch import Database
 
 INFO_EXAMPLES = """
 [bold]Examples[/bold]
@@ -52,6 +51,10 @@ comes back at the next build; delete or --exclude the file to keep it out.
 def info_command(index: IndexOpt, database: DatabaseOpt = None, json_out: JsonOpt = False) -> None:
     """Show the collections of an index: encoder, counts, index type, size on disk, device, last build."""
     from sqlalchemy import select
+
+    from latentsearch.index.files import index_name
+    from latentsearch.store import CollectionRow
+    from latentsearch.store import ingest_state as state
 
     with open_index(index, database) as db:
         with db.store.session() as s:
@@ -130,6 +133,9 @@ def delete_command(
 
 def _forget(db: Database, name: str) -> int:
     from sqlalchemy import select
+
+    from latentsearch.store import CollectionRow
+    from latentsearch.store import ingest_state as state
 
     with db.store.transaction() as s:
         cid = s.scalar(select(CollectionRow.id).where(CollectionRow.name == name))
