@@ -26,6 +26,7 @@ SCENARIOS = {
     "S4": "bench.s4_analogies",
     "S5": "bench.s5_backends",
     "S6": "bench.s6_machine",
+    "CLI": "bench.cli_speed",
 }
 
 

@@ -3,29 +3,66 @@
 >>> import latentsearch as ls
 >>> db = ls.connect("indexes/demo")
 >>> docs = db.create_collection("docs", encoder="text", exist_ok=True)
+
+The public names load on first use (PEP 562), so ``import latentsearch`` and the command line
+start without SQLAlchemy, FAISS, torch or the encoders until something needs them.
 """
 
-from latentsearch.backup import BackupReport, RestoreReport, backup
-from latentsearch.collection import Collection, CollectionInfo
-from latentsearch.db import Database, connect
-from latentsearch.encoders import Encoder, EncoderIdentity
-from latentsearch.errors import LatentSearchError
-from latentsearch.query.arithmetic import AnalogyQuery
-from latentsearch.query.hybrid import Fusion
-from latentsearch.restore import restore
-from latentsearch.results import (
-    Chunk,
-    DirectionInfo,
-    Facets,
-    FacetValue,
-    Hit,
-    InterpolationStep,
-    Item,
-    Source,
-    WriteResult,
-)
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from latentsearch.backup import BackupReport, RestoreReport, backup
+    from latentsearch.collection import Collection, CollectionInfo
+    from latentsearch.db import Database, connect
+    from latentsearch.encoders import Encoder, EncoderIdentity
+    from latentsearch.errors import LatentSearchError
+    from latentsearch.query.arithmetic import AnalogyQuery
+    from latentsearch.query.hybrid import Fusion
+    from latentsearch.restore import restore
+    from latentsearch.results import (
+        Chunk,
+        DirectionInfo,
+        Facets,
+        FacetValue,
+        Hit,
+        InterpolationStep,
+        Item,
+        Source,
+        WriteResult,
+    )
 
 __version__ = "0.1.0"
+
+# Each public name and the module that defines it.
+_EXPORTS: dict[str, str] = {
+    "AnalogyQuery": "latentsearch.query.arithmetic",
+    "BackupReport": "latentsearch.backup",
+    "Chunk": "latentsearch.results",
+    "Collection": "latentsearch.collection",
+    "CollectionInfo": "latentsearch.collection",
+    "Database": "latentsearch.db",
+    "DirectionInfo": "latentsearch.results",
+    "Encoder": "latentsearch.encoders",
+    "EncoderIdentity": "latentsearch.encoders",
+    "FacetValue": "latentsearch.results",
+    "Facets": "latentsearch.results",
+    "Fusion": "latentsearch.query.hybrid",
+    "Hit": "latentsearch.results",
+    "InterpolationStep": "latentsearch.results",
+    "Item": "latentsearch.results",
+    "LatentSearchError": "latentsearch.errors",
+    "RestoreReport": "latentsearch.backup",
+    "Source": "latentsearch.results",
+    "WriteResult": "latentsearch.results",
+    "backup": "latentsearch.backup",
+    "connect": "latentsearch.db",
+    "restore": "latentsearch.restore",
+}
 
 __all__ = [
     "AnalogyQuery",
@@ -52,3 +89,30 @@ __all__ = [
     "connect",
     "restore",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'latentsearch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+class _Package(types.ModuleType):
+    """``latentsearch.backup`` and ``latentsearch.restore`` are functions, although modules of
+    those names exist. Importing such a module sets the package attribute to the module; this
+    keeps the function there instead, as the eager imports of this file used to."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("backup", "restore") and isinstance(value, types.ModuleType):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import re
+import sys
 from functools import cache
+from pathlib import Path
 from typing import Literal
 
 from latentsearch.errors import DeviceError
@@ -15,9 +19,24 @@ Device = Literal["auto", "cpu", "cuda"]
 
 @cache
 def torch_cuda_available() -> bool:
+    if "torch" not in sys.modules and _torch_is_cpu_build():
+        return False  # known without importing torch (seconds): a command that embeds nothing
     import torch
 
     return bool(torch.cuda.is_available())
+
+
+def _torch_is_cpu_build() -> bool:
+    """True when the installed torch was built without CUDA or ROCm, read from its
+    ``torch/version.py`` (``cuda = None``, ``hip = None``) without importing torch."""
+    try:
+        spec = importlib.util.find_spec("torch")
+        folders = list(spec.submodule_search_locations or ()) if spec else []
+        text = (Path(folders[0]) / "version.py").read_text(encoding="utf-8") if folders else ""
+    except (OSError, ImportError, ValueError):
+        return False  # unknown: ask torch itself
+    builds = re.findall(r"^(cuda|hip)\b[^=\n]*=\s*(.+?)\s*$", text, re.MULTILINE)
+    return len(builds) == 2 and all(value == "None" for _, value in builds)
 
 
 @cache

@@ -134,6 +134,11 @@ class PermissionDeniedError(LatentSearchError):
     """The call needs principals (strict collection) or the caller may not do this."""
 
 
+class MissingExtraError(LatentSearchError, ImportError):
+    """A feature needs an optional extra that is not installed (the message names the
+    ``pip install`` command), e.g. ``latentsearch serve`` without ``latentsearch[server]``."""
+
+
 __all__ = [
     "BackupError",
     "CollectionExistsError",
@@ -155,6 +160,7 @@ __all__ = [
     "InvalidTextError",
     "ItemNotFoundError",
     "LatentSearchError",
+    "MissingExtraError",
     "ModelNotFoundError",
     "NonFiniteVectorError",
     "NotFoundError",

@@ -23,7 +23,6 @@ from latentsearch.cli.common import (
 )
 from latentsearch.cli.output import human_bytes, print_json
 from latentsearch.errors import InvalidInputError
-from latentsearch.ingest import state
 
 INFO_EXAMPLES = """
 [bold]Examples[/bold]
@@ -48,6 +47,8 @@ comes back at the next build; delete or --exclude the file to keep it out.
 @handle_errors
 def info_command(index: IndexOpt, database: DatabaseOpt = None, json_out: JsonOpt = False) -> None:
     """Show the collections of an index: encoder, counts, index type, size on disk, device, last build."""
+    from latentsearch.ingest import state
+
     with open_index(index, database) as db:
         with db.store.session() as s:
             cols = []
@@ -108,6 +109,8 @@ def delete_command(
             "give --id ID (repeatable) or --where JSON, not both and not neither"
         )
     filt = parse_where(where)
+    from latentsearch.ingest import state
+
     with open_index(index, database) as db:
         col = open_collection(db, collection)
         result = col.delete(list(ids)) if ids else col.delete(where=filt)

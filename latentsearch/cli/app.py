@@ -24,7 +24,6 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 
 import latentsearch
 from latentsearch.encoders.backends import ENV_VAR as BACKEND_ENV
@@ -158,9 +157,6 @@ def handle_errors(fn: F) -> F:
         except LatentSearchError as exc:
             _traceback()
             fail(_escape(str(exc)), exit_code(exc))
-        except SQLAlchemyError as exc:
-            _traceback()
-            fail(_escape(f"database error: {getattr(exc, 'orig', None) or exc}"), EXIT_ERROR)
         except OSError as exc:
             _traceback()
             fail(
@@ -169,6 +165,8 @@ def handle_errors(fn: F) -> F:
             )
         except Exception as exc:
             _traceback()
+            if _is_database_error(exc):
+                fail(_escape(f"database error: {getattr(exc, 'orig', None) or exc}"), EXIT_ERROR)
             fail(
                 _escape(
                     f"internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it"
@@ -177,6 +175,13 @@ def handle_errors(fn: F) -> F:
             )
 
     return wrapper  # type: ignore[return-value]
+
+
+def _is_database_error(exc: Exception) -> bool:
+    """A SQLAlchemy error, checked without importing SQLAlchemy (``--help`` never needs it; a
+    command that raised one has loaded it)."""
+    exc_module = sys.modules.get("sqlalchemy.exc")
+    return exc_module is not None and isinstance(exc, exc_module.SQLAlchemyError)
 
 
 def _traceback() -> None:

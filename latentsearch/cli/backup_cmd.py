@@ -6,21 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from latentsearch.cli.app import err, handle_errors, out
 from latentsearch.cli.common import DatabaseOpt, IndexOpt, JsonOpt
 from latentsearch.cli.output import human_bytes, print_json
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 BACKUP_EXAMPLES = """
 [bold]Examples[/bold]
@@ -67,6 +62,8 @@ def _bar(enabled: bool) -> Iterator[object]:
     if not enabled:
         yield None
         return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}", style="bold"),

@@ -7,12 +7,12 @@ from typing import Annotated
 import typer
 
 from latentsearch.cli.app import EXIT_FAILED, err, fail, handle_errors
-from latentsearch.cli.build_report import RichReporter, print_summary
 from latentsearch.cli.common import DEFAULT_COLLECTION, DatabaseOpt, DeviceOpt, IndexOpt, open_index
 from latentsearch.cli.output import print_json
-from latentsearch.ingest.build import build
-from latentsearch.ingest.options import DEFAULT_BATCH, DEFAULT_MAX_FILE_SIZE, BuildOptions
-from latentsearch.ingest.record_files import FieldMap
+
+# `latentsearch.ingest.options.DEFAULT_BATCH`, written out so that --help imports no ingest code
+# (tests/cli/test_cli_lazy.py checks that they agree).
+DEFAULT_BATCH = 512
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -179,7 +179,11 @@ def build_command(
     Reads .txt .md .rst .html .htm .pdf, records from .jsonl .json .csv, and images (.png .jpg .jpeg .webp .gif .bmp) in CLIP collections.
     """
 
+    from latentsearch.cli.build_report import RichReporter, print_summary
     from latentsearch.cli.output import parse_size
+    from latentsearch.ingest.build import build
+    from latentsearch.ingest.options import DEFAULT_MAX_FILE_SIZE, BuildOptions
+    from latentsearch.ingest.record_files import FieldMap
 
     size_limit = parse_size(max_file_size) if max_file_size else DEFAULT_MAX_FILE_SIZE
     options = BuildOptions(

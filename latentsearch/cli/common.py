@@ -1,4 +1,8 @@
-"""Options shared by several commands, and opening indexes and collections from them."""
+"""Options shared by several commands, and opening indexes and collections from them.
+
+Imported by every command module when ``--help`` runs: the store, the index and the encoders
+are imported by the functions that open them, not here.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,14 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from latentsearch import Collection, Database, connect
 from latentsearch.errors import CollectionNotFoundError, IndexNotFoundError, InvalidInputError
-from latentsearch.store.engine import SQLITE_FILE
+
+if TYPE_CHECKING:
+    from latentsearch import Collection, Database
 
 DEFAULT_COLLECTION = "default"
 
@@ -77,6 +82,9 @@ MmrOpt = Annotated[
 
 def check_index(index: Path, database: str | None) -> None:
     """A read command needs an existing index: fail with the fix instead of creating an empty one."""
+    from latentsearch import connect
+    from latentsearch.store.engine import SQLITE_FILE
+
     if index.exists() and not index.is_dir():
         connect(index)  # raises the API's InvalidInputError ("... is a file, not an index folder")
     if database is not None:
@@ -91,6 +99,8 @@ def check_index(index: Path, database: str | None) -> None:
 def open_index(
     index: Path, database: str | None, device: str = "auto", *, create: bool = False
 ) -> Iterator[Database]:
+    from latentsearch import connect
+
     if not create:
         check_index(index, database)
     db = connect(index, database=database, device=device)

@@ -22,7 +22,10 @@ from latentsearch.cli.common import (
 )
 from latentsearch.cli.output import print_json
 from latentsearch.errors import InvalidInputError
-from latentsearch.evaluation import evaluate, load_qrels, load_queries, retrievers
+
+# The names in `latentsearch.evaluation.retrievers()`, for --help without importing the evaluation
+# (and with it the query layer); tests/cli/test_cli_lazy.py checks that they agree.
+MODES = ("dense", "hybrid", "hybrid-rrf", "keyword")
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -53,7 +56,7 @@ def eval_command(
         int, typer.Option("--depth", min=1, max=10_000, help="Cutoff for recall@depth.")
     ] = 100,
     mode: Annotated[
-        str, typer.Option("--mode", help=f"Retrieval mode: {', '.join(sorted(retrievers()))}.")
+        str, typer.Option("--mode", help=f"Retrieval mode: {', '.join(MODES)}.")
     ] = "dense",
     collection: CollectionOpt = DEFAULT_COLLECTION,
     database: DatabaseOpt = None,
@@ -67,6 +70,7 @@ def eval_command(
 
     Chunk hits are grouped by their document: a document ranks where its best chunk ranks. Queries without any relevant judgement are not scored (they are counted as skipped).
     """
+    from latentsearch.evaluation import evaluate, load_qrels, load_queries, retrievers
 
     modes = retrievers()
     if mode not in modes:

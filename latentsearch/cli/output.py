@@ -8,12 +8,14 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.padding import Padding
 
 from latentsearch.cli.app import out
-from latentsearch.results import Hit
+
+if TYPE_CHECKING:
+    from latentsearch.results import Hit
 
 SNIPPET = 160
 

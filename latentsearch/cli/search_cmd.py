@@ -19,13 +19,13 @@ from latentsearch.cli.common import (
     PrincipalOpt,
     WhereOpt,
     image_path,
-    open_collection,
     open_index,
     parse_term,
     parse_where,
     principals,
 )
 from latentsearch.cli.output import print_hits
+from latentsearch.cli.query_vectors import open_for_queries
 from latentsearch.errors import InvalidInputError
 
 SEARCH_EXAMPLES = """
@@ -111,7 +111,7 @@ def search_command(
     q: Any = image_path(image) if image is not None else parse_term(query or "")
     filt = parse_where(where)
     with open_index(index, database, device) as db:
-        col = open_collection(db, collection)
+        col = open_for_queries(db, collection)
         hits = col.search(
             q,
             k,
@@ -148,7 +148,7 @@ def query_command(
     """Search with a vector-arithmetic expression over texts, images, items and directions."""
     filt = parse_where(where)
     with open_index(index, database, device) as db:
-        col = open_collection(db, collection)
+        col = open_for_queries(db, collection)
         hits = col.query(
             expression,
             k,
@@ -207,7 +207,7 @@ def analogy_command(
     neg = [parse_term(t) for t in negative or ()]
     filt = parse_where(where)
     with open_index(index, database, device) as db:
-        col = open_collection(db, collection)
+        col = open_for_queries(db, collection)
         hits = col.analogy(
             pos,
             neg,

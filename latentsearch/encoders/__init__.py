@@ -12,10 +12,40 @@ A factory maps the ``encoder=`` argument of `create_collection` to an encoder:
 
 from __future__ import annotations
 
-from latentsearch.encoders.backends import BACKENDS, DEFAULT_BACKEND
-from latentsearch.encoders.base import Encoder, EncoderIdentity, ImageLike
-from latentsearch.encoders.images import load_image
-from latentsearch.encoders.st import SentenceTransformerEncoder, bundled_text_model
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from latentsearch.encoders.backends import BACKENDS, DEFAULT_BACKEND
+    from latentsearch.encoders.base import Encoder, EncoderIdentity, ImageLike
+    from latentsearch.encoders.images import load_image
+    from latentsearch.encoders.st import SentenceTransformerEncoder, bundled_text_model
+
+# Loaded on first use (PEP 562): numpy, PIL and the model runtimes stay out of commands that
+# never embed (``latentsearch --help``, a rebuild with nothing new).
+_EXPORTS: dict[str, str] = {
+    "BACKENDS": "latentsearch.encoders.backends",
+    "DEFAULT_BACKEND": "latentsearch.encoders.backends",
+    "Encoder": "latentsearch.encoders.base",
+    "EncoderIdentity": "latentsearch.encoders.base",
+    "ImageLike": "latentsearch.encoders.base",
+    "SentenceTransformerEncoder": "latentsearch.encoders.st",
+    "bundled_text_model": "latentsearch.encoders.st",
+    "load_image": "latentsearch.encoders.images",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'latentsearch.encoders' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
 
 
 def get_encoder(
@@ -27,6 +57,8 @@ def get_encoder(
     backend: str | None = None,
 ) -> Encoder:
     """Build the encoder for an ``encoder=`` spec (see the module docstring)."""
+    from latentsearch.encoders.st import SentenceTransformerEncoder
+
     return SentenceTransformerEncoder(
         spec, device=device, batch_size=batch_size, normalize=normalize, backend=backend
     )

@@ -69,6 +69,7 @@ class Builder:
         self.seen_files: list[int] = []
         self.doc_ids: dict[str, str] = {}  # file document id -> path, to catch collisions
         self.paths: set[str] = set()
+        self.known: dict[str, state.FileState] = {}  # the recorded state of every scanned file
 
     @property
     def chunker(self) -> Chunker:
@@ -95,6 +96,8 @@ class Builder:
         status = "failed"
         try:
             files = self._scan()
+            with self.store.session() as s:  # one query, not one per file
+                self.known = state.file_states(s, self.cid, [str(f.path) for f in files])
             self.rep.start(len(files), sum(f.size for f in files))
             for sf in files:
                 self._file(sf)
@@ -158,11 +161,7 @@ class Builder:
             return self._file_failed(sf, "permission denied")
         except OSError as exc:
             return self._file_failed(sf, f"cannot read: {exc.strerror or exc}")
-        with self.store.session() as s:
-            row = state.file_row(s, self.cid, path)
-            known = (
-                (row.status, row.content_hash, row.settings, row.documents, row.id) if row else None
-            )
+        known = self.known.get(path)
         same = known is not None and known[1] == digest
         current = known is not None and known[0] == FILE_DONE and known[2] == self.settings
         if same and current and not self.opt.force:

@@ -8,9 +8,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from latentsearch import Collection
 from latentsearch.ingest.record_files import FieldMap
+
+if TYPE_CHECKING:
+    from latentsearch import Collection
 
 LOADER_VERSION = 1  # bump when loaders change what they extract, so files are read again
 DEFAULT_MAX_FILE_SIZE = 64 << 20

@@ -57,6 +57,31 @@ def file_row(s: Session, collection_id: int, path: str) -> SourceFileRow | None:
     ).first()
 
 
+FileState = tuple[str, str | None, str | None, int, int]
+
+
+def file_states(s: Session, collection_id: int, paths: Sequence[str]) -> dict[str, FileState]:
+    """``(status, content_hash, settings, documents, id)`` of each recorded file among ``paths``,
+    in one query per thousand paths (a build compares every file it scans with its row)."""
+    out: dict[str, FileState] = {}
+    cols = (
+        SourceFileRow.path,
+        SourceFileRow.status,
+        SourceFileRow.content_hash,
+        SourceFileRow.settings,
+        SourceFileRow.documents,
+        SourceFileRow.id,
+    )
+    for part in chunks(list(paths)):
+        rows = s.execute(
+            select(*cols).where(
+                SourceFileRow.collection_id == collection_id, SourceFileRow.path.in_(part)
+            )
+        )
+        out.update({r[0]: (r[1], r[2], r[3], int(r[4]), int(r[5])) for r in rows})
+    return out
+
+
 def upsert_file(s: Session, collection_id: int, path: str, **values: Any) -> int:
     """Create or update a file's row; returns its id."""
     values["updated"] = utcnow()

@@ -1,6 +1,8 @@
 """``latentsearch serve`` and ``latentsearch keys create|list|revoke``.
 
-The main CLI registers these with one line: ``register(app)``.
+The main CLI registers these with one line: ``register(app)``. This module imports no more than
+the CLI itself does: FastAPI and uvicorn (the ``server`` extra) are imported by ``serve`` alone,
+which says what to install when they are missing, and the store by the commands that open it.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from latentsearch.db import connect
-from latentsearch.errors import LatentSearchError
-from latentsearch.server import keystore
+from latentsearch.errors import LatentSearchError, MissingExtraError
+
+if TYPE_CHECKING:
+    from latentsearch import Database
+    from latentsearch.server import keystore
 
 console = Console()
 err = Console(stderr=True)
@@ -72,8 +76,18 @@ def serve(
     Example: latentsearch serve --index indexes/demo --port 8080
     Example: latentsearch serve --index /srv/ls --database postgresql+psycopg://ls@db/ls --workers 4
     """
+    try:
+        require_server_extra("latentsearch serve")
+    except MissingExtraError as exc:
+        from rich.markup import escape
+
+        err.print(
+            f"[bold red]Error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(1) from None
     import uvicorn
 
+    from latentsearch import connect
     from latentsearch.server.state import Settings
 
     if workers > 1 and not (database or "").startswith("postgresql"):
@@ -133,6 +147,8 @@ def keys_create(
 
     Example: latentsearch keys create --index indexes/demo --user alice --group eng --role reader
     """
+    from latentsearch.server import keystore
+
     try:
         with _store(index, database) as db, db.store.transaction() as s:
             new = keystore.create_key(s, user, group or [], role, note)
@@ -159,6 +175,8 @@ def keys_list(
 
     Example: latentsearch keys list --index indexes/demo --json
     """
+    from latentsearch.server import keystore
+
     with _store(index, database) as db, db.store.session() as s:
         infos = keystore.list_keys(s, include_revoked=all_keys)
     if as_json:
@@ -190,6 +208,8 @@ def keys_revoke(
 
     Example: latentsearch keys revoke 3f9a1c2b7d10 --index indexes/demo
     """
+    from latentsearch.server import keystore
+
     try:
         with _store(index, database) as db, db.store.transaction() as s:
             info = keystore.revoke_key(s, key_id)
@@ -199,7 +219,24 @@ def keys_revoke(
     err.print(f"revoked key {info.key_id} ({info.user})")
 
 
-def _store(index: Path, database: str | None):  # type: ignore[no-untyped-def]
+def require_server_extra(command: str) -> None:
+    """Import what serving needs, or raise `MissingExtraError` naming the extra to install."""
+    missing = []
+    for module in ("fastapi", "uvicorn"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise MissingExtraError(
+            f"{command} needs the server extra, and {' and '.join(missing)} cannot be imported "
+            "here; install it with: pip install 'latentsearch[server]'"
+        )
+
+
+def _store(index: Path, database: str | None) -> Database:
+    from latentsearch import connect
+
     try:
         return connect(index, database=database, device="cpu")
     except LatentSearchError as exc:

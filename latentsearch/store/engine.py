@@ -8,8 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import (
     ArgumentError,
@@ -22,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from latentsearch.errors import InvalidInputError, InvalidTextError, LatentSearchError, StoreError
 from latentsearch.store import opening
+from latentsearch.store.heads import at_head
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +74,11 @@ def sqlite_url(folder: Path) -> str:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision (idempotent, safe with concurrent workers)."""
+    if at_head(engine, MIGRATIONS / "versions"):
+        return  # the usual case: nothing to run, and Alembic stays unimported
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     try:
