@@ -13,17 +13,16 @@ from sqlalchemy.exc import IntegrityError
 
 from latentsearch.collection import Collection, CollectionInfo
 from latentsearch.core import opening as folders
-from latentsearch.core.encoder_slot import EncoderSlot, check_identity
+from latentsearch.core.encoder_slot import EncoderSlot, build_encoder, check_identity
 from latentsearch.core.options import check_acl, check_name, index_options
 from latentsearch.core.parts import assemble
 from latentsearch.core.settings import CollectionSettings
 from latentsearch.device import resolve_device
-from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
+from latentsearch.encoders import Encoder, EncoderIdentity
 from latentsearch.encoders.backends import requested as requested_backend
 from latentsearch.encoders.cache import DEFAULT_QUERY_CACHE, check_size
 from latentsearch.errors import CollectionExistsError, CollectionNotFoundError, InvalidInputError
-from latentsearch.index import VectorIndex, configure
-from latentsearch.index.faiss_index import METRICS
+from latentsearch.index import METRICS, VectorIndex, configure
 from latentsearch.index.files import index_name, sweep
 from latentsearch.store import CollectionRow, Store, opening
 from latentsearch.store import items as sql
@@ -170,7 +169,7 @@ class Database:
             self.require_writable(f"create collection {name!r}")
         dev = device or self.device
         resolve_device(dev, what="index")  # fail before anything is written
-        enc = self._encoder(encoder, dim, dev, normalize=metric == "cosine")
+        enc = self._build_encoder(encoder, dim, dev, normalize=metric == "cosine")
         identity = enc.identity if enc else None
         d = identity.dim if identity else dim
         assert d is not None
@@ -230,7 +229,7 @@ class Database:
             enc = None
             if encoder is not None:
                 recorded = EncoderIdentity.from_dict(row.encoder) if row.encoder else None
-                enc = self._encoder(
+                enc = self._build_encoder(
                     encoder, None, dev, normalize=recorded.normalize if recorded else True
                 )
                 if recorded is None or enc is None:
@@ -322,6 +321,19 @@ class Database:
             live = s.scalars(select(CollectionRow.id)).all()
         sweep(self.path, live)
 
+    def _build_encoder(
+        self, encoder: str | Encoder | None, dim: int | None, device: str, *, normalize: bool
+    ) -> Encoder | None:
+        return build_encoder(
+            encoder,
+            dim,
+            device,
+            normalize=normalize,
+            batch_size=self.batch_size,
+            backend=self.encoder_backend,
+            query_cache_size=self.query_cache_size,
+        )
+
     def close(self) -> None:
         """Save every open collection's index and release the database."""
         with self._lock:
@@ -331,36 +343,3 @@ class Database:
             self._open.clear()
             self._encoders.clear()
             self.store.close()
-
-    def _encoder(
-        self, encoder: str | Encoder | None, dim: int | None, device: str, *, normalize: bool
-    ) -> Encoder | None:
-        if isinstance(encoder, Encoder):
-            if dim is not None and dim != encoder.dim:
-                raise InvalidInputError(
-                    f"dim={dim} but the encoder produces {encoder.dim}-d vectors"
-                )
-            return encoder
-        if encoder is None:
-            if dim is not None:
-                if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-                    raise InvalidInputError(f"dim must be a positive integer, not {dim!r}")
-                return None
-            encoder = "text"
-        if not isinstance(encoder, str):
-            raise InvalidInputError(
-                f"encoder must be a string or an Encoder, not {type(encoder).__name__}"
-            )
-        enc = get_encoder(
-            encoder,
-            device=device,
-            batch_size=self.batch_size,
-            normalize=normalize,
-            backend=self.encoder_backend,
-        )
-        enc.query_cache.resize(self.query_cache_size)
-        if dim is not None and dim != enc.dim:
-            raise InvalidInputError(
-                f"dim={dim} but {encoder!r} produces {enc.dim}-d vectors; leave dim out"
-            )
-        return enc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from latentsearch.encoders import Encoder, EncoderIdentity, get_encoder
-from latentsearch.errors import EncoderError, EncoderMismatchError
+from latentsearch.errors import EncoderError, EncoderMismatchError, InvalidInputError
 
 
 class EncoderSlot:
@@ -82,3 +82,40 @@ def check_identity(name: str, recorded: EncoderIdentity, given: EncoderIdentity)
             f"{given.dim}, fingerprint {given.fingerprint}). Vectors from different models never "
             "mix: open it with the original encoder, or create a new collection."
         )
+
+
+def build_encoder(
+    encoder: str | Encoder | None,
+    dim: int | None,
+    device: str,
+    *,
+    normalize: bool,
+    batch_size: int,
+    backend: str | None,
+    query_cache_size: int,
+) -> Encoder | None:
+    """The encoder an ``encoder=`` argument names (None with ``dim=`` alone: raw vectors),
+    checked against ``dim`` when both are given."""
+    if isinstance(encoder, Encoder):
+        if dim is not None and dim != encoder.dim:
+            raise InvalidInputError(f"dim={dim} but the encoder produces {encoder.dim}-d vectors")
+        return encoder
+    if encoder is None:
+        if dim is not None:
+            if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+                raise InvalidInputError(f"dim must be a positive integer, not {dim!r}")
+            return None
+        encoder = "text"
+    if not isinstance(encoder, str):
+        raise InvalidInputError(
+            f"encoder must be a string or an Encoder, not {type(encoder).__name__}"
+        )
+    enc = get_encoder(
+        encoder, device=device, batch_size=batch_size, normalize=normalize, backend=backend
+    )
+    enc.query_cache.resize(query_cache_size)
+    if dim is not None and dim != enc.dim:
+        raise InvalidInputError(
+            f"dim={dim} but {encoder!r} produces {enc.dim}-d vectors; leave dim out"
+        )
+    return enc

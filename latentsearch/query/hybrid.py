@@ -86,7 +86,6 @@ def search(
             space,
             query,
             k,
-            mode="dense",
             where=where,
             principals=principals,
             mmr=mmr,
