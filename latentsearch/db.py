@@ -51,7 +51,7 @@ def connect(
     ``query_cache_size`` how many query-text embeddings each encoder keeps (LRU; 0 disables).
     ``encoder_backend`` runs the encoders: ``"auto"`` (default, or
     ``$LATENTSEARCH_ENCODER_BACKEND``), ``"torch"``, ``"onnx"``, ``"onnx-int8"`` or
-    ``"openvino"`` (see the README's "Encoder backends").
+    ``"openvino"`` (see docs/python-api.md, "Encoder backends").
 
     ``read_only``: None (default) opens read-only when this process may not write the folder
     or its SQLite file; True always does. A read-only index searches normally; every write
@@ -154,7 +154,7 @@ class Database:
         path, or an `Encoder`. ``dim=`` alone makes a bring-your-own-vectors collection.
         ``index``: a FAISS factory string (``"Flat"``, ``"HNSW32"``, ``"IVF1024,Flat"``...) or
         ``"auto"`` (chosen from the size, dimension, ``memory_budget`` and ``storage``, and
-        re-chosen as the collection grows; see the README's decision table).
+        re-chosen as the collection grows; see docs/python-api.md, "Indexes").
         ``recall_target``: approximate indexes get the narrowest nprobe / efSearch whose recall@10,
         measured on the collection's own vectors, meets it. ``storage`` (``"float32"``,
         ``"float16"``, ``"sq8"``) caps the index's bytes per dimension for ``index="auto"``.

@@ -1,6 +1,6 @@
 """The typer app, global options, exit codes and the one place where errors become messages.
 
-Exit codes (documented in the README, "Command line"):
+Exit codes (documented in docs/cli.md, "Exit codes and errors"):
 
 ====  ===========================================================================
 0     success

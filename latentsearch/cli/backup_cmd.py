@@ -24,7 +24,7 @@ BACKUP_EXAMPLES = """
   latentsearch backup --index idx --out idx.tar.gz --json
   latentsearch backup --index idx --database postgresql+psycopg://me@db/search --out idx.tar
 
-Writers may keep running. SQLite is copied with its online backup API; PostgreSQL with pg_dump (its client programs must be installed, same major version as the server) on one snapshot; the FAISS files are copied first and replay what they lag when restored. See the README, "Operations: backup and restore".
+Writers may keep running. SQLite is copied with its online backup API; PostgreSQL with pg_dump (its client programs must be installed, same major version as the server) on one snapshot; the FAISS files are copied first and replay what they lag when restored. See docs/operations.md, "Backup and restore".
 """
 
 RESTORE_EXAMPLES = """

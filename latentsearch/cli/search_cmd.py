@@ -49,7 +49,7 @@ QUERY_EXAMPLES = """
   latentsearch query 'image:samples/images/red_circle.png - "red" + "blue"' --index idx --collection media
 
 Terms: "quoted text", bare words, @ITEM-ID, image:PATH, vec:NAME (a saved direction); combine
-them with + and -, weight them with * (see the query language in the README).
+them with + and -, weight them with * (see docs/query.md).
 """
 
 ANALOGY_EXAMPLES = """

@@ -26,7 +26,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "RETRIEVERS":  # named by the README before retrievers() replaced it
+    if name == "RETRIEVERS":  # named by earlier docs; retrievers() replaced it
         warnings.warn("use latentsearch.evaluation.retrievers()", DeprecationWarning, stacklevel=2)
         return retrievers()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """``index="auto"``: choose a FAISS index from the collection's size, dimension and memory budget.
 
-In the spirit of autofaiss, the choice is a small decision table (also in the README):
+In the spirit of autofaiss, the choice is a small decision table (also in docs/python-api.md, "Indexes"):
 
 ====================================================  =====================================
 condition (first match wins)                          index
