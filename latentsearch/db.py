@@ -309,6 +309,7 @@ class Database:
         because another process dropped the collection (and may have re-created it)."""
         with self._lock:
             self._open.pop(name, None)
+            self._encoders.pop(name, None)
             return self.collection(name)
 
     def _exists(self, name: str) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from latentsearch.core.settings import CollectionSettings
 from latentsearch.device import faiss_num_gpus
-from latentsearch.index import VectorIndex
+from latentsearch.index import VectorIndex, approximate
 from latentsearch.index.auto import IndexChoice, choose
 from latentsearch.index.tuning import GroundTruth, Tuning, sample_ids, tunable, tune
 from latentsearch.results import IndexInfo
@@ -42,11 +42,6 @@ class Built:
     index: VectorIndex
     seq: int
     options: dict[str, Any] = field(default_factory=dict)
-
-
-def approximate(spec: str) -> bool:
-    """True for indexes whose answers can differ from exact search (so they need tuning)."""
-    return any(t in spec for t in ("IVF", "HNSW", "PQ", "SQ", "LSH", "RaBitQ", "NSG"))
 
 
 def concrete_spec(settings: CollectionSettings) -> str:
