@@ -7,6 +7,8 @@ TORCH  ?= torch==2.13.0
 STAMP   = $(VENV)/.installed
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
+# mkdocs-material prints a notice about MkDocs 2 on every build; the docs build here is MkDocs 1.6.
+export NO_MKDOCS_2_WARNING = 1
 
 .PHONY: setup demo serve-demo test test-full lint docs clean postgres browser bench bench-quick bench-setup
 
