@@ -10,10 +10,11 @@ start without SQLAlchemy, FAISS, torch or the encoders until something needs the
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import TYPE_CHECKING, Any
+
+from latentsearch.lazy import exports
 
 if TYPE_CHECKING:
     from latentsearch.backup import BackupReport, RestoreReport, backup
@@ -91,17 +92,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'latentsearch' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = exports(__name__, _EXPORTS)
 
 
 class _Package(types.ModuleType):

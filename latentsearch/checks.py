@@ -52,6 +52,18 @@ def check_text(value: str, what: str) -> str:
     return value
 
 
+MAX_PRINCIPAL = 256  # characters in one principal ("user:alice", "group:eng", "*")
+
+
+def check_principal(value: Any, rule: str, what: str) -> str:
+    """One principal of an ACL or of a caller: a non-empty string of at most MAX_PRINCIPAL
+    characters with readable text. ``rule`` leads the error (e.g. "default_acl entries must be
+    non-empty strings"), ``what`` names it for `check_text`."""
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_PRINCIPAL:
+        raise InvalidInputError(f"{rule} (≤{MAX_PRINCIPAL} chars), not {value!r}")
+    return check_text(value, what)
+
+
 def check_int32(value: int, what: str) -> int:
     """``value`` when it fits a 32-bit integer column, else `InvalidInputError` naming ``what``."""
     if not INT32_MIN <= value <= INT32_MAX:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from latentsearch.checks import check_recall, check_text
+from latentsearch.checks import check_principal, check_recall
 from latentsearch.errors import InvalidInputError
 from latentsearch.index.auto import STORAGE, parse_bytes
 
@@ -26,11 +26,9 @@ def check_acl(default_acl: list[str] | None) -> list[str]:
     """The ACL stored with the collection and given to every item added without one."""
     acl = ["*"] if default_acl is None else list(default_acl)
     for p in acl:
-        if not isinstance(p, str) or not p.strip() or len(p) > 256:
-            raise InvalidInputError(
-                f"default_acl entries must be non-empty strings (≤256 chars), not {p!r}"
-            )
-        check_text(p, f"default_acl entry {p!r}")
+        check_principal(
+            p, "default_acl entries must be non-empty strings", f"default_acl entry {p!r}"
+        )
     return acl
 
 

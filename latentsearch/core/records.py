@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from latentsearch.checks import check_int32, check_json, check_text
+from latentsearch.checks import check_int32, check_json, check_principal, check_text
 from latentsearch.encoders.images import image_hash, load_image
 from latentsearch.errors import (
     DimensionMismatchError,
@@ -301,14 +301,8 @@ def _acl(i: int, value: Any, default_acl: list[str]) -> list[str]:
         raise InvalidInputError(
             f"record {i}: acl must be a list of principals like ['group:eng'], not {value!r}"
         )
-    out = []
-    for p in value:
-        if not isinstance(p, str) or not p.strip() or len(p) > 256:
-            raise InvalidInputError(
-                f"record {i}: acl entries must be non-empty strings (≤256 chars), not {p!r}"
-            )
-        out.append(check_text(p, f"record {i}: acl entry"))
-    return sorted(set(out))
+    rule = f"record {i}: acl entries must be non-empty strings"
+    return sorted({check_principal(p, rule, f"record {i}: acl entry") for p in value})
 
 
 def _source(i: int, row: Mapping[str, Any]) -> tuple[str | None, str | None]:

@@ -12,8 +12,9 @@ A factory maps the ``encoder=`` argument of `create_collection` to an encoder:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from latentsearch.lazy import exports
 
 if TYPE_CHECKING:
     from latentsearch.encoders.backends import BACKENDS, DEFAULT_BACKEND
@@ -35,17 +36,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'latentsearch.encoders' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = exports(__name__, _EXPORTS)
 
 
 def get_encoder(

@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from latentsearch.lazy import exports
 
 if TYPE_CHECKING:
     from latentsearch.server.app import create_app
@@ -18,10 +19,4 @@ _EXPORTS = {"create_app": "latentsearch.server.app", "Settings": "latentsearch.s
 __all__ = ["Settings", "create_app"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'latentsearch.server' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = exports(__name__, _EXPORTS)

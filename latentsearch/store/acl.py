@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, select, true
 
-from latentsearch.checks import check_text
+from latentsearch.checks import check_principal
 from latentsearch.errors import InvalidInputError, PermissionDeniedError
 from latentsearch.store.models import ItemPrincipalRow, ItemRow
 
@@ -56,13 +56,8 @@ def access(principals: Any, *, required: bool, collection: str = "") -> Access:
         raise InvalidInputError(
             f"principals must be a list of strings like ['user:alice'], not {principals!r}"
         )
-    out = []
-    for p in principals:
-        if not isinstance(p, str) or not p.strip() or len(p) > 256:
-            raise InvalidInputError(
-                f"each principal must be a non-empty string (≤256 chars), not {p!r}"
-            )
-        out.append(check_text(p, f"principal {p!r}"))
+    rule = "each principal must be a non-empty string"
+    out = [check_principal(p, rule, f"principal {p!r}") for p in principals]
     if len(out) > MAX_PRINCIPALS:
         raise InvalidInputError(f"at most {MAX_PRINCIPALS} principals per call")
     return Access(tuple(sorted(set(out))))
