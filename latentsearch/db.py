@@ -23,7 +23,7 @@ from latentsearch.encoders.backends import requested as requested_backend
 from latentsearch.encoders.cache import DEFAULT_QUERY_CACHE, check_size
 from latentsearch.errors import CollectionExistsError, CollectionNotFoundError, InvalidInputError
 from latentsearch.index import METRICS, VectorIndex, configure
-from latentsearch.index.files import index_name, sweep
+from latentsearch.index.files import disk_bytes, index_name, sweep
 from latentsearch.store import CollectionRow, Store, opening
 from latentsearch.store import items as sql
 from latentsearch.store.engine import SQLITE_FILE, sqlite_url
@@ -286,8 +286,7 @@ class Database:
     def index_bytes(self, collection_id: int) -> int:
         """Bytes on disk of the index files of the collection with this id (`Collection.id`,
         `CollectionInfo.id`); 0 before its index is first saved."""
-        stem = index_name(collection_id)
-        return sum(p.stat().st_size for p in self.path.glob(f"{stem}.*") if p.is_file())
+        return disk_bytes(self.path, index_name(collection_id))
 
     def drop_collection(self, name: str) -> None:
         """Delete a collection, its items and its index files."""

@@ -66,6 +66,17 @@ def sweep(folder: Path, live_ids: Iterable[int], *, now: float | None = None) ->
     return removed
 
 
+def data_files(folder: Path, name: str) -> list[Path]:
+    """The data and temporary files of index ``name`` (every file but its meta file)."""
+    return [*folder.glob(f"{name}.*.faiss"), *folder.glob(f"{name}.*.tmp")]
+
+
+def disk_bytes(folder: Path, name: str) -> int:
+    """Bytes on disk of every file of index ``name``, its meta file included (0 before a save)."""
+    files = [*data_files(folder, name), folder / f"{name}.json"]
+    return sum(p.stat().st_size for p in files if p.is_file())
+
+
 def prune(
     folder: Path,
     name: str,
@@ -78,7 +89,7 @@ def prune(
     and are old enough; with ``dead`` (no such collection), its meta file too."""
     now = time.time() if now is None else now
     removed = []
-    candidates = [*folder.glob(f"{name}.*.faiss"), *folder.glob(f"{name}.*.tmp")]
+    candidates = data_files(folder, name)
     if dead:
         candidates.append(folder / f"{name}.json")
     for p in candidates:
