@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from latentsearch.checks import check_k
 from latentsearch.errors import InvalidInputError
@@ -218,40 +218,4 @@ def best_per_document(hits: Sequence[Hit]) -> list[Hit]:
         if doc not in seen:
             seen.add(doc)
             out.append(h)
-    return out
-
-
-class Searcher(Protocol):
-    """Anything with `Collection.search`'s signature (what `ranked_documents` needs)."""
-
-    def search(
-        self,
-        query: Any,
-        k: int = 10,
-        *,
-        mode: str = "dense",
-        principals: Sequence[str] | None = None,
-        per_document: bool = False,
-        fusion: Any = None,
-    ) -> list[Hit]: ...
-
-
-def ranked_documents(
-    col: Searcher,
-    texts: Sequence[str],
-    depth: int,
-    *,
-    mode: str,
-    principals: Sequence[str] | None = None,
-    fusion: Fusion | None = None,
-) -> list[list[str]]:
-    """For evaluation: per query, up to ``depth`` document ids best first (a chunk stands for its
-    parent document), in ``mode``, through ``col.search`` (a `Collection`). This is what
-    ``latentsearch eval --mode`` runs."""
-    out = []
-    for text in texts:
-        hits = col.search(
-            text, depth, mode=mode, principals=principals, per_document=True, fusion=fusion
-        )
-        out.append([h.chunk.parent if h.chunk else h.id for h in hits])
     return out
