@@ -23,17 +23,24 @@ if TYPE_CHECKING:
     from latentsearch.encoders import Encoder, EncoderIdentity
     from latentsearch.errors import LatentSearchError
     from latentsearch.query.arithmetic import AnalogyQuery
+    from latentsearch.query.generator import ChatGenerator
     from latentsearch.query.hybrid import Fusion
     from latentsearch.restore import restore
     from latentsearch.results import (
+        Answer,
+        AnswerDocument,
         Chunk,
+        Citation,
         DirectionInfo,
         Facets,
         FacetValue,
         Hit,
         InterpolationStep,
         Item,
+        Passage,
         Source,
+        Span,
+        SummarySentence,
         WriteResult,
     )
 
@@ -42,6 +49,10 @@ __version__ = "0.1.0"
 # Each public name and the module that defines it.
 _EXPORTS: dict[str, str] = {
     "AnalogyQuery": "latentsearch.query.arithmetic",
+    "Answer": "latentsearch.results",
+    "AnswerDocument": "latentsearch.results",
+    "ChatGenerator": "latentsearch.query.generator",
+    "Citation": "latentsearch.results",
     "BackupReport": "latentsearch.backup",
     "Chunk": "latentsearch.results",
     "Collection": "latentsearch.collection",
@@ -57,8 +68,11 @@ _EXPORTS: dict[str, str] = {
     "InterpolationStep": "latentsearch.results",
     "Item": "latentsearch.results",
     "LatentSearchError": "latentsearch.errors",
+    "Passage": "latentsearch.results",
     "RestoreReport": "latentsearch.backup",
     "Source": "latentsearch.results",
+    "Span": "latentsearch.results",
+    "SummarySentence": "latentsearch.results",
     "WriteResult": "latentsearch.results",
     "backup": "latentsearch.backup",
     "connect": "latentsearch.db",
@@ -67,8 +81,12 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "AnalogyQuery",
+    "Answer",
+    "AnswerDocument",
     "BackupReport",
+    "ChatGenerator",
     "Chunk",
+    "Citation",
     "Collection",
     "CollectionInfo",
     "Database",
@@ -82,8 +100,11 @@ __all__ = [
     "InterpolationStep",
     "Item",
     "LatentSearchError",
+    "Passage",
     "RestoreReport",
     "Source",
+    "Span",
+    "SummarySentence",
     "WriteResult",
     "__version__",
     "backup",

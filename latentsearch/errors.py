@@ -134,6 +134,11 @@ class PermissionDeniedError(LatentSearchError):
     """The call needs principals (strict collection) or the caller may not do this."""
 
 
+class GeneratorError(LatentSearchError):
+    """The answer generator (an OpenAI-compatible chat endpoint) could not be reached or gave
+    no usable answer; the message says which and what to check."""
+
+
 class MissingExtraError(LatentSearchError, ImportError):
     """A feature needs an optional extra that is not installed (the message names the
     ``pip install`` command), e.g. ``latentsearch serve`` without ``latentsearch[server]``."""
@@ -153,6 +158,7 @@ __all__ = [
     "EncoderMismatchError",
     "ExpressionError",
     "FilterError",
+    "GeneratorError",
     "ImageError",
     "IndexBuildError",
     "IndexNotFoundError",

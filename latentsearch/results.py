@@ -67,6 +67,92 @@ class Hit:
 
 
 @dataclass(frozen=True, slots=True)
+class Span:
+    """Character offsets ``[start, end)``."""
+
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class Citation:
+    """Where a hit comes from and the passage that matched.
+
+    ``doc_id`` is the source document (a chunk's parent, else the item itself). ``start``/``end``
+    locate ``snippet`` in that document's text (for a chunk: its offset in the parent plus the
+    offset within the chunk). ``highlights`` are the query-term occurrences, relative to the
+    snippet, so a client can mark them without parsing HTML.
+    """
+
+    doc_id: str
+    item_id: str
+    title: str | None
+    uri: str | None
+    snippet: str
+    start: int
+    end: int
+    highlights: list[Span] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Passage:
+    """One passage of an `Answer`: a hit's text, its score, its citation and its number ``[n]``
+    (the number the summary and a generated answer cite it by)."""
+
+    number: int
+    id: str
+    text: str
+    start: int  # offset of ``text`` in the document's text
+    score: float
+    citation: Citation
+
+
+@dataclass(slots=True)
+class AnswerDocument:
+    """A document of an `Answer` and its best passages (best first)."""
+
+    id: str
+    title: str | None
+    uri: str | None
+    score: float
+    passages: list[Passage] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SummarySentence:
+    """A sentence of an answer's extractive summary and the passage ``[passage]`` it is from;
+    ``start``/``end`` locate it in that passage's document."""
+
+    text: str
+    passage: int
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class Answer:
+    """What `Collection.answer` returns: the best passages grouped by document (best document
+    first), a short extractive summary of the highest-scoring sentences (each ends with the
+    ``[n]`` of its passage) and, when a generator was given, the text it wrote from those
+    passages only (``cited``: the passage numbers it cites that exist)."""
+
+    question: str
+    mode: str
+    summary: str
+    sentences: list[SummarySentence]
+    documents: list[AnswerDocument]
+    generated: str | None = None
+    generator: str | None = None
+    cited: list[int] = field(default_factory=list)
+
+    @property
+    def passages(self) -> list[Passage]:
+        """Every passage, in number order."""
+        return sorted((p for d in self.documents for p in d.passages), key=lambda p: p.number)
+
+
+@dataclass(frozen=True, slots=True)
 class FacetValue:
     """One metadata value and how many visible items have it."""
 

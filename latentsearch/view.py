@@ -17,13 +17,14 @@ import numpy as np
 from latentsearch.checks import check_k, id_list
 from latentsearch.core import reads
 from latentsearch.errors import InvalidInputError, ItemNotFoundError
-from latentsearch.query import arithmetic, hybrid, latent
+from latentsearch.query import answers, arithmetic, hybrid, latent
 from latentsearch.query.arithmetic import AnalogyQuery, as_question
+from latentsearch.query.generator import Generator
 from latentsearch.query.inputs import as_query, image_sources, resolve
 from latentsearch.query.rerank import check_lambda
 from latentsearch.query.search import Request, run
 from latentsearch.query.space import PlannerSettings, Space
-from latentsearch.results import DirectionInfo, Facets, Hit, InterpolationStep, Item
+from latentsearch.results import Answer, DirectionInfo, Facets, Hit, InterpolationStep, Item
 from latentsearch.store.acl import Access, access
 from latentsearch.vectors import check_vectors
 
@@ -119,6 +120,24 @@ class CollectionView:
             fusion=fusion,
             allow_paths=allow_paths,
         )
+
+    def answer(
+        self,
+        question: str,
+        k: int = 8,
+        *,
+        mode: str = "hybrid",
+        where: Mapping[str, Any] | None = None,
+        principals: Sequence[str] | None = None,
+        generator: Generator | None = None,
+    ) -> Answer:
+        """An answer card: the ``k`` best passages (a ``mode`` search) grouped by document, with
+        citations and an extractive summary; a ``generator`` (e.g. `ChatGenerator`) also writes
+        an answer from those passages only (`latentsearch.query.answers`)."""
+        return answers.answer(
+            self._space, question, k, mode=mode, where=where, principals=principals,
+            generator=generator,
+        )  # fmt: skip
 
     def search_batch(
         self,

@@ -2,41 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from latentsearch.query.terms import matches, query_terms
-from latentsearch.results import Hit
+from latentsearch.results import Citation, Hit, Span
+
+__all__ = ["Citation", "Span", "cite"]
 
 SNIPPET_CHARS = 240
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """Character offsets ``[start, end)``."""
-
-    start: int
-    end: int
-
-
-@dataclass(slots=True)
-class Citation:
-    """Where a hit comes from and the passage that matched.
-
-    ``doc_id`` is the source document (a chunk's parent, else the item itself). ``start``/``end``
-    locate ``snippet`` in that document's text (for a chunk: its offset in the parent plus the
-    offset within the chunk). ``highlights`` are the query-term occurrences, relative to the
-    snippet, so a client can mark them without parsing HTML.
-    """
-
-    doc_id: str
-    item_id: str
-    title: str | None
-    uri: str | None
-    snippet: str
-    start: int
-    end: int
-    highlights: list[Span] = field(default_factory=list)
-    terms: list[str] = field(default_factory=list)
 
 
 def cite(hit: Hit, query: str | None, *, width: int = SNIPPET_CHARS) -> Citation:

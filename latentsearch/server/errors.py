@@ -21,6 +21,7 @@ from latentsearch.errors import (
     CollectionExistsError,
     DuplicateIdError,
     EncoderError,
+    GeneratorError,
     InvalidInputError,
     LatentSearchError,
     NotFoundError,
@@ -41,6 +42,7 @@ STATUS: list[tuple[type[LatentSearchError], int]] = [
     (ReadOnlyError, 409),
     (EncoderError, 422),
     (StoreError, 503),
+    (GeneratorError, 502),
 ]
 
 
