@@ -53,10 +53,12 @@ async def stdio_session(index: Path, key: str | None, *extra: str) -> AsyncItera
         env["LATENTSEARCH_API_KEY"] = key
     params = StdioServerParameters(command=sys.executable, args=mcp_args(index, *extra), env=env)
     with open(index / "mcp-stdio.log", "a") as errlog:
-        async with stdio_client(params, errlog=errlog) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                yield session
+        async with (
+            stdio_client(params, errlog=errlog) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            yield session
 
 
 @contextmanager
@@ -102,10 +104,13 @@ async def http_session(url: str, key: str) -> AsyncIterator[ClientSession]:
     client = httpx2.AsyncClient(
         headers={"Authorization": f"Bearer {key}"}, timeout=httpx2.Timeout(30, read=300)
     )
-    async with client, streamable_http_client(url, http_client=client) as (read, write):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            yield session
+    async with (
+        client,
+        streamable_http_client(url, http_client=client) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield session
 
 
 async def call(session: ClientSession, tool: str, **args: Any) -> tuple[bool, Any]:

@@ -188,7 +188,7 @@ def test_http_refuses_requests_without_a_valid_key(index) -> None:
         async def main() -> None:
             async with http_session(url, keys.alice) as alice:
                 # --collection docs: the other collection is answered like a missing one.
-                err, data = await call(alice, "list_collections")
+                _, data = await call(alice, "list_collections")
                 assert [c["name"] for c in data["collections"]] == ["docs"]
                 e1, m1 = await call(alice, "search", query="vpn", collection="extra")
                 e2, m2 = await call(alice, "search", query="vpn", collection="nope")
@@ -225,7 +225,7 @@ def test_stdio_refuses_a_missing_or_bad_key_and_hides_other_collections(index) -
 
     async def restricted() -> None:
         async with stdio_session(folder, keys.bob, "--collection", "docs") as bob:
-            err, data = await call(bob, "list_collections")
+            _, data = await call(bob, "list_collections")
             assert [c["name"] for c in data["collections"]] == ["docs"]
             e1, m1 = await call(bob, "fetch", id="x-1", collection="extra")
             e2, m2 = await call(bob, "fetch", id="x-1", collection="nope")
