@@ -51,7 +51,9 @@ def build(db: Database, *, collection: str | None = None, env_key: str | None = 
         "latentsearch", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )
 
-    def call(ctx: Context[Any, Any], tool: Callable[..., dict[str, Any]], *args: Any) -> Any:
+    def call(
+        ctx: Context[Any, Any], tool: Callable[..., dict[str, Any]], *args: Any
+    ) -> dict[str, Any]:
         """Run ``tool`` with the principals of this call's key; a typed error becomes a tool
         error whose message the agent sees (anything else is logged, not shown)."""
         headers = ctx.headers
