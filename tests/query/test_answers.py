@@ -1,6 +1,6 @@
 """`Collection.answer`: passages grouped by document, citations, extractive summary, generator.
 
-The extractive path runs for real (the bundled text model, SQLite, FAISS). The generator is
+The extractive path runs for real (the bundled text model, SQLite and PostgreSQL, FAISS). The generator is
 tested against `chat_standin`, a STAND-IN for a real model server that speaks the
 chat-completions wire format (no language model can run here).
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from chat_standin import chat_standin
+from query_support import database
 from serverkit import CORPUS, ENG, ENG_SECRET, PRIVATE, SALES, SALES_SECRET
 
 import latentsearch as ls
@@ -24,10 +25,14 @@ BOB = ["user:bob", SALES]
 QUESTION = "what to do about a VPN outage"
 
 
-@pytest.fixture(scope="module")
-def docs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ls.Collection]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def docs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_admin: object
+) -> Iterator[ls.Collection]:
     folder = tmp_path_factory.mktemp("answers")
-    with ls.connect(folder, device="cpu") as db:
+    with database(request.param, folder, pg_admin) as db:
         col = db.create_collection("docs", encoder="text", require_principals=True)
         long_text = (
             "Onboarding guide. "
