@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from latentsearch import Answer, Citation, Collection, Database, Hit, Item
+from latentsearch.checks import check_text
 from latentsearch.errors import CollectionNotFoundError, InvalidInputError
 from latentsearch.query.citations import cite
 from latentsearch.server.convert import public_uri
@@ -57,7 +58,10 @@ class Tools:
                     "name a collection (the list_collections tool shows the ones you can use)"
                 )
             name = names[0]
-        if not isinstance(name, str) or name not in names:
+        if not isinstance(name, str):
+            raise InvalidInputError("the collection must be a name (a string)")
+        check_text(name, "the collection name")  # no NUL or lone surrogate gets further
+        if name not in names:
             raise CollectionNotFoundError(
                 f"no collection named {name!r}; the list_collections tool shows the ones you can use"
             )

@@ -230,6 +230,15 @@ def test_stdio_refuses_a_missing_or_bad_key_and_hides_other_collections(index) -
             e1, m1 = await call(bob, "fetch", id="x-1", collection="extra")
             e2, m2 = await call(bob, "fetch", id="x-1", collection="nope")
             assert e1 and e2 and m1.replace("'extra'", "<c>") == m2.replace("'nope'", "<c>")
+            # Invalid text is refused at the boundary with a message that says so.
+            for tool, args in (
+                ("search", {"query": "vpn\x00outage"}),
+                ("answer", {"question": "vpn\x00outage"}),
+                ("fetch", {"id": "eng\x00vpn"}),
+                ("search", {"query": "vpn", "collection": "do\x00cs"}),
+            ):
+                err, message = await call(bob, tool, **args)
+                assert err and "NUL" in message, (tool, message)
 
     anyio.run(restricted)
     from corpus import subprocess_cli
