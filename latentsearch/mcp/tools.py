@@ -19,6 +19,7 @@ from latentsearch.checks import check_text
 from latentsearch.errors import CollectionNotFoundError, InvalidInputError
 from latentsearch.query.citations import cite
 from latentsearch.server.convert import public_uri
+from latentsearch.server.routes_read import positive_text
 
 TEXT_CHARS = 1_000  # a result's text as shown to an agent (fetch gives up to FETCH_CHARS)
 FETCH_CHARS = 20_000
@@ -97,7 +98,8 @@ class Tools:
     ) -> dict[str, Any]:
         col = self.collection(collection)
         hits = col.query(expression, _k(k), where=where, principals=principals, allow_paths=False)
-        return {"collection": col.name, "results": self.hits(hits, expression)}
+        # Highlight the terms that are added, as the HTTP API does, not the subtracted ones.
+        return {"collection": col.name, "results": self.hits(hits, positive_text(expression))}
 
     def analogy(
         self,
