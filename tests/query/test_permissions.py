@@ -63,6 +63,9 @@ def test_every_read_path_hides_what_the_caller_cannot_see(docs: ls.Collection, p
         seen |= {h.id for h in docs.recommend(["merger"], ["dog"], k=50, strategy=strategy, **p)}
     seen |= {h.id for s in docs.interpolate("cat", "salary", steps=5, k=50, **p) for h in s.hits}
     seen |= {it.id for it in docs.get(list(DOCS), **p)}
+    for mode in ("dense", "keyword", "hybrid"):
+        card = docs.answer("secret merger salary notes", k=50, mode=mode, **p)
+        seen |= {x.id for x in card.passages} | {d.id for d in card.documents}
     assert seen <= ok
     assert {it.id for it in docs.get(list(DOCS), **p)} == ok
     assert len(docs.search("x", k=50, **p)) == len(ok)
