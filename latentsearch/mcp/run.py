@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from latentsearch import Database
-from latentsearch.errors import CollectionNotFoundError, MissingExtraError
+from latentsearch.errors import CollectionNotFoundError, MissingExtraError, PermissionDeniedError
 
 log = logging.getLogger("latentsearch.mcp")
 ENV_KEY = "LATENTSEARCH_API_KEY"
@@ -51,8 +51,6 @@ def serve_stdio(db: Database, key: str | None, *, collection: str | None = None)
     from latentsearch.mcp.server import build
 
     if not key:
-        from latentsearch.errors import PermissionDeniedError
-
         raise PermissionDeniedError(
             f"set {ENV_KEY} to an API key (latentsearch keys create ...): over stdio the MCP "
             "server searches with that key's permissions"
