@@ -204,7 +204,7 @@ def sync_command(
 @handle_errors
 def status_command(index: IndexOpt, database: DatabaseOpt = None, as_json: JsonOpt = False) -> None:
     """Each directory source: when it last synced, its counts, and its last error."""
-    from rich.table import Table
+    from rich.markup import escape
 
     from latentsearch.directory import sources
 
@@ -218,22 +218,21 @@ def status_command(index: IndexOpt, database: DatabaseOpt = None, as_json: JsonO
             "no directory source yet; add one with: latentsearch directory sync --index ... --groups-file FILE"
         )
         return
-    table = Table(
-        "source", "kind", "location", "synced", "users", "groups", "members", "last error"
-    )
     for r in rows:
-        error = f"{r.failed:%Y-%m-%d %H:%M} {r.error}" if r.error and r.failed else ""
-        table.add_row(
-            r.name,
-            r.kind,
-            r.location or "",
-            f"{r.synced:%Y-%m-%d %H:%M:%S}" if r.synced else "never",
-            str(r.users),
-            str(r.groups),
-            str(r.memberships),
-            error,
-        )
-    out.print(table)
+        out.print(f"[bold]{escape(r.name)}[/bold] ({r.kind}: {escape(r.location or '')})")
+        if r.synced:
+            out.print(
+                f"  synced {r.synced:%Y-%m-%d %H:%M:%S} UTC: {r.users} users, {r.groups} groups, "
+                f"{r.memberships} memberships",
+                highlight=False,
+            )
+        else:
+            out.print("  never synced")
+        if r.error and r.failed:
+            out.print(
+                f"  [red]last sync failed {r.failed:%Y-%m-%d %H:%M:%S} UTC:[/red] {escape(r.error)}",
+                highlight=False,
+            )
 
 
 @directory_app.command("users", epilog=USERS_EXAMPLES)
@@ -250,7 +249,7 @@ def users_command(
     as_json: JsonOpt = False,
 ) -> None:
     """The directory's users with their groups (nested groups resolved) and disabled flags."""
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from latentsearch.directory import accounts
 
@@ -270,7 +269,7 @@ def users_command(
             ]
         )
         return
-    table = Table("user", "name", "groups", "disabled", "sources")
+    table = Table(Column("user", no_wrap=True), "name", "groups", "disabled", "sources")
     for a in rows:
         table.add_row(
             a.name,

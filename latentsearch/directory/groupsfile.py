@@ -105,7 +105,7 @@ def _csv_pairs(text: str, where: str) -> list[tuple[str, str]]:
             continue
         if n == 1 and [c.lower() for c in cells] == ["user", "group"]:
             continue
-        if len(cells) != 2 or not cells[1]:
+        if len(cells) != 2 or not cells[0] or not cells[1]:
             raise InvalidInputError(f"{where}, line {n}: expected 'user,group', got {row!r}")
         pairs.append((cells[0], cells[1]))
     return pairs

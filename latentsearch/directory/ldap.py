@@ -8,6 +8,7 @@ file or an argument: command lines and config files end up in shell histories an
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -97,7 +98,7 @@ def _connect(ldap3: Any, cfg: LdapSettings) -> Any:
         user=cfg.bind_dn,
         password=password,
         read_only=True,
-        receive_timeout=cfg.timeout,
+        receive_timeout=math.ceil(cfg.timeout),  # ldap3 packs it as an integer
         raise_exceptions=False,
     )
     conn.open()

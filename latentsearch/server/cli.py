@@ -242,7 +242,7 @@ def keys_list(
         table.add_row(
             i.key_id,
             i.user,
-            "(from the directory)" if i.groups_from == "directory" else ", ".join(i.groups),
+            "(directory)" if i.groups_from == "directory" else ", ".join(i.groups),
             i.role,
             f"{i.created:%Y-%m-%d %H:%M}",
             f"{i.revoked:%Y-%m-%d %H:%M}" if i.revoked else "",
