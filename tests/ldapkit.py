@@ -106,8 +106,10 @@ class Slapd:
         self._modify(group_dn(group), {"member": [(ldap3.MODIFY_DELETE, [_member_dn(member)])]})
 
     def set_disabled(self, uid: str, disabled: bool) -> None:
-        change = (ldap3.MODIFY_REPLACE, ["disabled"]) if disabled else (ldap3.MODIFY_REPLACE, [])
-        self._modify(user_dn(uid), {"employeeType": [change]})
+        self.set_attribute(uid, "employeeType", ["disabled"] if disabled else [])
+
+    def set_attribute(self, uid: str, attribute: str, values: list[str]) -> None:
+        self._modify(user_dn(uid), {attribute: [(ldap3.MODIFY_REPLACE, values)]})
 
     def delete_user(self, uid: str) -> None:
         conn = self.connection()

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from latentsearch.directory.model import DirectoryGroup, DirectoryUser, Snapshot
+from latentsearch.directory.model import DirectoryGroup, DirectoryUser, Snapshot, check_name
 from latentsearch.errors import DirectoryError, InvalidInputError, MissingExtraError
 
 PASSWORD_ENV = "LATENTSEARCH_LDAP_PASSWORD"
@@ -139,6 +139,22 @@ def _search(
     return out
 
 
+def _name(
+    attrs: dict[str, list[Any]], attr: str, kind: str, dn: str, notes: list[str]
+) -> str | None:
+    """The entry's name, or None (with a note) when it has none or none that makes a principal:
+    one odd entry is skipped, not the whole sync."""
+    name = _first(attrs, attr)
+    if name is None:
+        notes.append(f"{kind} {dn}: no {attr}; skipped")
+        return None
+    try:
+        return check_name(name, kind, f"{kind} {dn}")
+    except InvalidInputError as exc:
+        notes.append(f"{exc}; skipped")
+        return None
+
+
 def _first(attrs: dict[str, list[Any]], name: str) -> str | None:
     values = attrs.get(name.lower()) or []
     value = values[0] if values else None
@@ -154,10 +170,10 @@ def _read(ldap3: Any, conn: Any, cfg: LdapSettings) -> tuple[Snapshot, list[str]
     user_dns: dict[str, str] = {}
     display: dict[str, str | None] = {}
     for dn, a in _search(conn, user_base, cfg.user_filter, attrs, cfg):
-        name = _first(a, cfg.user_attribute)
+        name = _name(a, cfg.user_attribute, "user", dn, notes)
         if name is None:
-            notes.append(f"user {dn}: no {cfg.user_attribute}; skipped")
-        elif name in display:
+            continue
+        if name in display:
             notes.append(
                 f"user {dn}: {cfg.user_attribute} {name!r} is taken by another entry; skipped"
             )
@@ -175,12 +191,18 @@ def _read(ldap3: Any, conn: Any, cfg: LdapSettings) -> tuple[Snapshot, list[str]
         conn, group_base, cfg.group_filter, [cfg.group_attribute, cfg.member_attribute], cfg
     )
     group_dns: dict[str, str] = {}
+    taken: set[str] = set()
     for dn, a in raw:
-        name = _first(a, cfg.group_attribute)
-        if name is None or name in group_dns.values():
-            notes.append(f"group {dn}: no {cfg.group_attribute}, or one another group has; skipped")
+        name = _name(a, cfg.group_attribute, "group", dn, notes)
+        if name is None:
+            continue
+        if name in taken:
+            notes.append(
+                f"group {dn}: {cfg.group_attribute} {name!r} is taken by another group; skipped"
+            )
         else:
             group_dns[_norm(dn)] = name
+            taken.add(name)
     groups = []
     for dn, a in raw:
         if (name := group_dns.get(_norm(dn))) is None:

@@ -5,11 +5,15 @@ changes nothing but its status line (`directory status` shows the error).
 
 from __future__ import annotations
 
-from latentsearch import Database
+from typing import TYPE_CHECKING
+
 from latentsearch.directory import state
 from latentsearch.directory.config import DirectorySource
 from latentsearch.directory.model import Account, SourceStatus, SyncResult
 from latentsearch.errors import LatentSearchError
+
+if TYPE_CHECKING:
+    from latentsearch import Database
 
 
 def sync(db: Database, source: DirectorySource) -> SyncResult:

@@ -11,10 +11,13 @@ too; both are answered exactly like an unknown key. A key with groups frozen in 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from latentsearch import Database
 from latentsearch.directory import AccountCache, lookup
 from latentsearch.server.keystore import KeyInfo
+
+if TYPE_CHECKING:
+    from latentsearch import Database
 
 
 def resolve(db: Database, cache: AccountCache, info: KeyInfo) -> KeyInfo | None:

@@ -119,6 +119,12 @@ def test_skipped_members_and_bad_settings(db: ls.Database, slapd: Slapd) -> None
     assert result.users == 1
     assert any("uid=bob" in note for note in result.skipped)
     assert groups_of(db, "alice") == ("eng",)
+    # an entry whose name cannot be a principal is skipped with a note, not the whole sync
+    slapd.set_attribute("erin", "description", ["x" * 300])
+    result = sync(db, corp(slapd, user_attribute="description"))
+    assert result.users == 0 and len(result.skipped) >= 4
+    assert any("uid=erin" in n and "1-256 characters" in n for n in result.skipped)
+    assert any("uid=alice" in n and "no description" in n for n in result.skipped)
     with pytest.raises(InvalidInputError, match="ldap://"):
         ldap_source("x", url="http://example.com", base_dn=BASE)
     with pytest.raises(InvalidInputError, match="parentheses"):
