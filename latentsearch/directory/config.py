@@ -24,7 +24,7 @@ path = "groups.csv"           # relative to the TOML file
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -78,11 +78,14 @@ def file_source(path: Path, name: str = "groups-file") -> DirectorySource:
     return DirectorySource(name=name, kind="file", path=Path(path))
 
 
-def from_table(table: Mapping[str, Any], *, base: Path = Path(".")) -> DirectorySource:
-    """One ``[[directory]]`` table; relative paths are resolved against ``base``."""
+def from_table(
+    table: Mapping[str, Any], *, base: Path = Path("."), ignore: Collection[str] = ("schedule",)
+) -> DirectorySource:
+    """One ``[[directory]]`` table; relative paths are resolved against ``base``. Keys in
+    ``ignore`` belong to whoever runs the sources (a schedule) and are left to it."""
     if not isinstance(table, Mapping):
         raise InvalidInputError("each [[directory]] entry must be a table")
-    settings = dict(table)
+    settings = {k: v for k, v in table.items() if k not in ignore}
     leaked = SECRETS & set(settings)
     if leaked:
         raise InvalidInputError(

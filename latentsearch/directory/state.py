@@ -116,28 +116,16 @@ def in_use(s: Session) -> bool:
 
 
 def groups_of(s: Session, user: str) -> tuple[str, ...]:
-    """Every group ``user`` is in, directly or through nested groups (a cycle ends the walk)."""
-    found = set(
-        s.scalars(
-            select(DirectoryMemberRow.group_name).where(
-                DirectoryMemberRow.kind == USER, DirectoryMemberRow.member == user
-            )
-        )
+    """Every group ``user`` is in, directly or through nested groups, in one recursive query.
+    ``UNION`` (not ``UNION ALL``) drops rows already found, so a nesting cycle ends the walk."""
+    m = DirectoryMemberRow
+    up = (
+        select(m.group_name.label("name"))
+        .where(m.kind == USER, m.member == user)
+        .cte("up", recursive=True)
     )
-    frontier = set(found)
-    while frontier:
-        parents: set[str] = set()
-        for part in chunks(sorted(frontier)):
-            parents.update(
-                s.scalars(
-                    select(DirectoryMemberRow.group_name).where(
-                        DirectoryMemberRow.kind == GROUP, DirectoryMemberRow.member.in_(part)
-                    )
-                )
-            )
-        frontier = parents - found
-        found |= frontier
-    return tuple(sorted(found))
+    up = up.union(select(m.group_name).where(m.kind == GROUP, m.member == up.c.name))
+    return tuple(sorted(set(s.scalars(select(up.c.name)))))
 
 
 def lookup(s: Session, user: str) -> Account | None:

@@ -145,6 +145,7 @@ disabled_filter = "(employeeType=disabled)"
 name = "team"
 type = "groups-file"
 path = "groups.csv"
+schedule = "every 10 minutes"  # left to the sources runner
 
 [[source]]
 name = "not ours"
@@ -165,3 +166,18 @@ name = "not ours"
     toml.write_text("[[other]]\n")
     with pytest.raises(InvalidInputError, match=r"no \[\[directory\]\]"):
         sources_from_toml(toml)
+
+
+def test_server_settings_carry_the_ttl(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from latentsearch.server import Settings
+
+    env = Settings(index=tmp_path, directory_ttl=0.0).to_env()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert Settings.from_env().directory_ttl == 0.0
+    monkeypatch.delenv("LATENTSEARCH_DIRECTORY_TTL")
+    assert Settings.from_env().directory_ttl == 30.0
+    for bad in ("soon", "-1", "nan"):
+        monkeypatch.setenv("LATENTSEARCH_DIRECTORY_TTL", bad)
+        with pytest.raises(InvalidInputError, match="DIRECTORY_TTL"):
+            Settings.from_env()
