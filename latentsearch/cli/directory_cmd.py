@@ -142,6 +142,26 @@ def sync_command(
         raise InvalidInputError(
             "give exactly one of --ldap-url (with --base-dn), --groups-file or --config"
         )
+    ldap_only = {
+        "--base-dn": base_dn,
+        "--bind-dn": bind_dn,
+        "--start-tls": start_tls or None,
+        "--user-base": user_base,
+        "--user-filter": user_filter,
+        "--user-attribute": user_attribute,
+        "--display-attribute": display_attribute,
+        "--disabled-filter": disabled_filter,
+        "--group-base": group_base,
+        "--group-filter": group_filter,
+        "--group-attribute": group_attribute,
+        "--member-attribute": member_attribute,
+    }
+    stray = [flag for flag, value in ldap_only.items() if value is not None]
+    if ldap_url is None and stray:
+        raise InvalidInputError(
+            f"{', '.join(stray)} only apply with --ldap-url (put LDAP settings of a --config "
+            "file in its [[directory]] table)"
+        )
     sources: list[DirectorySource]
     if config is not None:
         sources = sources_from_toml(config)

@@ -84,6 +84,12 @@ def test_sync_errors_exit_codes(index: Path, tmp_path: Path, slapd: Slapd) -> No
     i = ["--index", str(index)]
     run("directory", "sync", *i, code=2)  # no source given
     run("directory", "sync", "--ldap-url", slapd.url, *i, code=2)  # no --base-dn
+    groups = tmp_path / "g.csv"
+    groups.write_text("a,b\n")
+    r = runner.invoke(
+        app, ["directory", "sync", "--groups-file", str(groups), "--user-filter", "(x=y)", *i]
+    )
+    assert r.exit_code == 2 and "--user-filter only apply with --ldap-url" in r.output
     run("directory", "sync", "--groups-file", str(tmp_path / "missing.csv"), *i, code=2)
     run("directory", "status", "--index", str(tmp_path / "none"), code=3)
     ok = json.loads(
