@@ -45,9 +45,9 @@ browser:
 	@test -x $(CHROMIUM)
 
 # The directory tests start their own slapd (Debian's, configured in a temporary folder by the
-# fixture in tests/directory/ldapkit.py); this only installs it and ldapadd/ldapmodify.
+# fixture in tests/ldapkit.py); this only installs it and the ldap-utils client programs.
 ldap:
-	@command -v slapd >/dev/null || test -x /usr/sbin/slapd || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq slapd ldap-utils >/dev/null; }
+	@test -x /usr/sbin/slapd && command -v ldapmodify >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq slapd ldap-utils >/dev/null; }
 	@test -x /usr/sbin/slapd && command -v ldapmodify >/dev/null
 
 test: setup postgres browser ldap
