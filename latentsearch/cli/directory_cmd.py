@@ -115,13 +115,15 @@ def sync_command(
         typer.Option(
             "--groups-file",
             show_default=False,
-            help="A CSV (user,group rows) or JSON ({group: [members]}) file.",
+            help="A CSV file of user,group rows, or a JSON object of group: list of members.",
         ),
     ] = None,
     config: Annotated[
         Path | None,
         typer.Option(
-            "--config", show_default=False, help="Sync every [[directory]] table of this TOML file."
+            "--config",
+            show_default=False,
+            help="Sync every directory table of this TOML file (docs/directory.md).",
         ),
     ] = None,
     source: Annotated[
@@ -134,7 +136,7 @@ def sync_command(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Sync users and groups from LDAP, a groups file, or the [[directory]] tables of a TOML file."""
+    """Sync users and groups from LDAP, a groups file, or the directory tables of a TOML file."""
     from latentsearch.directory import file_source, ldap_source, sources_from_toml, sync
 
     given = [ldap_url is not None, groups_file is not None, config is not None]
