@@ -130,6 +130,11 @@ class BackupError(LatentSearchError):
     """A backup that cannot be taken, or a restore whose result does not verify."""
 
 
+class DirectoryError(LatentSearchError):
+    """A directory source (LDAP server, groups file) could not be read: unreachable, bind
+    refused, or its answer unusable. The synced directory stays as it was."""
+
+
 class PermissionDeniedError(LatentSearchError):
     """The call needs principals (strict collection) or the caller may not do this."""
 
@@ -151,6 +156,7 @@ __all__ = [
     "DeviceError",
     "DimensionMismatchError",
     "DirectionNotFoundError",
+    "DirectoryError",
     "DuplicateIdError",
     "EmptyTextError",
     "EncoderBackendError",

@@ -1,5 +1,5 @@
 """The ``latentsearch`` command: build, search, query, analogy, info, delete, eval, backup,
-restore, serve, keys, mcp.
+restore, serve, keys, mcp, directory.
 
 Each command is a function in its own module; this module registers them on `app`, in the
 order ``--help`` lists them. Add new commands the same way.
@@ -7,7 +7,15 @@ order ``--help`` lists them. Add new commands the same way.
 
 from __future__ import annotations
 
-from latentsearch.cli import admin_cmd, backup_cmd, build_cmd, eval_cmd, mcp_cmd, search_cmd
+from latentsearch.cli import (
+    admin_cmd,
+    backup_cmd,
+    build_cmd,
+    directory_cmd,
+    eval_cmd,
+    mcp_cmd,
+    search_cmd,
+)
 from latentsearch.cli.app import app
 from latentsearch.server.cli import register as register_server
 
@@ -24,6 +32,7 @@ app.command("backup", epilog=backup_cmd.BACKUP_EXAMPLES)(backup_cmd.backup_comma
 app.command("restore", epilog=backup_cmd.RESTORE_EXAMPLES)(backup_cmd.restore_command)
 register_server(app)  # serve, keys create|list|revoke
 app.command("mcp", epilog=mcp_cmd.EXAMPLES)(mcp_cmd.mcp_command)
+app.add_typer(directory_cmd.directory_app, name="directory")  # sync|status|users|forget
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """API-key authentication and role checks.
 
 A key arrives as ``Authorization: Bearer <key>`` (or ``X-API-Key: <key>``). A caller's principals
-come from its key only; an ``admin`` key may name other principals with ``on_behalf_of``.
+come from its key only (its groups, for a directory key, from the synced directory: see
+`latentsearch.server.principals`); an ``admin`` key may name other principals with ``on_behalf_of``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from latentsearch.server.keystore import KeyInfo, authenticate, principals_for
+from latentsearch.server.principals import resolve
 from latentsearch.server.schemas import OnBehalfOf
 
 RANK = {"reader": 0, "writer": 1, "admin": 2}
@@ -59,6 +61,8 @@ def current_caller(request: Request) -> Caller:
     state = request.app.state.ls
     with state.db.store.session() as s:
         info = authenticate(s, key)
+    if info is not None:  # a disabled or deleted directory user is refused like an unknown key
+        info = resolve(state.db, state.accounts, info)
     if info is None:
         raise HTTPException(
             401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"}

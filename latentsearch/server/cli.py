@@ -42,7 +42,9 @@ DatabaseOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 keys_app = typer.Typer(
-    help="Manage API keys (stored hashed; each is a user, groups and a role).", no_args_is_help=True
+    help="Manage API keys (stored hashed; each is a user, a role, and groups frozen in the key or "
+    "read from the synced directory).",
+    no_args_is_help=True,
 )
 
 
@@ -70,6 +72,13 @@ def serve(
         bool, typer.Option(help="Load every collection's encoder before accepting requests.")
     ] = True,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    directory_ttl: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Seconds a directory user's groups are cached (0: read them on every request).",
+        ),
+    ] = 30.0,
 ) -> None:
     """Serve the HTTP API, OpenAPI docs at /docs and the search page at /.
 
@@ -102,6 +111,7 @@ def serve(
         cors_origins=tuple(cors_origin or ()),
         max_body_bytes=max_body_bytes,
         warm=warm,
+        directory_ttl=directory_ttl,
     )
     try:
         connect(
@@ -137,7 +147,20 @@ def keys_create(
     database: DatabaseOpt = None,
     group: Annotated[
         list[str] | None,
-        typer.Option("--group", "-g", help="A group (principal group:<name>); repeatable."),
+        typer.Option(
+            "--group",
+            "-g",
+            help="A group frozen into the key (principal group:<name>); repeatable.",
+        ),
+    ] = None,
+    directory: Annotated[
+        bool | None,
+        typer.Option(
+            "--directory/--no-directory",
+            show_default=False,
+            help="Take the user's groups from the synced directory at each request (the default "
+            "once a directory source has synced and no --group is given).",
+        ),
     ] = None,
     role: Annotated[str, typer.Option(help="reader, writer or admin.")] = "reader",
     note: Annotated[str | None, typer.Option(help="A note to tell keys apart.")] = None,
@@ -145,13 +168,17 @@ def keys_create(
 ) -> None:
     """Create a key and print it once (only its hash is stored).
 
+    Example: latentsearch keys create --index indexes/demo --user alice   (groups from the directory)
     Example: latentsearch keys create --index indexes/demo --user alice --group eng --role reader
+    Example: latentsearch keys create --index indexes/demo --user ci --no-directory --role writer
     """
     from latentsearch.server import keystore
 
     try:
-        with _store(index, database) as db, db.store.transaction() as s:
-            new = keystore.create_key(s, user, group or [], role, note)
+        with _store(index, database) as db:
+            groups_from = _groups_from(db, user, group or [], directory)
+            with db.store.transaction() as s:
+                new = keystore.create_key(s, user, group or [], role, note, groups_from=groups_from)
     except LatentSearchError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
@@ -159,9 +186,37 @@ def keys_create(
         console.print_json(json.dumps({"key": new.key, **_info(new.info)}))
     else:
         console.print(new.key, soft_wrap=True, highlight=False)
-        err.print(
-            f"created {new.info.role} key {new.info.key_id} for {', '.join(new.info.principals)}; store it now, it is not shown again"
+        who = (
+            f"user:{user} with its directory groups"
+            if groups_from == "directory"
+            else ", ".join(new.info.principals)
         )
+        err.print(
+            f"created {new.info.role} key {new.info.key_id} for {who}; store it now, it is not shown again"
+        )
+
+
+def _groups_from(db: Database, user: str, groups: list[str], directory: bool | None) -> str:
+    """ "directory" or "key" for a new key (see docs/directory.md, "Keys")."""
+    from latentsearch.directory import in_use, lookup
+    from latentsearch.errors import InvalidInputError
+
+    if directory is None:
+        directory = not groups and in_use(db)
+    if not directory:
+        return "key"
+    if groups:
+        raise InvalidInputError(
+            "--group freezes groups into the key; a --directory key takes them from the directory"
+        )
+    account = lookup(db, user)
+    if account is None or account.disabled:
+        state = "is disabled in" if account else "is not in"
+        raise InvalidInputError(
+            f"user {user!r} {state} the synced directory (see `latentsearch directory users`); "
+            "sync it first, or give --group/--no-directory for a key with fixed groups"
+        )
+    return "directory"
 
 
 @keys_app.command("list")
@@ -187,7 +242,7 @@ def keys_list(
         table.add_row(
             i.key_id,
             i.user,
-            ", ".join(i.groups),
+            "(directory)" if i.groups_from == "directory" else ", ".join(i.groups),
             i.role,
             f"{i.created:%Y-%m-%d %H:%M}",
             f"{i.revoked:%Y-%m-%d %H:%M}" if i.revoked else "",
@@ -249,6 +304,7 @@ def _info(i: keystore.KeyInfo) -> dict[str, object]:
         "key_id": i.key_id,
         "user": i.user,
         "groups": list(i.groups),
+        "groups_from": i.groups_from,
         "role": i.role,
         "note": i.note,
         "created": i.created.isoformat(),

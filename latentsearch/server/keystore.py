@@ -1,4 +1,7 @@
-"""API keys (the server's table ``ls_api_keys``), stored hashed: each maps to one principal set (a user and groups) and a role.
+"""API keys (the server's table ``ls_api_keys``), stored hashed: each maps to a user, a role, and
+where the user's groups come from: the key itself (``groups_from="key"``, the groups frozen at
+creation, as every key made before directory sync) or the synced directory at request time
+(``groups_from="directory"``; see `latentsearch.server.principals`).
 
 A key is ``ls_<key_id>_<secret>``. Only its SHA-256 is stored (keys are 256-bit random secrets,
 so a fast hash is the right tool: there is nothing to brute-force). ``key_id`` is public: it
@@ -22,6 +25,7 @@ from latentsearch.store import Base
 from latentsearch.store.models import BigId, JsonType, UTCDateTime, utcnow
 
 ROLES = ("reader", "writer", "admin")
+GROUPS_FROM = ("key", "directory")
 PREFIX = "ls_"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,199}")  # fullmatch: no trailing newline
 MAX_NOTE = 500
@@ -38,6 +42,7 @@ class ApiKeyRow(Base):
     user: Mapped[str] = mapped_column(String(200))
     groups: Mapped[list[str]] = mapped_column(JsonType, default=list)
     role: Mapped[str] = mapped_column(String(16))
+    groups_from: Mapped[str] = mapped_column(String(16), default="key", server_default="key")
     note: Mapped[str | None] = mapped_column(String(500))
     created: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -54,6 +59,7 @@ class KeyInfo:
     note: str | None
     created: datetime
     revoked: datetime | None
+    groups_from: str = "key"  # "directory": `groups` are filled in per request from the directory
 
     @property
     def principals(self) -> list[str]:
@@ -95,9 +101,20 @@ def create_key(
     groups: list[str] | tuple[str, ...] = (),
     role: str = "reader",
     note: str | None = None,
+    *,
+    groups_from: str = "key",
 ) -> NewKey:
-    """Create a key for ``user`` in ``groups`` with ``role``; the returned key is shown only once."""
+    """Create a key for ``user`` in ``groups`` with ``role``; the returned key is shown only once.
+
+    ``groups_from="directory"``: the key carries no groups; each request gets the user's groups
+    from the synced directory, and a disabled or deleted directory user's key is refused."""
     check_name("user", user)
+    if groups_from not in GROUPS_FROM:
+        raise InvalidInputError(f"groups_from must be 'key' or 'directory', not {groups_from!r}")
+    if groups_from == "directory" and groups:
+        raise InvalidInputError(
+            "a directory key takes its groups from the directory; give no groups with it"
+        )
     for g in groups:
         check_name("group", g)
     if role not in ROLES:
@@ -116,6 +133,7 @@ def create_key(
         user=user,
         groups=sorted(set(groups)),
         role=role,
+        groups_from=groups_from,
         note=note,
         created=utcnow(),
         revoked=None,
@@ -168,4 +186,5 @@ def _info(row: ApiKeyRow) -> KeyInfo:
         note=row.note,
         created=row.created,
         revoked=row.revoked,
+        groups_from=row.groups_from or "key",
     )

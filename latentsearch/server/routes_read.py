@@ -55,6 +55,7 @@ def me(caller: Reader) -> dict[str, Any]:
         "key_id": k.key_id,
         "user": k.user,
         "groups": list(k.groups),
+        "groups_from": k.groups_from,
         "role": k.role,
         "principals": k.principals,
     }

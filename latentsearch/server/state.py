@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from latentsearch import Collection, Database, connect
+from latentsearch.directory import AccountCache
 from latentsearch.errors import CollectionNotFoundError, InvalidInputError
 
 log = logging.getLogger("latentsearch.server")
 
 ENV_PREFIX = "LATENTSEARCH_"
 DEFAULT_MAX_BODY = 16 << 20
+DEFAULT_DIRECTORY_TTL = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +24,8 @@ class Settings:
 
     ``cors_origins`` is empty by default (no CORS headers: the page is same-origin).
     ``max_body_bytes`` caps request bodies (413 beyond it). ``warm`` loads every collection's
-    encoder at start-up so the first search is not slow.
+    encoder at start-up so the first search is not slow. ``directory_ttl``: how many seconds a
+    user's directory groups (and disabled flag) are cached per process (0: read on every request).
     """
 
     index: Path
@@ -31,6 +34,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY
     warm: bool = True
+    directory_ttl: float = DEFAULT_DIRECTORY_TTL
 
     def to_env(self) -> dict[str, str]:
         """Environment for worker processes (``--workers N`` starts fresh interpreters)."""
@@ -40,6 +44,7 @@ class Settings:
             f"{ENV_PREFIX}CORS_ORIGINS": ",".join(self.cors_origins),
             f"{ENV_PREFIX}MAX_BODY_BYTES": str(self.max_body_bytes),
             f"{ENV_PREFIX}WARM": "1" if self.warm else "0",
+            f"{ENV_PREFIX}DIRECTORY_TTL": repr(self.directory_ttl),
         }
         if self.database:
             env[f"{ENV_PREFIX}DATABASE"] = self.database
@@ -59,6 +64,14 @@ class Settings:
             raise InvalidInputError(
                 f"{ENV_PREFIX}MAX_BODY_BYTES must be an integer number of bytes"
             ) from exc
+        try:
+            ttl = float(os.environ.get(f"{ENV_PREFIX}DIRECTORY_TTL", DEFAULT_DIRECTORY_TTL))
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"{ENV_PREFIX}DIRECTORY_TTL must be a number of seconds (0 or more)"
+            ) from exc
+        if not ttl >= 0:
+            raise InvalidInputError(f"{ENV_PREFIX}DIRECTORY_TTL must be 0 or more seconds")
         return cls(
             index=Path(index),
             database=os.environ.get(f"{ENV_PREFIX}DATABASE") or None,
@@ -66,6 +79,7 @@ class Settings:
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
             max_body_bytes=max_body,
             warm=os.environ.get(f"{ENV_PREFIX}WARM", "1") != "0",
+            directory_ttl=ttl,
         )
 
 
@@ -75,11 +89,13 @@ class State:
 
     settings: Settings
     db: Database = field(init=False)
+    accounts: AccountCache = field(init=False)  # directory users' groups, for a few seconds
 
     def __post_init__(self) -> None:
         self.db = connect(
             self.settings.index, database=self.settings.database, device=self.settings.device
         )
+        self.accounts = AccountCache(self.settings.directory_ttl)
 
     @property
     def uploads(self) -> Path:

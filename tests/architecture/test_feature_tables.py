@@ -19,6 +19,7 @@ from sqlalchemy import delete, inspect
 from sqlalchemy.orm import Session
 
 import latentsearch as ls
+import latentsearch.directory.tables
 import latentsearch.ingest.tables
 import latentsearch.server.keystore
 from latentsearch.ingest import state
@@ -31,7 +32,17 @@ from latentsearch.store.models import Base
 PACKAGE = Path(ls.__file__).parent
 STORE = PACKAGE / "store"
 # Layers above the store: store/ must import none of them.
-ABOVE = ("ingest", "server", "query", "evaluation", "cli", "core", "collection", "db")
+ABOVE = (
+    "ingest",
+    "directory",
+    "server",
+    "query",
+    "evaluation",
+    "cli",
+    "core",
+    "collection",
+    "db",
+)
 CORE_TABLES = {
     "ls_collections",
     "ls_items",
@@ -41,12 +52,20 @@ CORE_TABLES = {
     "ls_item_values",
     "ls_directions",
 }
-FEATURE_MODULES = {"latentsearch.ingest.tables", "latentsearch.server.keystore"}
+FEATURE_MODULES = {
+    "latentsearch.ingest.tables",
+    "latentsearch.server.keystore",
+    "latentsearch.directory.tables",
+}
 FEATURE_TABLES = {
     "ls_api_keys": latentsearch.server.keystore.ApiKeyRow,
     "ls_ingest_builds": latentsearch.ingest.tables.BuildRow,
     "ls_ingest_files": latentsearch.ingest.tables.SourceFileRow,
     "ls_ingest_docs": latentsearch.ingest.tables.SourceDocRow,
+    "ls_directory_sources": latentsearch.directory.tables.DirectorySourceRow,
+    "ls_directory_users": latentsearch.directory.tables.DirectoryUserRow,
+    "ls_directory_groups": latentsearch.directory.tables.DirectoryGroupRow,
+    "ls_directory_members": latentsearch.directory.tables.DirectoryMemberRow,
 }
 
 
@@ -102,7 +121,8 @@ def test_migrations_create_the_feature_tables_without_their_models(tmp_path: Pat
         f"store = Store({url!r})\n"
         "print(json.dumps({'tables': inspect(store.engine).get_table_names(),\n"
         "  'features_imported': [m for m in ('latentsearch.ingest.tables',\n"
-        "  'latentsearch.server.keystore', 'latentsearch.ingest.state') if m in sys.modules]}))\n"
+        "  'latentsearch.server.keystore', 'latentsearch.ingest.state',\n"
+        "  'latentsearch.directory.tables') if m in sys.modules]}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
     proc = subprocess.run(
