@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from latentsearch import Database
+from latentsearch.directory import AccountCache
 from latentsearch.errors import PermissionDeniedError
 from latentsearch.server.keystore import authenticate
+from latentsearch.server.principals import resolve
+from latentsearch.server.state import DEFAULT_DIRECTORY_TTL
 
 MISSING = (
     "missing API key: send 'Authorization: Bearer <key>' (a key from `latentsearch keys create`)"
@@ -28,9 +31,11 @@ INVALID = "invalid or revoked API key"
 
 @dataclass(frozen=True, slots=True)
 class Keys:
-    """Resolves a key to its principals against the index's key table."""
+    """Resolves a key to its principals against the index's key table, and a directory key's
+    groups against the synced directory (as the HTTP API does, with the same short-TTL cache)."""
 
     db: Database
+    accounts: AccountCache = field(default_factory=lambda: AccountCache(DEFAULT_DIRECTORY_TTL))
 
     def principals(self, key: str | None) -> list[str]:
         """The principals of an active ``key``; `PermissionDeniedError` for none or a bad one."""
@@ -38,6 +43,8 @@ class Keys:
             raise PermissionDeniedError(MISSING)
         with self.db.store.session() as s:
             info = authenticate(s, key)
+        if info is not None:  # a disabled or deleted directory user is refused like a bad key
+            info = resolve(self.db, self.accounts, info)
         if info is None:
             raise PermissionDeniedError(INVALID)
         return info.principals
