@@ -1,0 +1,197 @@
+"""Snippets as clean text for the page: Markdown, reStructuredText and HTML markup stripped by
+their own parsers (markdown-it-py, docutils, lxml), never by regular expressions.
+
+A stored passage keeps its markup (ingest stores `.md` and `.rst` files as written, and records
+may hold HTML), so the exact `citation` shows ``**bold**`` and ``<p>``. `preview` renders the
+region around the citation's snippet to plain text and picks the best window of that text
+again, with the query terms' offsets, so a client shows readable text and marks terms without
+parsing anything. The citation itself stays exact (it locates the raw text in the document).
+
+The format comes from the item's source: the suffix of its source URI's path, else of its
+document id (a build names documents by their path), else its ``type`` metadata (ingest sets
+it to the file suffix). Anything else is shown as written.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from latentsearch.query.citations import SNIPPET_CHARS, Span, cite
+from latentsearch.results import Hit
+
+Format = Literal["markdown", "rst", "html", "text"]
+SUFFIXES: dict[str, Format] = {
+    "md": "markdown",
+    "markdown": "markdown",
+    "mdown": "markdown",
+    "rst": "rst",
+    "rest": "rst",
+    "html": "html",
+    "htm": "html",
+    "xhtml": "html",
+}
+# The raw text rendered around the citation's snippet, each side: enough to close the markup a
+# window cuts into (a list, a table row, a bold run), bounded so that a 1 MB passage renders in
+# milliseconds. The region starts and ends at paragraph breaks where one is near.
+CONTEXT_CHARS = 1_500
+# HTML elements whose end is a break in the text (text_content() would join "a</p><p>b" as "ab").
+_BLOCKS = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "td",
+        "th",
+        "tr",
+        "ul",
+    ]
+)
+_DROPPED = ("script", "style", "template", "noscript")
+
+
+@dataclass(slots=True)
+class Preview:
+    """A hit's passage for display: plain ``text`` (markup of ``format`` removed, whitespace
+    collapsed) and the query terms' offsets in it."""
+
+    text: str
+    format: Format
+    highlights: list[Span] = field(default_factory=list)
+
+
+def source_format(hit: Hit) -> Format:
+    """The markup of ``hit``'s text, judged from its source URI, document id or ``type``."""
+    candidates: list[str] = []
+    if hit.source.uri:
+        candidates.append(urlsplit(hit.source.uri).path)
+    candidates.append(hit.chunk.parent if hit.chunk else hit.id)
+    for name in candidates:
+        suffix = posixpath.splitext(name)[1].lower().lstrip(".")
+        if suffix in SUFFIXES:
+            return SUFFIXES[suffix]
+    kind = hit.metadata.get("type") if isinstance(hit.metadata, dict) else None
+    if isinstance(kind, str) and kind.lower().lstrip(".") in SUFFIXES:
+        return SUFFIXES[kind.lower().lstrip(".")]
+    return "text"
+
+
+def plain_text(text: str, fmt: Format) -> str:
+    """``text`` in ``fmt`` as plain text, whitespace collapsed to single spaces."""
+    if fmt == "markdown":
+        out = _markdown(text)
+    elif fmt == "rst":
+        out = _rst(text)
+    elif fmt == "html":
+        out = _html(text)
+    else:
+        out = text
+    return " ".join(out.split())
+
+
+def preview(hit: Hit, query: str | None, *, width: int = SNIPPET_CHARS) -> Preview | None:
+    """The clean snippet of a text ``hit`` for a text ``query`` (None for image and vector hits)."""
+    if hit.kind != "text" or not hit.text:
+        return None
+    fmt = source_format(hit)
+    region = _region(hit, query, width) if fmt != "text" else hit.text
+    try:
+        clean = plain_text(region, fmt)
+    except Exception:  # a parser that chokes on a cut region: show the passage as written
+        fmt, clean = "text", " ".join(region.split())
+    c = cite(replace(hit, text=clean, kind="text"), query, width=width)
+    return Preview(text=c.snippet, format=fmt, highlights=c.highlights)
+
+
+def _region(hit: Hit, query: str | None, width: int) -> str:
+    """The raw text around the citation's snippet, cut at paragraph breaks where possible."""
+    text = hit.text or ""
+    if len(text) <= 2 * CONTEXT_CHARS + width:
+        return text
+    c = cite(hit, query, width=width)
+    base = hit.chunk.start if hit.chunk else 0
+    lo = max(0, c.start - base - CONTEXT_CHARS)
+    hi = min(len(text), c.end - base + CONTEXT_CHARS)
+    para = text.find("\n\n", lo, c.start - base)
+    if para >= 0:
+        lo = para + 2
+    para = text.rfind("\n\n", c.end - base, hi)
+    if para >= 0:
+        hi = para
+    return text[lo:hi]
+
+
+def _markdown(text: str) -> str:
+    from markdown_it import MarkdownIt
+
+    # CommonMark to HTML (raw HTML blocks pass through), then the HTML parser takes the tags off.
+    md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    return _html(md.render(text))
+
+
+def _rst(text: str) -> str:
+    from docutils import nodes
+    from docutils.core import publish_doctree
+
+    tree = publish_doctree(
+        text,
+        settings_overrides={
+            # Stored text is data: never read a file it names (include, raw :file:, csv-table
+            # :file:), never pass raw HTML through, never read docutils config files.
+            "file_insertion_enabled": False,
+            "raw_enabled": False,
+            "_disable_config": True,
+            "report_level": 5,
+            "halt_level": 5,
+            "warning_stream": False,
+            "input_encoding": "unicode",
+        },
+    )
+    # A cut region makes docutils complain (an unclosed `literal`); its messages are not text.
+    for msg in list(tree.findall(nodes.system_message)):
+        msg.parent.remove(msg)
+    shown: str = tree.astext()
+    return shown
+
+
+def _html(text: str) -> str:
+    import lxml.html
+    from lxml import etree
+
+    if not text.strip():
+        return ""
+    root: Any = lxml.html.fragment_fromstring(text, create_parent="div")
+    for el in list(root.iter(*_DROPPED)):
+        el.drop_tree()
+    for el in root.iter(etree.Element):
+        if isinstance(el.tag, str) and el.tag.lower() in _BLOCKS:
+            el.tail = "\n" + (el.tail or "")
+    shown: str = root.text_content()
+    return shown
