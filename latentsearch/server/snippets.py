@@ -15,6 +15,7 @@ it to the file suffix). Anything else is shown as written.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -149,6 +150,10 @@ def _region(hit: Hit, query: str | None, width: int) -> str:
 
 
 def _markdown(text: str) -> str:
+    return _balanced(_render_markdown, text, ("``", "`", "**", "__", "~~"))
+
+
+def _render_markdown(text: str) -> str:
     from markdown_it import MarkdownIt
 
     # CommonMark to HTML (raw HTML blocks pass through), then the HTML parser takes the tags off.
@@ -156,7 +161,30 @@ def _markdown(text: str) -> str:
     return _html(md.render(text))
 
 
+def _balanced(render: Callable[[str], str], text: str, delimiters: tuple[str, ...]) -> str:
+    """``render(text)``, re-rendered with a delimiter added at the start or end when a passage
+    cut through a span (a chunk that starts inside `` `code` `` or ``**bold**``): the parser
+    then sees the whole span, and the lone delimiter does not reach the page."""
+
+    def left(shown: str) -> int:
+        return sum(shown.count(d) for d in delimiters)
+
+    out = render(text)
+    for d in delimiters:
+        if d not in out:
+            continue
+        for variant in (text + d, d + text):
+            tried = render(variant)
+            if left(tried) < left(out) and len(tried.split()) >= len(out.split()):
+                text, out = variant, tried
+    return out
+
+
 def _rst(text: str) -> str:
+    return _balanced(_render_rst, text, ("``", "**"))
+
+
+def _render_rst(text: str) -> str:
     from docutils import nodes
     from docutils.core import publish_doctree
 
