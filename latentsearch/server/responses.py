@@ -105,6 +105,8 @@ PreviewOut = derive(
     text=Field(description="at most about 240 characters of plain text"),
     format=Field(description="the markup removed, judged from the item's source suffix or type"),
     highlights=Field(description="query-term offsets within text"),
+    more_before=Field(description="the document has text before this snippet (show an ellipsis)"),
+    more_after=Field(description="the document has text after this snippet (show an ellipsis)"),
 )
 HitOut = derive(
     Hit,

@@ -81,11 +81,14 @@ _DROPPED = ("script", "style", "template", "noscript")
 @dataclass(slots=True)
 class Preview:
     """A hit's passage for display: plain ``text`` (markup of ``format`` removed, whitespace
-    collapsed) and the query terms' offsets in it."""
+    collapsed), the query terms' offsets in it, and whether the document goes on before or after
+    it (a client shows an ellipsis there)."""
 
     text: str
     format: Format
     highlights: list[Span] = field(default_factory=list)
+    more_before: bool = False
+    more_after: bool = False
 
 
 def source_format(hit: Hit) -> Format:
@@ -122,31 +125,40 @@ def preview(hit: Hit, query: str | None, *, width: int = SNIPPET_CHARS) -> Previ
     if hit.kind != "text" or not hit.text:
         return None
     fmt = source_format(hit)
-    region = _region(hit, query, width) if fmt != "text" else hit.text
+    text = hit.text
+    lo, hi = _region(hit, query, width) if fmt != "text" else (0, len(text))
+    region = text[lo:hi]
     try:
         clean = plain_text(region, fmt)
     except Exception:  # a parser that chokes on a cut region: show the passage as written
         fmt, clean = "text", " ".join(region.split())
-    c = cite(replace(hit, text=clean, kind="text"), query, width=width)
-    return Preview(text=c.snippet, format=fmt, highlights=c.highlights)
+    c = cite(replace(hit, text=clean, kind="text", chunk=None), query, width=width)
+    return Preview(
+        text=c.snippet,
+        format=fmt,
+        highlights=c.highlights,
+        more_before=c.start > 0 or lo > 0 or (hit.chunk is not None and hit.chunk.start > 0),
+        more_after=c.end < len(clean) or hi < len(text),
+    )
 
 
-def _region(hit: Hit, query: str | None, width: int) -> str:
-    """The raw text around the citation's snippet, cut at paragraph breaks where possible."""
+def _region(hit: Hit, query: str | None, width: int) -> tuple[int, int]:
+    """Where the raw text around the citation's snippet is, cut at paragraph breaks if near."""
     text = hit.text or ""
     if len(text) <= 2 * CONTEXT_CHARS + width:
-        return text
+        return 0, len(text)
     c = cite(hit, query, width=width)
     base = hit.chunk.start if hit.chunk else 0
-    lo = max(0, c.start - base - CONTEXT_CHARS)
-    hi = min(len(text), c.end - base + CONTEXT_CHARS)
-    para = text.find("\n\n", lo, c.start - base)
+    start, end = c.start - base, c.end - base
+    lo = max(0, start - CONTEXT_CHARS)
+    hi = min(len(text), end + CONTEXT_CHARS)
+    para = text.find("\n\n", lo, start)
     if para >= 0:
         lo = para + 2
-    para = text.rfind("\n\n", c.end - base, hi)
+    para = text.rfind("\n\n", end, hi)
     if para >= 0:
         hi = para
-    return text[lo:hi]
+    return lo, hi
 
 
 def _markdown(text: str) -> str:

@@ -108,9 +108,21 @@ def test_a_long_passage_renders_only_around_the_snippet() -> None:
     h = hit(text, uri="https://x.example/a.md")
     p = preview(h, "needle")
     assert p is not None and "needle" in p.text and "**" not in p.text
-    region = _region(h, "needle", SNIPPET_CHARS)  # what was rendered: paragraphs near the match
+    lo, hi = _region(h, "needle", SNIPPET_CHARS)  # what was rendered: paragraphs near the match
+    region = text[lo:hi]
     assert "needle" in region and len(region) <= 2 * CONTEXT_CHARS + SNIPPET_CHARS
     assert region.startswith("Filler") and region.endswith("find.")
+    assert p.more_before and p.more_after
+
+
+def test_preview_says_whether_the_passage_goes_on() -> None:
+    whole = preview(hit("A short **note**.", uri="https://x.example/a.md"), "note")
+    assert whole is not None and whole.text == "A short note." and whole.highlights
+    assert not whole.more_before and not whole.more_after
+    later = preview(hit("A short note.", chunk=Chunk("doc", 500, 513)), "note")
+    assert later is not None and later.more_before and not later.more_after
+    long = preview(hit("word " * 200 + "needle " + "word " * 200), "needle")
+    assert long is not None and long.more_before and long.more_after and len(long.text) <= 240
 
 
 def test_image_and_vector_hits_have_no_preview() -> None:

@@ -72,10 +72,10 @@ const Results = (() => {
       return { kind: "similarity", label: `inner product ${s.toFixed(3)}`,
         tip: "Dense: inner product of the query and this item's vector (higher is closer)." };
     }
-    const pct = Math.round(Math.max(0, Math.min(1, s)) * 100);
-    return { kind: "similarity", label: `${pct}% similar`, value: s,
+    return { kind: "similarity", label: `similarity ${s.toFixed(2)}`, value: s,
       tip: `Dense: cosine similarity ${s.toFixed(3)} between the query and this ` +
-        `${hit.kind === "image" ? "image" : "passage"} (100% = same direction, 0% = unrelated).` };
+        `${hit.kind === "image" ? "image" : "passage"}, from -1 to 1 (1 = same direction, ` +
+        `0 = unrelated); the bar shows 0 to 1.` };
   }
 
   function scoreEl(hit, rank, ctx) {
@@ -113,7 +113,10 @@ const Results = (() => {
     const p = el("p", "snippet");
     const pv = hit.preview;
     if (pv) {
+      // The ellipses are a separate node, outside the text the offsets point into.
+      if (pv.more_before) p.append(el("span", "ellipsis", "… "));
       p.append(highlighted(pv.text, pv.highlights));
+      if (pv.more_after) p.append(el("span", "ellipsis", " …"));
       p.dataset.format = pv.format;
     } else if (hit.citation && hit.citation.snippet) {
       p.append(highlighted(hit.citation.snippet, hit.citation.highlights));
@@ -121,14 +124,16 @@ const Results = (() => {
     return p;
   }
 
-  function passageEl(hit, rank, ctx) {
+  function passageEl(hit, rank, ctx, withScore) {
+    // The best passage's score is the document's, shown once on the document's line.
     const li = el("li", "passage");
     li.dataset.id = hit.id;
     li.append(snippetEl(hit));
     const meta = el("div", "meta");
     const c = hit.citation || {};
-    meta.append(scoreEl(hit, rank, ctx), c.snippet ? ` · chars ${c.start}–${c.end}` : "");
-    li.append(meta);
+    if (withScore) meta.append(scoreEl(hit, rank, ctx), c.snippet ? " · " : "");
+    if (c.snippet) meta.append(`characters ${c.start}–${c.end}`);
+    if (meta.childNodes.length) li.append(meta);
     if (hit.why && ctx.mode !== "hybrid") li.append(whyBars(hit.why));
     return li;
   }
@@ -168,15 +173,20 @@ const Results = (() => {
     meta.append(scoreEl(best, doc.rank, ctx), ` · ${doc.doc_id}`,
       doc.uri && doc.uri !== doc.doc_id ? ` · ${doc.uri}` : "",
       n > 1 ? ` · ${n} passages` : "");
-    const passages = el("ol", "passages");
-    passages.append(passageEl(best, doc.rank, ctx));
-    body.append(title, meta, passages);
+    body.append(title, meta);
+    if (best.kind === "text" || best.why) {
+      const passages = el("ol", "passages");
+      passages.append(passageEl(best, doc.rank, ctx, false));
+      body.append(passages);
+    }
     const more = doc.hits.slice(1, 1 + MORE_PASSAGES);
     if (more.length) {
       const fold = el("details", "more");
-      fold.append(el("summary", null, `${more.length} more passage${more.length > 1 ? "s" : ""} from this document`));
+      const of = n - 1 > more.length ? ` (the best ${more.length} of ${n - 1})` : "";
+      fold.append(el("summary", null,
+        `${more.length} more passage${more.length > 1 ? "s" : ""} from this document${of}`));
       const list = el("ol", "passages");
-      for (const i of more) list.append(passageEl(hits[i], i + 1, ctx));
+      for (const i of more) list.append(passageEl(hits[i], i + 1, ctx, true));
       fold.append(list);
       body.append(fold);
     }
