@@ -130,6 +130,8 @@ def preview(hit: Hit, query: str | None, *, width: int = SNIPPET_CHARS) -> Previ
     text = hit.text
     lo, hi = _region(hit, query, width) if fmt != "text" else (0, len(text))
     region = text[lo:hi]
+    if fmt == "html":
+        region = _whole_tags(region, lo > 0 or (hit.chunk is not None and hit.chunk.start > 0))
     try:
         clean = plain_text(region, fmt)
     except Exception:  # a parser that chokes on a cut region: show the passage as written
@@ -142,6 +144,17 @@ def preview(hit: Hit, query: str | None, *, width: int = SNIPPET_CHARS) -> Previ
         more_before=c.start > 0 or lo > 0 or (hit.chunk is not None and hit.chunk.start > 0),
         more_after=c.end < len(clean) or hi < len(text),
     )
+
+
+def _whole_tags(html: str, cut_before: bool) -> str:
+    """``html`` less a tag cut at either edge of a passage (``ass="x">`` or ``<a hr``), which the
+    parser would otherwise keep as text. A leading ">" counts only where the passage starts
+    inside the document."""
+    first_gt, first_lt = html.find(">"), html.find("<")
+    if cut_before and first_gt >= 0 and (first_lt < 0 or first_gt < first_lt):
+        html = html[first_gt + 1 :]
+    last_lt, last_gt = html.rfind("<"), html.rfind(">")
+    return html[:last_lt] if last_lt > last_gt else html
 
 
 def _region(hit: Hit, query: str | None, width: int) -> tuple[int, int]:
@@ -164,7 +177,7 @@ def _region(hit: Hit, query: str | None, width: int) -> tuple[int, int]:
 
 
 def _markdown(text: str) -> str:
-    return _balanced(_render_markdown, text, ("``", "`", "**", "__", "~~"))
+    return _balanced(_render_markdown, text, MARKDOWN_SPANS)
 
 
 def _render_markdown(text: str) -> str:
@@ -180,19 +193,36 @@ def _markdown_parser() -> Any:
     return MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
-def _balanced(render: Callable[[str], str], text: str, delimiters: tuple[str, ...]) -> str:
-    """``render(text)``, re-rendered with a delimiter added at the start or end when a passage
-    cut through a span (a chunk that starts inside `` `code` `` or ``**bold**``): the parser
-    then sees the whole span, and the lone delimiter does not reach the page."""
+# A cut span: what is left of it on the page, and what closes it at the start and at the end.
+# `` `code` ``, ``**bold**``, ``~~gone~~`` close with themselves; a link cut after its "[" leaves
+# "](url)", closed by a "[" in front.
+Span_ = tuple[str, str, str]
+MARKDOWN_SPANS: tuple[Span_, ...] = (
+    ("``", "``", "``"),
+    ("`", "`", "`"),
+    ("**", "**", "**"),
+    ("__", "__", "__"),
+    ("~~", "~~", "~~"),
+    ("](", "[", ""),
+)
+RST_SPANS: tuple[Span_, ...] = (("``", "``", "``"), ("**", "**", "**"))
+
+
+def _balanced(render: Callable[[str], str], text: str, spans: tuple[Span_, ...]) -> str:
+    """``render(text)``, re-rendered with a span closed at the start or the end when a passage
+    was cut inside it (a chunk that starts inside `` `code` ``, ``**bold**`` or a link): the
+    parser then sees the whole span, and its lone delimiter does not reach the page."""
 
     def left(shown: str) -> int:
-        return sum(shown.count(d) for d in delimiters)
+        return sum(shown.count(seen) for seen, _, _ in spans)
 
     out = render(text)
-    for d in delimiters:
-        if d not in out:
+    for seen, head, tail in spans:
+        if seen not in out:
             continue
-        for variant in (text + d, d + text):
+        variants = [text + tail] if tail else []
+        variants += [head + text] if head else []
+        for variant in variants:
             tried = render(variant)
             if left(tried) < left(out) and len(tried.split()) >= len(out.split()):
                 text, out = variant, tried
@@ -200,7 +230,7 @@ def _balanced(render: Callable[[str], str], text: str, delimiters: tuple[str, ..
 
 
 def _rst(text: str) -> str:
-    return _balanced(_render_rst, text, ("``", "**"))
+    return _balanced(_render_rst, text, RST_SPANS)
 
 
 def _render_rst(text: str) -> str:
@@ -244,7 +274,8 @@ def _html(text: str) -> str:
     for el in list(root.iter(*_DROPPED)):
         el.drop_tree()
     for el in root.iter(etree.Element):
-        if isinstance(el.tag, str) and el.tag.lower() in _BLOCKS:
+        if isinstance(el.tag, str) and el.tag.lower() in _BLOCKS:  # a break on both sides
+            el.text = "\n" + (el.text or "")
             el.tail = "\n" + (el.tail or "")
     shown: str = root.text_content()
     return shown

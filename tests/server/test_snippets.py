@@ -155,3 +155,17 @@ def test_a_passage_cut_inside_a_span_loses_the_lone_delimiter(
 
 def test_literal_stars_and_underscores_stay() -> None:
     assert plain_text("5 * 3 and snake_case_name", "markdown") == "5 * 3 and snake_case_name"
+
+
+def test_a_link_cut_after_its_bracket_shows_only_its_text() -> None:
+    cut = "runbook](https://wiki.example/vpn) before you call"
+    assert plain_text(cut, "markdown") == "runbook before you call"
+
+
+def test_html_tags_cut_at_the_passage_edges_are_dropped() -> None:
+    cut = 'ass="intro">Badges are <b>printed</b> at the kiosk.</p><p>Lost <a hr'
+    chunk = Chunk("kiosk.html", 40, 40 + len(cut))
+    p = preview(hit(cut, id="kiosk.html#2", chunk=chunk), "badges")
+    assert p is not None and p.text == "Badges are printed at the kiosk. Lost", p
+    whole = preview(hit("x > y, said <b>the</b> doc", uri="https://x.example/a.html"), "doc")
+    assert whole is not None and whole.text == "x > y, said the doc"  # the document's start
