@@ -135,7 +135,7 @@ def hit_out(
         "text": text[:text_limit] if truncated else text,
         "text_truncated": truncated,
         "citation": replace(c, uri=public_uri(c.uri, index, _doc_ids(hit))),
-        "preview": preview(hit, query_text),
+        "preview": preview(hit, query_text, citation=c),
     }
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from latentsearch.query.citations import SNIPPET_CHARS, Span, cite
+from latentsearch.query.citations import SNIPPET_CHARS, Citation, Span, cite
 from latentsearch.results import Hit
 
 Format = Literal["markdown", "rst", "html", "text"]
@@ -122,13 +122,18 @@ def plain_text(text: str, fmt: Format) -> str:
     return " ".join(out.split())
 
 
-def preview(hit: Hit, query: str | None, *, width: int = SNIPPET_CHARS) -> Preview | None:
-    """The clean snippet of a text ``hit`` for a text ``query`` (None for image and vector hits)."""
+def preview(
+    hit: Hit, query: str | None, *, width: int = SNIPPET_CHARS, citation: Citation | None = None
+) -> Preview | None:
+    """The clean snippet of a text ``hit`` for a text ``query`` (None for image and vector hits).
+
+    ``citation``: the hit's citation when the caller has it (`cite` of the same hit and query),
+    so that a long passage is not scanned twice."""
     if hit.kind != "text" or not hit.text:
         return None
     fmt = source_format(hit)
     text = hit.text
-    lo, hi = _region(hit, query, width) if fmt != "text" else (0, len(text))
+    lo, hi = _region(hit, citation or cite(hit, query, width=width), width)
     region = text[lo:hi]
     if fmt == "html":
         region = _whole_tags(region, lo > 0 or (hit.chunk is not None and hit.chunk.start > 0))
@@ -157,12 +162,12 @@ def _whole_tags(html: str, cut_before: bool) -> str:
     return html[:last_lt] if last_lt > last_gt else html
 
 
-def _region(hit: Hit, query: str | None, width: int) -> tuple[int, int]:
-    """Where the raw text around the citation's snippet is, cut at paragraph breaks if near."""
+def _region(hit: Hit, c: Citation, width: int) -> tuple[int, int]:
+    """Where the raw text around the citation's snippet is, cut at paragraph breaks if near:
+    bounded work for a 1 MB passage, whatever its format."""
     text = hit.text or ""
     if len(text) <= 2 * CONTEXT_CHARS + width:
         return 0, len(text)
-    c = cite(hit, query, width=width)
     base = hit.chunk.start if hit.chunk else 0
     start, end = c.start - base, c.end - base
     lo = max(0, start - CONTEXT_CHARS)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from resultskit import MARKUP, SAMPLES
 
-from latentsearch.query.citations import SNIPPET_CHARS
+from latentsearch.query.citations import SNIPPET_CHARS, cite
 from latentsearch.results import Chunk, Hit, Source
 from latentsearch.server.snippets import CONTEXT_CHARS, _region, plain_text, preview, source_format
 
@@ -108,7 +108,9 @@ def test_a_long_passage_renders_only_around_the_snippet() -> None:
     h = hit(text, uri="https://x.example/a.md")
     p = preview(h, "needle")
     assert p is not None and "needle" in p.text and "**" not in p.text
-    lo, hi = _region(h, "needle", SNIPPET_CHARS)  # what was rendered: paragraphs near the match
+    lo, hi = _region(
+        h, cite(h, "needle"), SNIPPET_CHARS
+    )  # what was rendered: paragraphs near the match
     region = text[lo:hi]
     assert "needle" in region and len(region) <= 2 * CONTEXT_CHARS + SNIPPET_CHARS
     assert region.startswith("Filler") and region.endswith("find.")
@@ -169,3 +171,14 @@ def test_html_tags_cut_at_the_passage_edges_are_dropped() -> None:
     assert p is not None and p.text == "Badges are printed at the kiosk. Lost", p
     whole = preview(hit("x > y, said <b>the</b> doc", uri="https://x.example/a.html"), "doc")
     assert whole is not None and whole.text == "x > y, said the doc"  # the document's start
+
+
+def test_a_megabyte_plain_passage_is_previewed_from_its_region_only() -> None:
+    text = "filler words here. " * 55_000 + "the VPN outage was fixed. " + "more filler. " * 1000
+    h = hit(text)
+    c = cite(h, "vpn outage")
+    lo, hi = _region(h, c, SNIPPET_CHARS)
+    assert hi - lo <= 2 * CONTEXT_CHARS + SNIPPET_CHARS < len(text) // 300
+    p = preview(h, "vpn outage", citation=c)
+    assert p is not None and p.format == "text" and "VPN outage" in p.text
+    assert [p.text[s.start : s.end] for s in p.highlights] == ["VPN", "outage"]
