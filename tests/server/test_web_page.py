@@ -148,9 +148,23 @@ def test_result_list(site, browser) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     page.goto(url)
+    # The first collection's facets answer late, after another collection was picked: the box
+    # keeps the picked collection's facets only.
+    held: list = []
+    page.route("**/collections/docs/facets*", lambda route: held.append(route))
     use_key(page, keys.alice, "alice")
     page.select_option("#collection", "samples")
-    page.wait_for_selector("#facets input[type=checkbox]")
+    page.wait_for_selector("#facets input[data-field=path]")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    with page.expect_response("**/collections/docs/facets*"):
+        held[0].continue_()
+    page.unroute("**/collections/docs/facets*")
+    page.evaluate("new Promise((done) => setTimeout(done, 100))")
+    heads = page.eval_on_selector_all("#facets h3", "els => els.map(e => e.textContent)")
+    assert sorted(heads) == ["path", "type"], heads
 
     # one entry per document, its further passages folded under it
     docs = search(page, "vpn disconnects on windows laptops", "hybrid")

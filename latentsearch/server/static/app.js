@@ -74,6 +74,9 @@ async function loadFacets() {
   state.filters = {};
   if (!name) return;
   const data = await api("GET", `/collections/${encodeURIComponent(name)}/facets`);
+  // Another collection was picked while this answer was on its way: its own call fills the box.
+  if (name !== $("#collection").value) return;
+  box.replaceChildren();
   for (const [field, values] of Object.entries(data.facets)) {
     const h = document.createElement("h3");
     h.textContent = field;
