@@ -20,6 +20,7 @@ from latentsearch.errors import ImageError
 from latentsearch.query.citations import cite
 from latentsearch.results import Hit, Item, Source
 from latentsearch.server.schemas import RecordIn
+from latentsearch.server.snippets import preview
 
 # A search answer carries each hit's text up to HIT_TEXT_CHARS characters, and all of them
 # together up to RESPONSE_TEXT_CHARS (shared out evenly, at least MIN_HIT_TEXT_CHARS each): a
@@ -134,6 +135,7 @@ def hit_out(
         "text": text[:text_limit] if truncated else text,
         "text_truncated": truncated,
         "citation": replace(c, uri=public_uri(c.uri, index, _doc_ids(hit))),
+        "preview": preview(hit, query_text, citation=c),
     }
 
 

@@ -24,6 +24,7 @@ from pydantic.fields import FieldInfo
 
 from latentsearch.query.citations import Citation, Span
 from latentsearch.results import Chunk, FacetValue, Hit, Item, Source, WriteResult
+from latentsearch.server.snippets import Preview
 
 # Each result type, once derived, stands for its response model inside later ones.
 _MODELS: dict[type, type[BaseModel]] = {}
@@ -96,6 +97,17 @@ CitationOut = derive(
     start=Field(description="offset of the snippet in the document's text"),
     highlights=Field(description="query-term offsets within the snippet"),
 )
+PreviewOut = derive(
+    Preview,
+    "PreviewOut",
+    doc="The passage as plain text for display: Markdown, reStructuredText or HTML markup "
+    "removed by their parsers (format), with the query terms' offsets in it.",
+    text=Field(description="at most about 240 characters of plain text"),
+    format=Field(description="the markup removed, judged from the item's source suffix or type"),
+    highlights=Field(description="query-term offsets within text"),
+    more_before=Field(description="the document has text before this snippet (show an ellipsis)"),
+    more_after=Field(description="the document has text after this snippet (show an ellipsis)"),
+)
 HitOut = derive(
     Hit,
     "HitOut",
@@ -107,13 +119,40 @@ HitOut = derive(
         ),
     ),
     citation=(Citation, ...),
+    preview=(
+        Preview | None,
+        Field(None, description="the snippet as clean text (None for image and vector hits)"),
+    ),
 )
 ItemOut = derive(Item, "ItemOut", drop={"content_hash", "vector"})
 WriteResponse = derive(WriteResult, "WriteResponse", ids=Field(default_factory=list))
 FacetValueOut = derive(FacetValue, "FacetValue")
 
+
+class DocumentOut(BaseModel):
+    """One document of an answer, with the positions of its hits (its passages) in ``hits``."""
+
+    doc_id: str = Field(description="the source document: a chunk's parent, else the item")
+    title: str | None
+    uri: str | None = Field(description="public source URI, as in the hits' citations")
+    kind: str
+    rank: int = Field(description="1-based position of the document's best hit in hits")
+    score: float = Field(description="the score of the document's best hit")
+    hits: list[int] = Field(description="positions in hits of this document's passages, best first")
+
+
 SearchResponse = envelope(
-    "SearchResponse", hits=(list[Hit], ...), mode=(str, ...), took_ms=(float, ...)
+    "SearchResponse",
+    hits=(list[Hit], ...),
+    documents=(
+        list[DocumentOut],
+        Field(
+            default_factory=list,
+            description="the hits grouped by document, in the order of each document's best hit",
+        ),
+    ),
+    mode=(str, ...),
+    took_ms=(float, ...),
 )
 FacetsResponse = envelope(
     "FacetsResponse",

@@ -13,10 +13,11 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from latentsearch import Fusion
-from latentsearch.errors import ItemNotFoundError
+from latentsearch.errors import ImageError, ItemNotFoundError
+from latentsearch.results import Hit
 from latentsearch.server.auth import Caller, Reader
 from latentsearch.server.convert import (
     decode_image,
@@ -25,6 +26,7 @@ from latentsearch.server.convert import (
     item_out,
     public_model,
 )
+from latentsearch.server.documents import documents_out
 from latentsearch.server.metrics import SEARCHES
 from latentsearch.server.responses import CollectionOut, FacetsResponse, ItemOut, SearchResponse
 from latentsearch.server.schemas import (
@@ -35,11 +37,16 @@ from latentsearch.server.schemas import (
     SearchRequest,
 )
 from latentsearch.server.state import State
+from latentsearch.server.thumbnails import THUMB_MAX, THUMB_MIN, thumbnail
 
 router = APIRouter()
 CollectionName = Annotated[str, Path(min_length=1, max_length=200)]
 ItemId = Annotated[str, Path(min_length=1, max_length=512)]
 QueryId = Annotated[str, Query(min_length=1, max_length=512)]
+ThumbSize = Annotated[
+    int | None,
+    Query(ge=THUMB_MIN, le=THUMB_MAX, description="fit the image into size x size pixels (JPEG)"),
+]
 _QUOTED = re.compile(r'([+-]?)\s*(?:\d+(?:\.\d+)?\s*\*\s*)?"([^"]*)"')
 
 
@@ -113,11 +120,7 @@ def search(
         allow_paths=False,  # the server never opens a path a request names
     )
     SEARCHES.labels("search", body.mode).inc()
-    return {
-        "hits": hits_out(hits, body.text, state.db.path),
-        "mode": body.mode,
-        "took_ms": _ms(started),
-    }
+    return _answer(hits, body.text, state, body.mode, started)
 
 
 @router.post("/collections/{name}/query", tags=["search"], response_model=SearchResponse)
@@ -141,7 +144,7 @@ def query(
     )
     SEARCHES.labels("query", "dense").inc()
     text = positive_text(body.expr)
-    return {"hits": hits_out(hits, text, state.db.path), "mode": "dense", "took_ms": _ms(started)}
+    return _answer(hits, text, state, "dense", started)
 
 
 @router.post("/collections/{name}/analogy", tags=["search"], response_model=SearchResponse)
@@ -169,7 +172,20 @@ def analogy(
     )
     SEARCHES.labels("analogy", "dense").inc()
     text = " ".join(t for t in body.positive if isinstance(t, str)) or None
-    return {"hits": hits_out(hits, text, state.db.path), "mode": "dense", "took_ms": _ms(started)}
+    return _answer(hits, text, state, "dense", started)
+
+
+def _answer(
+    hits: list[Hit], text: str | None, state: State, mode: str, started: float
+) -> dict[str, Any]:
+    """A `SearchResponse`: the hits as shown, and the same hits grouped by document."""
+    shown = hits_out(hits, text, state.db.path)
+    return {
+        "hits": shown,
+        "documents": documents_out(hits, shown),
+        "mode": mode,
+        "took_ms": _ms(started),
+    }
 
 
 def _term(t: str | ItemRef | ImageRef) -> str | dict[str, str]:
@@ -199,18 +215,22 @@ def get_item_by_query(
     "/collections/{name}/images/{item_id:path}", tags=["items"], response_class=FileResponse
 )
 def get_image(
-    name: CollectionName, item_id: ItemId, request: Request, caller: Reader
-) -> FileResponse:
-    """The image file of an image item (for thumbnails)."""
-    return _image(name, item_id, request, caller)
+    name: CollectionName,
+    item_id: ItemId,
+    request: Request,
+    caller: Reader,
+    size: ThumbSize = None,
+) -> Response:
+    """The image file of an image item; with ``?size=N`` a JPEG thumbnail of at most N x N."""
+    return _image(name, item_id, request, caller, size)
 
 
 @router.get("/collections/{name}/image", tags=["items"], response_class=FileResponse)
 def get_image_by_query(
-    name: CollectionName, id: QueryId, request: Request, caller: Reader
-) -> FileResponse:
-    """The image file of the image item ``?id=`` (any id)."""
-    return _image(name, id, request, caller)
+    name: CollectionName, id: QueryId, request: Request, caller: Reader, size: ThumbSize = None
+) -> Response:
+    """The image file of the image item ``?id=`` (any id); ``&size=N``: a thumbnail."""
+    return _image(name, id, request, caller, size)
 
 
 def _item(name: str, item_id: str, request: Request, caller: Caller) -> dict[str, Any]:
@@ -219,7 +239,7 @@ def _item(name: str, item_id: str, request: Request, caller: Caller) -> dict[str
     return item_out(col.get(item_id, principals=caller.principals()), state.db.path)
 
 
-def _image(name: str, item_id: str, request: Request, caller: Caller) -> FileResponse:
+def _image(name: str, item_id: str, request: Request, caller: Caller, size: int | None) -> Response:
     col = _state(request).collection(name)
     item = col.get(item_id, principals=caller.principals())
     if item.kind != "image" or not item.text:
@@ -228,7 +248,14 @@ def _image(name: str, item_id: str, request: Request, caller: Caller) -> FileRes
     # A file gone from disk (or no longer a regular file) is answered like a missing item.
     if not _regular_file(path):
         raise ItemNotFoundError(f"no item with id {item_id!r} in collection {col.name!r}")
-    return FileResponse(path, headers={"Cache-Control": "private, max-age=300"})
+    headers = {"Cache-Control": "private, max-age=300"}
+    if size is not None:
+        try:
+            data, media = thumbnail(path, size)  # the item's stored path, never a requested one
+        except (ImageError, OSError) as exc:  # its message would name the server path
+            raise ItemNotFoundError(f"item {item_id!r} has no readable image") from exc
+        return Response(data, media_type=media, headers=headers)
+    return FileResponse(path, headers=headers)
 
 
 def _regular_file(path: str) -> bool:

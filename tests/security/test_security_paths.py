@@ -384,7 +384,10 @@ def test_items_and_images_with_slashes_in_their_ids(world: World) -> None:
     hidden = api.get("/collections/photos/image?id=red-circle", headers=key)
     missing = api.get("/collections/photos/image?id=no/such", headers=key)
     assert hidden.status_code == missing.status_code == 404
-    js = (Path(ls.__file__).parent / "server" / "static" / "app.js").read_text()
+    r = api.get("/collections/photos/image?id=shots%2Fred_circle.png&size=32", headers=key)
+    assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).size == (32, 32)
+    static = Path(ls.__file__).parent / "server" / "static"
+    js = "".join((static / name).read_text() for name in ("app.js", "results.js"))
     assert "/image?id=${encodeURIComponent(id)}" in js and "/images/${" not in js
 
 

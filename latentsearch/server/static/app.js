@@ -2,7 +2,8 @@
 "use strict";
 const $ = (sel) => document.querySelector(sel);
 const KEY = "latentsearch.key";
-const state = { filters: {} };
+const state = { filters: {}, collections: {} };
+const K = 30; // passages asked for: up to 10 documents are shown, their further passages folded
 
 function key() { return sessionStorage.getItem(KEY) || ""; }
 
@@ -53,6 +54,7 @@ function forgetKey() {
 
 async function loadCollections() {
   const cols = await api("GET", "/collections");
+  state.collections = Object.fromEntries(cols.map((c) => [c.name, c]));
   const sel = $("#collection");
   const previous = sel.value;
   sel.replaceChildren(...cols.map((c) => {
@@ -72,6 +74,9 @@ async function loadFacets() {
   state.filters = {};
   if (!name) return;
   const data = await api("GET", `/collections/${encodeURIComponent(name)}/facets`);
+  // Another collection was picked while this answer was on its way: its own call fills the box.
+  if (name !== $("#collection").value) return;
+  box.replaceChildren();
   for (const [field, values] of Object.entries(data.facets)) {
     const h = document.createElement("h3");
     h.textContent = field;
@@ -127,88 +132,23 @@ async function search(event) {
   try {
     let data;
     if (isExpression(q)) {
-      data = await api("POST", `${base}/query`, { expr: q, k: 10, where: filter });
+      data = await api("POST", `${base}/query`, { expr: q, k: K, where: filter });
     } else {
-      data = await api("POST", `${base}/search`, { text: q, k: 10, mode, where: filter });
+      data = await api("POST", `${base}/search`, { text: q, k: K, mode, where: filter });
     }
-    render(data.hits, name);
-    status(`${data.hits.length} result(s) · ${data.mode}${isExpression(q) ? " expression" : ""} · ${data.took_ms} ms`);
+    const docs = render(data.hits, name, data);
+    status(`${docs} result(s) from ${data.hits.length} passage(s) · ${data.mode}${isExpression(q) ? " expression" : ""} · ${data.took_ms} ms`);
   } catch (e) {
     $("#results").replaceChildren();
     status(e.message, true);
   }
 }
 
-function highlighted(snippet, spans) {
-  // Build text nodes and <mark>s from offsets: never innerHTML with data from the server.
-  const frag = document.createDocumentFragment();
-  let at = 0;
-  for (const s of spans) {
-    if (s.start < at) continue;
-    frag.append(snippet.slice(at, s.start));
-    const m = document.createElement("mark");
-    m.textContent = snippet.slice(s.start, s.end);
-    frag.append(m);
-    at = s.end;
-  }
-  frag.append(snippet.slice(at));
-  return frag;
-}
-
-function safeHref(uri) {
-  // Only absolute web links: file sources come as paths relative to the index (plain text).
-  try {
-    const u = new URL(uri);
-    return ["http:", "https:"].includes(u.protocol) ? u.href : null;
-  } catch { return null; }
-}
-
-async function thumbnail(img, name, id) {
-  try {
-    // The ?id= form: ids may contain "/" (images in subfolders), which a path segment mangles.
-    const res = await fetch(`/collections/${encodeURIComponent(name)}/image?id=${encodeURIComponent(id)}`,
-      { headers: { Authorization: "Bearer " + key() } });
-    if (res.ok) img.src = URL.createObjectURL(await res.blob());
-  } catch { /* a missing thumbnail is not an error */ }
-}
-
-function render(hits, name) {
-  const list = $("#results");
-  list.replaceChildren();
-  for (const h of hits) {
-    const li = document.createElement("li");
-    li.className = "hit";
-    li.dataset.id = h.id;
-    if (h.kind === "image") {
-      const img = document.createElement("img");
-      img.alt = h.citation.title || h.id;
-      img.className = "thumb";
-      thumbnail(img, name, h.id);
-      li.append(img);
-    }
-    const body = document.createElement("div");
-    const title = document.createElement("h3");
-    const href = h.citation.uri && safeHref(h.citation.uri);
-    const t = h.citation.title || h.citation.doc_id;
-    if (href) {
-      const a = document.createElement("a");
-      a.href = href; a.textContent = t; a.target = "_blank"; a.rel = "noopener";
-      title.append(a);
-    } else title.textContent = t;
-    const snippet = document.createElement("p");
-    snippet.className = "snippet";
-    snippet.append(highlighted(h.citation.snippet, h.citation.highlights));
-    const meta = document.createElement("div");
-    meta.className = "meta";
-    const src = h.citation.uri ? ` · ${h.citation.uri}` : "";
-    const span = h.citation.snippet ? ` [${h.citation.start}–${h.citation.end}]` : "";
-    meta.append("score ", Object.assign(document.createElement("span"), { className: "score", textContent: h.score.toFixed(4) }),
-      ` · ${h.citation.doc_id}${span}${src}`);
-    body.append(title, snippet, meta);
-    li.append(body);
-    list.append(li);
-  }
-  if (!hits.length) list.innerHTML = '<li class="muted">No results.</li>';
+function render(hits, name, data) {
+  // The list itself is results.js: one entry per document with its passages folded under it.
+  const col = (state.collections || {})[name] || {};
+  return Results.render($("#results"), hits, data && data.documents,
+    { name, key: key(), mode: (data && data.mode) || "dense", metric: col.metric || "cosine" });
 }
 
 $("#key-form").addEventListener("submit", useKey);
