@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from latentsearch import Collection, Database
+from latentsearch.checks import text_problem
 from latentsearch.connectors import state
 from latentsearch.connectors.base import Checkpoint, Connector, Deleted, Failed, Record
 from latentsearch.connectors.config import SourceConfig
@@ -33,6 +34,7 @@ from latentsearch.ingest.documents import LoadError
 log = logging.getLogger(__name__)
 
 BATCH = 64  # records per upsert
+MAX_RECORD_ID = 400  # characters: "<source>:<id>#<chunk>" must fit the 512 of an item id
 Progress = Callable[[str, int], None]  # (what happened: added, updated, unchanged..., how many)
 
 
@@ -180,7 +182,16 @@ class _Run:
 
     # -- writing ------------------------------------------------------------------------
     def _flush(self) -> None:
-        batch, self.batch = list(self.batch.values()), {}
+        taken, self.batch = self.batch, {}
+        batch: list[Record] = []
+        for rec in taken.values():
+            problem = _id_problem(rec.id) or (
+                f"version {text_problem(rec.version)}" if text_problem(rec.version) else None
+            )
+            if problem:  # before any SQL: PostgreSQL refuses NUL even as a query parameter
+                self._fail(rec.id, problem)
+            else:
+                batch.append(rec)
         if not batch:
             return
         name = self.src.name
@@ -264,6 +275,9 @@ class _Run:
 
     def _delete(self, ids: list[str]) -> None:
         """Delete records' items (every chunk), then forget them: never the other way round."""
+        ids = [r for r in ids if _id_problem(r) is None]  # such an id was never stored
+        if not ids:
+            return
         name = self.src.name
         with self.db.store.session() as s:
             known = state.records(s, name, ids)
@@ -295,4 +309,22 @@ class _Run:
 
     def _error(self, record_id: str, reason: str) -> None:
         if len(self.result.errors) < state.MAX_ERRORS:
-            self.result.errors.append({"id": record_id, "reason": reason})
+            self.result.errors.append({"id": _printable(record_id), "reason": _printable(reason)})
+
+
+def _id_problem(record_id: str) -> str | None:
+    """Why a record id cannot be stored (it becomes part of item ids and of a SQL key)."""
+    if not isinstance(record_id, str) or not record_id:
+        return "the record id must be a non-empty string"
+    if len(record_id) > MAX_RECORD_ID:
+        return f"the record id is longer than {MAX_RECORD_ID} characters"
+    problem = text_problem(record_id)
+    return f"the record id {problem}" if problem else None
+
+
+def _printable(text: str) -> str:
+    """Text that any JSON column stores (PostgreSQL's JSONB refuses NUL, and no store takes
+    lone surrogates): those characters written as escapes."""
+    if not isinstance(text, str):
+        text = repr(text)
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")

@@ -4,6 +4,7 @@ model and SQL are real): parts, loaders, permission rules, deletes, failures, ch
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import pytest
 from conftest import Counting
@@ -75,6 +76,21 @@ def test_content_goes_through_the_loaders(index: ls.Database, counted: Counting)
     item = index.collection("docs").get("s:w")
     assert "Reset the VPN token" in (item.text or "") and item.source.title == "Wiki: VPN"
     assert "binary file" in res.errors[0]["reason"]
+
+
+def test_invalid_ids_and_versions_fail_alone(tmp_path: Path, database: str | None) -> None:
+    """PostgreSQL refuses NUL in text columns: such ids never reach the state tables."""
+    with ls.connect(tmp_path / "pgidx", database=database, device="cpu") as db:
+        res = _run(
+            db,
+            Record("ok", "1", text="fine"),
+            Record("nul\x00id", "1", text="x"),
+            Record("v", "bad\x00version", text="y"),
+            Record("x" * 500, "1", text="z"),
+            Deleted("gone\x00"),
+            Checkpoint("c"),
+        )
+        assert (res.status, res.added, res.failed) == ("done", 1, 3), res.errors
 
 
 def test_invalid_text_fails_one_record_not_the_batch(index: ls.Database, counted: Counting) -> None:
