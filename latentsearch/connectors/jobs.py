@@ -12,6 +12,7 @@ from latentsearch import Database
 from latentsearch.connectors import state
 from latentsearch.connectors.config import SourceConfig, Sources
 from latentsearch.connectors.runner import Progress, SyncResult, sync_source
+from latentsearch.errors import LatentSearchError
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +53,16 @@ def run_sources(
         chosen = due(db, sources)
     results = []
     for src in chosen:
-        results.append(
-            sync_source(db, src, base=sources.base, progress=progress(src) if progress else None)
-        )
+        try:
+            result = sync_source(
+                db, src, base=sources.base, progress=progress(src) if progress else None
+            )
+        except (
+            LatentSearchError
+        ) as exc:  # this source cannot run (moved collection...): the others can
+            log.warning("source %s cannot run: %s", src.name, exc)
+            result = SyncResult(src.name, status="failed", errors=[{"id": "", "reason": str(exc)}])
+        results.append(result)
     return results
 
 
