@@ -17,7 +17,8 @@ Rows are read in pages ordered by the incremental column then the id (keyset pag
 `Checkpoint` after each page, so a killed run resumes at the last page written. Rows whose
 column value equals the cursor are read again and skipped by version. A record's version is a
 hash of its mapped values, so a touched but unchanged row costs nothing. Deletes are found by a
-key scan (every id in the table). When ``acl`` is set, a row whose ACL is NULL or empty is
+key scan (every id in the table). A row whose incremental column is NULL is reported as failed
+(keyset paging cannot order it). When ``acl`` is set, a row whose ACL is NULL or empty is
 readable by no one and leaves the index (fail closed).
 """
 
@@ -36,6 +37,7 @@ from latentsearch.connectors.base import Change, Checkpoint, Connector, Failed, 
 from latentsearch.errors import ConnectorError, MissingExtraError, SourceConfigError
 
 DEFAULT_PAGE = 500
+MAX_NULL_REPORTS = 100  # rows with a NULL incremental column reported per run
 
 
 class SqlConnector(Connector):
@@ -97,10 +99,23 @@ class SqlConnector(Connector):
         order = [c[self.inc], c[self.id_col]] if self.inc else [c[self.id_col]]
         start = _decode(cursor) if (cursor and self.inc) else None
         last: tuple[Any, ...] | None = None
+        # Keyset paging cannot step over NULLs: such rows are reported, never silently lost.
+        present = [col.is_not(None) for col in order]
         try:
             with self.engine.connect() as conn:
+                if self.inc:
+                    nulls = sa.select(c[self.id_col]).where(
+                        c[self.inc].is_(None), c[self.id_col].is_not(None)
+                    )
+                    for rid in conn.execute(nulls.limit(MAX_NULL_REPORTS)).scalars():
+                        yield Failed(str(rid), f"{self.inc} is NULL: the row cannot be synced")
                 while True:
-                    q = sa.select(*[c[n] for n in self.columns]).order_by(*order).limit(self.page)
+                    q = (
+                        sa.select(*[c[n] for n in self.columns])
+                        .where(*present)
+                        .order_by(*order)
+                        .limit(self.page)
+                    )
                     if last is not None:
                         q = q.where(sa.tuple_(*order) > sa.tuple_(*[sa.literal(v) for v in last]))
                     elif start is not None:

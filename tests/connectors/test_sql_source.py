@@ -157,6 +157,15 @@ def test_a_failing_row_is_reported_and_skipped(
     assert res.status == "done"
     assert (res.added, res.failed) == (2, 2)
     assert {e["id"] for e in res.errors} == {"2", "4"}
+    # A NULL in the incremental column cannot be paged over: reported, and no row is lost.
+    engine = create_engine(source_url)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE tickets ADD COLUMN changed INTEGER"))
+        conn.execute(text("UPDATE tickets SET changed = id WHERE id <> 3"))
+    engine.dispose()
+    src = _source(source_url, updated_at="changed", page_size=1)
+    res = sync_source(index, src)
+    assert res.status == "done" and "3" in {e["id"] for e in res.errors}, res
     assert _ids(index.collection("docs")) == {"crm:1", "crm:3"}
 
 
