@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE = 1
 # mkdocs-material prints a notice about MkDocs 2 on every build; the docs build here is MkDocs 1.6.
 export NO_MKDOCS_2_WARNING = 1
 
-.PHONY: setup demo serve-demo test test-full lint docs clean postgres browser ldap bench bench-quick bench-setup
+.PHONY: setup demo serve-demo test test-full lint docs clean postgres mariadb browser ldap bench bench-quick bench-setup
 
 setup: $(STAMP)
 
@@ -36,6 +36,16 @@ postgres:
 	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-client-15 >/dev/null; }
 	@pg_dump --version | grep -q ' 15\.' || { echo "pg_dump is not PostgreSQL 15, the server's version"; exit 1; }
 
+# The sql source tests (tests/connectors) read a MariaDB server at 127.0.0.1:3306 as root with
+# an empty password, database `test`. Installed, started and set up only when not reachable.
+MARIADB_OK = mariadb -h 127.0.0.1 -P 3306 -u root -e 'select 1' test >/dev/null 2>&1
+mariadb:
+	@$(MARIADB_OK) || { \
+	  command -v mysqld >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq mariadb-server >/dev/null; }; \
+	  $(SUDO) service mariadb start >/dev/null 2>&1 || $(SUDO) /etc/init.d/mariadb start; \
+	  $(SUDO) mariadb -e "CREATE DATABASE IF NOT EXISTS test; ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('')"; }
+	@$(MARIADB_OK) || { echo "MariaDB is not reachable at 127.0.0.1:3306 as root"; exit 1; }
+
 # The page test drives Debian's chromium through the playwright package (installed by setup).
 # Never `playwright install`: it downloads a browser build, which this network does not allow.
 CHROMIUM ?= /usr/bin/chromium
@@ -50,11 +60,11 @@ ldap:
 	@test -x /usr/sbin/slapd && command -v ldapmodify >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq slapd ldap-utils >/dev/null; }
 	@test -x /usr/sbin/slapd && command -v ldapmodify >/dev/null
 
-test: setup postgres browser ldap
+test: setup postgres mariadb browser ldap
 	$(BIN)/python -m pytest
 
 # The same suite with the adversarial tests at full size (tests/full.py reads the variable).
-test-full: setup postgres browser ldap
+test-full: setup postgres mariadb browser ldap
 	LATENTSEARCH_TEST_FULL=1 $(BIN)/python -m pytest
 
 # Style, strict types, and the import contracts of pyproject.toml (layers, no cycles).

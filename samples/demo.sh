@@ -4,7 +4,9 @@
 # 1. Builds a text index over samples/docs (runbooks, product pages, policies) and
 #    samples/tickets.jsonl (tickets with ACLs), then rebuilds it to show that nothing is re-embedded.
 # 2. Searches it: plain, with a metadata filter, as a principal, and with vector arithmetic.
-# 3. Builds a CLIP collection over samples/images with the tiny CLIP model (trained locally in
+# 3. Syncs a folder and a small SQL table with `latentsearch sync` (sources.toml) and searches
+#    the result with permissions.
+# 4. Builds a CLIP collection over samples/images with the tiny CLIP model (trained locally in
 #    seconds: model weights can't be downloaded) and searches images by text and by image arithmetic.
 #
 # Indexes go to indexes/demo (git-ignored). Override the command with LATENTSEARCH=...
@@ -52,6 +54,65 @@ step "Analogy: the disk-full ticket is to disks what ? is to databases" \
 
 step "What is in the index" \
     $LS info "${IDX[@]}"
+
+# Sources: `latentsearch sync` keeps a collection in step with where company data lives.
+# A folder (the sample docs, with their POSIX permissions) and a small SQL table (a SQLite file
+# made here; PostgreSQL and MariaDB work the same through their URLs). See docs/sources.md.
+"$PY" - "$OUT/products.db" <<'PYEOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("CREATE TABLE products (sku TEXT PRIMARY KEY, name TEXT, blurb TEXT, readers TEXT, updated_at TEXT)")
+db.executemany("INSERT INTO products VALUES (?, ?, ?, ?, ?)", [
+    ("VPN-1", "VPN appliance", "A hardware VPN gateway for branch offices, with automatic failover.", "*", "2026-01-05"),
+    ("DB-2", "Managed database", "Replicated PostgreSQL with automatic failover and nightly backups.", "group:sales,group:it", "2026-01-06"),
+    ("AUD-3", "Audit log add-on", "Keeps every admin action for seven years, for compliance teams.", "group:sales", "2026-01-07"),
+])
+db.commit()
+PYEOF
+cat > "$OUT/sources.toml" <<EOF
+[[source]]
+name = "handbook"
+type = "files"
+collection = "company"
+schedule = "1h"
+[source.settings]
+paths = ["$PWD/samples/docs"]
+posix_permissions = true
+
+[[source]]
+name = "products"
+type = "sql"
+collection = "company"
+schedule = "*/15 * * * *"
+[source.settings]
+url = "sqlite:///$(realpath "$OUT")/products.db"
+table = "products"
+id = "sku"
+text = ["name", "blurb"]
+title = "name"
+uri = "https://shop.acme.example/p/{sku}"
+acl = "readers"
+updated_at = "updated_at"
+
+# --- git repository source: added by the git connector (branch i15-gitweb) -----------------
+# [[source]]
+# name = "runbooks-git"
+# type = "git"
+# ...
+# -------------------------------------------------------------------------------------------
+EOF
+
+step "Sync the sources: a folder and a SQL table into the collection 'company'" \
+    $LS sync "$OUT/sources.toml" "${IDX[@]}"
+
+step "Sync again with --force (run now, due or not): only what changed since each cursor is read" \
+    $LS sync "$OUT/sources.toml" "${IDX[@]}" --force
+
+step "Each source's cursor, last run and counts" \
+    $LS sources status "$OUT/sources.toml" "${IDX[@]}"
+
+step "Search the synced collection as group:it (the products table's ACL column applies)" \
+    $LS search "which product has automatic failover" "${IDX[@]}" --collection company -p group:it -k 3
 
 step "Train the tiny CLIP model of coloured shapes (reused when already built)" \
     $PY -m latentsearch.testing.tinyclip indexes/tiny-clip

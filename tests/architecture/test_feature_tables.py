@@ -19,6 +19,7 @@ from sqlalchemy import delete, inspect
 from sqlalchemy.orm import Session
 
 import latentsearch as ls
+import latentsearch.connectors.tables
 import latentsearch.directory.tables
 import latentsearch.ingest.tables
 import latentsearch.server.keystore
@@ -56,6 +57,7 @@ FEATURE_MODULES = {
     "latentsearch.ingest.tables",
     "latentsearch.server.keystore",
     "latentsearch.directory.tables",
+    "latentsearch.connectors.tables",
 }
 FEATURE_TABLES = {
     "ls_api_keys": latentsearch.server.keystore.ApiKeyRow,
@@ -66,6 +68,8 @@ FEATURE_TABLES = {
     "ls_directory_users": latentsearch.directory.tables.DirectoryUserRow,
     "ls_directory_groups": latentsearch.directory.tables.DirectoryGroupRow,
     "ls_directory_members": latentsearch.directory.tables.DirectoryMemberRow,
+    "ls_sync_sources": latentsearch.connectors.tables.SyncSourceRow,
+    "ls_sync_records": latentsearch.connectors.tables.SyncRecordRow,
 }
 
 
@@ -122,7 +126,8 @@ def test_migrations_create_the_feature_tables_without_their_models(tmp_path: Pat
         "print(json.dumps({'tables': inspect(store.engine).get_table_names(),\n"
         "  'features_imported': [m for m in ('latentsearch.ingest.tables',\n"
         "  'latentsearch.server.keystore', 'latentsearch.ingest.state',\n"
-        "  'latentsearch.directory.tables') if m in sys.modules]}))\n"
+        "  'latentsearch.directory.tables', 'latentsearch.connectors.tables')\n"
+        "  if m in sys.modules]}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
     proc = subprocess.run(

@@ -54,7 +54,15 @@ def cli(*args: object, env: dict[str, str] | None = None) -> tuple[int, str, lis
 
 @pytest.mark.parametrize(
     "args",
-    [("--help",), ("--version",), ("build", "--help"), ("search", "--help"), ("serve", "--help")],
+    [
+        ("--help",),
+        ("--version",),
+        ("build", "--help"),
+        ("search", "--help"),
+        ("serve", "--help"),
+        ("sync", "--help"),
+        ("sources", "status", "--help"),
+    ],
     ids=" ".join,
 )
 def test_help_imports_no_store_index_model_or_server(args: tuple[str, ...]) -> None:

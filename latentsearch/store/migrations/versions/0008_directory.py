@@ -2,8 +2,8 @@
 come from (``groups_from``: ``key`` for the groups frozen in the key, as every key made before
 this revision, or ``directory`` for the user's groups in the synced directory).
 
-Revision ID: 0007_directory
-Revises: 0006_item_values
+Revision ID: 0008_directory
+Revises: 0007_sync
 Create Date: 2026-12-01
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_directory"
-down_revision = "0006_item_values"
+revision = "0008_directory"
+down_revision = "0007_sync"
 branch_labels = None
 depends_on = None
 
