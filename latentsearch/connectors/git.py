@@ -34,7 +34,7 @@ import pathspec
 from latentsearch.connectors.base import Change, Checkpoint, Connector, Deleted, Failed, Record
 from latentsearch.connectors.gitrepo import Entry, GitError, Repo
 from latentsearch.connectors.pathrules import PathRules, parse_codeowners
-from latentsearch.errors import InvalidInputError
+from latentsearch.errors import SourceConfigError
 from latentsearch.ingest.sources import KINDS
 
 _CODEOWNERS = ("CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS")
@@ -48,7 +48,7 @@ def _strings(settings: Mapping[str, Any], key: str, default: list[str]) -> list[
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidInputError(f"git source setting {key!r} must be a list of strings")
+        raise SourceConfigError(f"git source setting {key!r} must be a list of strings")
     return value
 
 
@@ -93,7 +93,7 @@ class GitConnector(Connector):
         super().__init__(name, settings, secrets)
         s = self.settings
         if not isinstance(s.get("repo"), str) or not s["repo"]:
-            raise InvalidInputError(
+            raise SourceConfigError(
                 f"git source {name!r} needs repo = a path or URL of the repository"
             )
         cache = s.get("cache_dir")
@@ -110,11 +110,11 @@ class GitConnector(Connector):
         self.selected = Selection(include, exclude, suffixes)
         owners = s.get("owners", {})
         if not isinstance(owners, Mapping):
-            raise InvalidInputError("git source setting owners must be a table {pattern = [...]}")
+            raise SourceConfigError("git source setting owners must be a table {pattern = [...]}")
         self.owners = PathRules.from_mapping(owners, f"git source {name!r} owners")
         teams = s.get("teams", {})
         if not isinstance(teams, Mapping):
-            raise InvalidInputError(
+            raise SourceConfigError(
                 'git source setting teams must be a table {"@org/team" = "group:x"}'
             )
         self.teams = {str(k): str(v) for k, v in teams.items()}

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from latentsearch.errors import InvalidInputError
+from latentsearch.errors import ConnectorError, SourceConfigError
 
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/\s]+@[^/\s]+:")  # https://, file://, git@host:
 _ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
 
 
-class GitError(InvalidInputError):
+class GitError(ConnectorError):
     """A git command failed (no repository there, unknown branch, unreachable remote)."""
 
 
@@ -60,7 +60,9 @@ class Repo:
         else:
             path = Path(location).expanduser()
             if not path.exists():
-                raise GitError(f"git repository {location!r} does not exist; give its path or URL")
+                raise SourceConfigError(
+                    f"git repository {location!r} does not exist; give its path or URL"
+                )
             self.git_dir = Path(self._run_at(path, "rev-parse", "--absolute-git-dir").strip())
             self.remote = False
 

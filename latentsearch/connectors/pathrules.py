@@ -24,7 +24,7 @@ from typing import Any
 import pathspec
 
 from latentsearch.checks import text_problem
-from latentsearch.errors import InvalidInputError
+from latentsearch.errors import SourceConfigError
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,20 +40,20 @@ class _Rule:
 def _compile(pattern: str, principals: Sequence[str], where: str) -> _Rule:
     pat = pattern.strip()
     if not pat or pat.startswith("!"):
-        raise InvalidInputError(
+        raise SourceConfigError(
             f"{where}: pattern {pattern!r} is not usable; give a CODEOWNERS pattern such as "
             "'docs/**' or '*.md' (negation with '!' is not supported)"
         )
     for p in principals:
         if not isinstance(p, str) or not p or text_problem(p):
-            raise InvalidInputError(
+            raise SourceConfigError(
                 f"{where}: principal {p!r} of pattern {pattern!r} must be a non-empty string "
                 "like 'group:finance', 'user:alice' or '*'"
             )
     try:
         spec = pathspec.PathSpec.from_lines("gitignore", [pat])
     except ValueError as exc:  # pathspec's GitIgnorePatternError is a ValueError
-        raise InvalidInputError(f"{where}: pattern {pattern!r} is invalid: {exc}") from exc
+        raise SourceConfigError(f"{where}: pattern {pattern!r} is invalid: {exc}") from exc
     return _Rule(pat, tuple(principals), spec)
 
 
@@ -71,7 +71,7 @@ class PathRules:
             if isinstance(principals, str):
                 principals = [principals]
             if not isinstance(principals, list):
-                raise InvalidInputError(
+                raise SourceConfigError(
                     f"{where}: {pat!r} must map to a list of principals, e.g. "
                     f'{{"{pat}" = ["group:finance"]}}'
                 )

@@ -12,7 +12,7 @@ from gitkit import GitRepo, Run
 from latentsearch.connectors.base import Checkpoint, Deleted, Record
 from latentsearch.connectors.git import GitConnector
 from latentsearch.connectors.gitrepo import GitError
-from latentsearch.errors import InvalidInputError
+from latentsearch.errors import SourceConfigError
 
 OWNERS = {"*": ["*"], "docs/finance/**": ["group:finance"]}
 
@@ -174,15 +174,15 @@ def test_a_large_file_fails_alone(repo: GitRepo) -> None:
 
 
 def test_bad_settings_are_typed_errors(repo: GitRepo, tmp_path: Path) -> None:
-    with pytest.raises(InvalidInputError, match="needs repo"):
+    with pytest.raises(SourceConfigError, match="needs repo"):
         GitConnector("x", {}, {})
-    with pytest.raises(GitError, match="does not exist"):
+    with pytest.raises(SourceConfigError, match="does not exist"):
         GitConnector("x", {"repo": str(tmp_path / "nope")}, {})
     with pytest.raises(GitError, match="not a git repository"):
         GitConnector("x", {"repo": str(tmp_path)}, {})
     with pytest.raises(GitError, match="no branch 'nope'"):
         list(connector(repo, branch="nope").changes(None))
-    with pytest.raises(InvalidInputError, match="negation"):
+    with pytest.raises(SourceConfigError, match="negation"):
         connector(repo, owners={"!docs": ["*"]})
 
 
