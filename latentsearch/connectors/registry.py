@@ -17,19 +17,19 @@ from latentsearch.errors import MissingExtraError, SourceConfigError
 
 @dataclass(frozen=True, slots=True)
 class Builtin:
-    module: str  # under latentsearch.connectors
+    module: str
     cls: str
     extra: str | None  # the pip extra holding its optional libraries, None if it needs none
 
 
 BUILTIN: dict[str, Builtin] = {
-    "sql": Builtin("sql", "SqlConnector", "sql"),
-    "files": Builtin("files", "FilesConnector", None),
-    "git": Builtin("git", "GitConnector", "git"),
-    "web": Builtin("web", "WebConnector", "web"),
-    "imap": Builtin("mail_imap", "ImapConnector", "mail"),
-    "maildir": Builtin("mail_files", "MaildirConnector", "mail"),
-    "mbox": Builtin("mail_files", "MboxConnector", "mail"),
+    "sql": Builtin("latentsearch.connectors.sql", "SqlConnector", "sql"),
+    "files": Builtin("latentsearch.connectors.files", "FilesConnector", None),
+    "git": Builtin("latentsearch.connectors.git", "GitConnector", "git"),
+    "web": Builtin("latentsearch.connectors.web", "WebConnector", "web"),
+    "imap": Builtin("latentsearch.connectors.mail_imap", "ImapConnector", "mail"),
+    "maildir": Builtin("latentsearch.connectors.mail_files", "MaildirConnector", "mail"),
+    "mbox": Builtin("latentsearch.connectors.mail_files", "MboxConnector", "mail"),
 }
 
 _custom: dict[str, type[Connector]] = {}
@@ -66,7 +66,7 @@ def connector_class(type_name: str) -> type[Connector]:
 
 
 def _builtin(type_name: str, spec: Builtin) -> type[Connector]:
-    module_name = f"latentsearch.connectors.{spec.module}"
+    module_name = spec.module
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

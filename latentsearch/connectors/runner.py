@@ -101,6 +101,10 @@ class _Run:
         }
         digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()
         self.shape = digest[:12]
+        # The cursor is only valid for the connector settings it was made under.
+        conf = {"type": src.type, "settings": src.settings, "shape": self.shape}
+        blob = json.dumps(conf, sort_keys=True, default=str).encode()
+        self.settings_hash = hashlib.sha256(blob).hexdigest()
 
     @property
     def chunker(self) -> Chunker:
@@ -120,7 +124,9 @@ class _Run:
                     f"source {name!r} was synced into collection {row.collection!r}, not "
                     f"{self.src.collection!r}; give the source a new name to sync it elsewhere"
                 )
-            cursor = state.start_run(s, name, self.src.type, self.src.collection)
+            cursor = state.start_run(
+                s, name, self.src.type, self.src.collection, self.settings_hash
+            )
         self.result.cursor = cursor
         try:
             self.col = self._collection()

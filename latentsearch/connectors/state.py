@@ -52,8 +52,9 @@ def source_row(s: Session, name: str) -> SyncSourceRow | None:
     return s.get(SyncSourceRow, name)
 
 
-def start_run(s: Session, name: str, type_: str, collection: str) -> str | None:
-    """Mark the source running; returns its stored cursor."""
+def start_run(s: Session, name: str, type_: str, collection: str, settings: str) -> str | None:
+    """Mark the source running; returns its stored cursor (None when it was made under other
+    settings: the run starts over)."""
     row = source_row(s, name)
     now = utcnow()
     if row is None:
@@ -63,6 +64,7 @@ def start_run(s: Session, name: str, type_: str, collection: str) -> str | None:
                 type=type_,
                 collection=collection,
                 cursor=None,
+                settings=settings,
                 status="running",
                 started=now,
                 finished=None,
@@ -74,6 +76,8 @@ def start_run(s: Session, name: str, type_: str, collection: str) -> str | None:
         s.flush()
         return None
     row.type, row.status, row.started, row.updated = type_, "running", now, now
+    if row.settings != settings:
+        row.cursor, row.settings = None, settings
     return row.cursor
 
 

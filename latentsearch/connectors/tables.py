@@ -29,6 +29,8 @@ class SyncSourceRow(Base):
     type: Mapped[str] = mapped_column(String(200))
     collection: Mapped[str] = mapped_column(String(200))
     cursor: Mapped[str | None] = mapped_column(Text)
+    # A hash of the settings the cursor was made under: when they change, the next run starts over.
+    settings: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))  # never | running | done | failed | interrupted
     started: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("type", sa.String(200), nullable=False),
         sa.Column("collection", sa.String(200), nullable=False),
         sa.Column("cursor", sa.Text()),
+        sa.Column("settings", sa.String(64)),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("started", sa.DateTime(timezone=True)),
         sa.Column("finished", sa.DateTime(timezone=True)),
