@@ -40,6 +40,10 @@ class GitRepo:
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(text, encoding="utf-8")
 
+    def move(self, old: str, new: str) -> None:
+        (self.root / new).parent.mkdir(parents=True, exist_ok=True)
+        self.git("mv", old, new)
+
     def commit(self, message: str = "change") -> str:
         self.git("add", "-A")
         self.git("commit", "-q", "--allow-empty", "-m", message)
