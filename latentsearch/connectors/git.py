@@ -223,8 +223,9 @@ class GitConnector(Connector):
             return Failed(e.path, str(exc))
         if len(data) > self.max_bytes:
             return Failed(e.path, f"too large: {len(data)} bytes (max_bytes is {self.max_bytes})")
-        text_like = KINDS.get(posixpath.splitext(e.path)[1].lower()) in ("text", "html")
-        lines = [1, max(1, _lines(data))] if text_like else None
+        # plain text is loaded as it is, so lines (and the chunks' lines) are exact
+        verbatim = KINDS.get(posixpath.splitext(e.path)[1].lower()) == "text"
+        lines = [1, max(1, _lines(data))] if verbatim else None
         fields = {"repo": self.label, "path": e.path, "commit": commit}
         start, end = lines or (1, 1)
         uri = self.uri.format(**fields, start=start, end=end)

@@ -175,3 +175,30 @@ def test_git_source_through_the_cli(tmp_path: Path) -> None:
     out = runner.invoke(app, ["sources", "status", str(toml), "--index", idx, "--json"])
     assert out.exit_code == 0, out.output
     assert json.loads(json.loads(out.stdout)[0]["cursor"])["commit"] == head
+
+
+def test_each_chunk_of_a_git_file_points_at_its_own_lines(tmp_path: Path, db: ls.Database) -> None:
+    repo = GitRepo(tmp_path / "rb")
+    lines = [f"Line {n} explains step {n} of restoring the database backup." for n in range(1, 41)]
+    repo.write("restore.md", "\n".join(lines) + "\n")
+    head = repo.commit()
+    toml = GIT_TOML.format(repo=repo.root).replace(
+        'collection = "docs"', 'collection = "docs"\nchunk_size = 48\nchunk_overlap = 0'
+    )
+    sync(db, toml)
+    col = db.collection("docs")
+    chunks = []
+    for n in range(100):
+        try:
+            chunks.append(col.get(f"runbooks:restore.md#{n}"))
+        except ItemNotFoundError:
+            break
+    assert len(chunks) >= 3
+    for item in chunks:
+        a, b = item.metadata["lines"]
+        assert 1 <= a <= b <= 40
+        assert (item.text or "").strip() in "\n".join(lines[a - 1 : b])
+        assert item.source.uri == (
+            f"https://git.example.com/runbooks/blob/{head}/restore.md#L{a}-L{b}"
+        )
+    assert chunks[0].metadata["lines"][0] == 1 and chunks[-1].metadata["lines"][1] == 40
