@@ -24,6 +24,7 @@ class Page:
     ctype: str = "text/html; charset=utf-8"
     etag: bool = True  # False: Last-Modified only
     modified: float = 1_700_000_000.0
+    encoding: str = "utf-8"
 
 
 @dataclass
@@ -78,7 +79,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             if page is None:
                 self._send(404, b"not found")
                 return
-            body = page.body.replace("{base}", site.base).encode()
+            body = page.body.replace("{base}", site.base).encode(page.encoding)
             tag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
             lm = formatdate(page.modified, usegmt=True)
             if page.etag and self.headers.get("If-None-Match") == tag:

@@ -33,6 +33,7 @@ import pathspec
 
 from latentsearch.connectors.base import Change, Checkpoint, Connector, Deleted, Failed, Record
 from latentsearch.connectors.gitrepo import Entry, GitError, Repo
+from latentsearch.connectors.jsoncursor import read_cursor
 from latentsearch.connectors.pathrules import PathRules, parse_codeowners
 from latentsearch.errors import SourceConfigError
 from latentsearch.ingest.sources import KINDS
@@ -164,7 +165,7 @@ class GitConnector(Connector):
         return out
 
     def changes(self, cursor: str | None) -> Iterator[Change]:
-        state: dict[str, Any] = json.loads(cursor) if cursor else {}
+        state = read_cursor(cursor, "commit", "git")
         self.repo.update()
         try:
             head = self.repo.resolve(self.branch)

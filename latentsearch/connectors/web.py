@@ -37,6 +37,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from latentsearch.connectors.base import Change, Checkpoint, Connector, Deleted, Failed, Record
+from latentsearch.connectors.jsoncursor import read_cursor
 from latentsearch.connectors.pathrules import PathRules
 from latentsearch.connectors.webparts import (
     SUFFIXES,
@@ -45,6 +46,7 @@ from latentsearch.connectors.webparts import (
     origin,
     page_links,
     parse_sitemap,
+    utf8,
     within,
 )
 from latentsearch.errors import ConnectorError, SourceConfigError
@@ -147,7 +149,8 @@ class WebConnector(Connector):
                     body += chunk
                     if len(body) > self.max_bytes:
                         raise ValueError(f"too large: over {self.max_bytes} bytes (max_bytes)")
-                return Fetched(resp.status_code, resp.headers, bytes(body), resp.encoding)
+                charset = resp.charset_encoding  # declared in Content-Type, else None
+                return Fetched(resp.status_code, resp.headers, bytes(body), charset)
         finally:
             self.requests += 1
             self._last[host] = time.monotonic()
@@ -196,7 +199,7 @@ class WebConnector(Connector):
 
     # -- the crawl ----------------------------------------------------------------------
     def changes(self, cursor: str | None) -> Iterator[Change]:
-        pages: dict[str, list[str | None]] = json.loads(cursor)["pages"] if cursor else {}
+        pages: dict[str, Any] = read_cursor(cursor, "pages", "web").get("pages", {})
         self.requests = 0
         self._robots.clear()
         with httpx.Client(**self._client_args) as client:
@@ -306,7 +309,7 @@ class _Crawl:
             return
         name = posixpath.basename(path)
         filename = name if name.lower().endswith(suffix) else f"page{suffix}"
-        body = resp.body
+        body = resp.body if suffix == ".pdf" else utf8(resp.body, resp.encoding)
         digest = hashlib.sha256(body).hexdigest()[:24]
         tag = hashlib.sha256(json.dumps(acl).encode()).hexdigest()[:8]
         self.pages[url] = [resp.headers.get("etag"), resp.headers.get("last-modified")]

@@ -51,6 +51,16 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def utf8(body: bytes, charset: str | None) -> bytes:
+    """Text bytes in UTF-8, which the ingest loaders read (a declared charset is honoured)."""
+    if not charset or charset.lower().replace("_", "-") in ("utf-8", "utf8", "us-ascii", "ascii"):
+        return body
+    try:
+        return body.decode(charset, "replace").encode("utf-8")
+    except LookupError:  # an unknown charset name: leave the bytes to the loader
+        return body
+
+
 def within(url: str, prefixes: Iterable[str]) -> bool:
     return any(url.startswith(p) for p in prefixes)
 

@@ -12,7 +12,7 @@ from gitkit import GitRepo, Run
 from latentsearch.connectors.base import Checkpoint, Deleted, Record
 from latentsearch.connectors.git import GitConnector
 from latentsearch.connectors.gitrepo import GitError
-from latentsearch.errors import SourceConfigError
+from latentsearch.errors import ConnectorError, SourceConfigError
 
 OWNERS = {"*": ["*"], "docs/finance/**": ["group:finance"]}
 
@@ -197,3 +197,8 @@ def test_narrowing_include_deletes_what_is_no_longer_selected(repo: GitRepo) -> 
     assert run.deleted == {"README.md"}
     assert set(run.records) == {"docs/vpn.md", "docs/finance/budget.md"}
     assert "tools/build.py" not in run.deleted  # never selected, so never deleted
+
+
+def test_a_cursor_of_another_kind_is_a_typed_error(repo: GitRepo) -> None:
+    with pytest.raises(ConnectorError, match="not a git cursor"):
+        list(connector(repo).changes('{"pages": {}}'))

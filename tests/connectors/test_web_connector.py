@@ -4,15 +4,17 @@ a page that changes, one that disappears, one that redirects, max_pages and the 
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 from collections.abc import Iterator
 
 import pytest
 from gitkit import Run
-from webkit import Site, intranet, serve
+from webkit import Page, Site, intranet, serve
 
 from latentsearch.connectors.web import WebConnector
+from latentsearch.connectors.webparts import normalize, page_links, parse_sitemap
 from latentsearch.errors import ConnectorError, SourceConfigError
 
 
@@ -162,3 +164,53 @@ def test_robots_outage_stops_the_run_and_bad_settings_are_typed(site: Site) -> N
     dead = WebConnector("x", {"start_urls": ["http://127.0.0.1:9/"], "timeout": 2}, {})
     with pytest.raises(ConnectorError, match=r"robots\.txt"):
         list(dead.changes(None))
+
+
+def test_narrowing_prefixes_deletes_pages_outside_them(site: Site) -> None:
+    first = Run(web(site).changes(None))
+    b = site.base
+    run = Run(web(site, prefixes=[b + "/docs/"]).changes(first.cursor))
+    assert run.deleted == {f"{b}/"}
+    assert not run.records  # the rest answered 304
+
+
+def test_a_declared_charset_is_transcoded_for_the_loaders(site: Site) -> None:
+    site.pages["/docs/cafe.html"] = Page(
+        "<html><head><title>Caf\u00e9</title></head><body><p>Caf\u00e9 cr\u00e8me</p></body></html>",
+        "text/html; charset=iso-8859-1",
+        encoding="iso-8859-1",
+    )
+    run = Run(web(site, start_urls=[site.base + "/docs/cafe.html"]).changes(None))
+    assert (
+        "Caf\u00e9 cr\u00e8me"
+        in (run.records[f"{site.base}/docs/cafe.html"].content or b"").decode()
+    )
+
+
+def test_a_cursor_of_another_kind_is_a_typed_error(site: Site) -> None:
+    with pytest.raises(ConnectorError, match="not a web cursor"):
+        list(web(site).changes('{"commit": "abc"}'))
+
+
+def test_sitemap_index_gzip_and_link_rules() -> None:
+    urlset = (
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<url><loc> http://h/a </loc></url></urlset>"
+    )
+    assert parse_sitemap(gzip.compress(urlset)) == (["http://h/a"], [])
+    index = b"<sitemapindex><sitemap><loc>http://h/s1.xml</loc></sitemap></sitemapindex>"
+    assert parse_sitemap(index) == ([], ["http://h/s1.xml"])
+    with pytest.raises(ValueError, match="not a sitemap"):
+        parse_sitemap(b"<html></html>")
+    html = (
+        '<base href="/docs/"><a href="a.html#x">a</a><a rel="nofollow" href="b.html">b</a>'
+        '<a href="javascript:void(0)">j</a><a href="HTTP://H:80/c">c</a>'
+    )
+    assert page_links(html, "http://h/x/y.html") == (
+        ["http://h/docs/a.html", "http://h/c"],
+        False,
+        False,
+    )
+    meta = '<meta name="robots" content="noindex, nofollow"><a href="/z">z</a>'
+    assert page_links(meta, "http://h/") == ([], True, True)
+    assert normalize("https://H:443") == "https://h/" and normalize("ftp://h/") is None
