@@ -104,6 +104,13 @@ class GitConnector(Connector):
             s.get("repo_name") or Path(s["repo"].rstrip("/")).name.removesuffix(".git")
         )
         self.uri = str(s.get("uri", _URI))
+        try:
+            self.uri.format(repo="r", path="p", commit="c", start=1, end=2)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise SourceConfigError(
+                f"git source {name!r}: uri template {self.uri!r} is not usable ({exc!r}); it may "
+                "use {repo}, {path}, {commit}, {start} and {end}"
+            ) from exc
         self.max_bytes = int(s.get("max_bytes", 20 << 20))
         self.every = max(1, int(s.get("checkpoint_every", 200)))
         suffixes = _strings(s, "suffixes", [k for k, v in KINDS.items() if v in _DEFAULT_KINDS])
@@ -128,14 +135,13 @@ class GitConnector(Connector):
         rules, codeowners = self.owners, ""
         setting = self.settings.get("codeowners")
         if setting:
-            names = _CODEOWNERS if setting is True else (str(setting),)
-            found = {e.path: e for e in self.repo.files(commit) if e.path in names}
-            entry = next((found[n] for n in names if n in found), None)
-            if entry is not None:
+            names = _CODEOWNERS if setting is True else (str(setting).strip("/"),)
+            blob = next((b for b in (self.repo.blob_at(commit, n) for n in names) if b), None)
+            if blob is not None:
                 with self.repo.blobs() as blobs:
-                    text = blobs.read(entry.blob).decode("utf-8", "replace")
+                    text = blobs.read(blob).decode("utf-8", "replace")
                 rules = parse_codeowners(text, self.teams) + self.owners
-                codeowners = entry.blob
+                codeowners = blob
         keys = ("include", "exclude", "suffixes", "uri", "repo_name", "teams")
         fp = json.dumps(
             [rules.fingerprint(), codeowners, [self.settings.get(k) for k in keys]], default=str

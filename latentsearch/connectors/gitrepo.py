@@ -122,6 +122,12 @@ class Repo:
             return False
         return True
 
+    def blob_at(self, commit: str, path: str) -> str | None:
+        """The blob id of ``path`` at ``commit``, None when there is no such file."""
+        out = self.run("ls-tree", "-z", "--full-tree", commit, "--", path)
+        meta = out.split("\t", 1)[0].split(" ")
+        return meta[2] if len(meta) == 3 and meta[1] == "blob" else None
+
     def files(self, commit: str) -> list[Entry]:
         """Every blob at ``commit`` (submodules are skipped: they are other repositories)."""
         out: list[Entry] = []

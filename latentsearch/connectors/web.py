@@ -103,8 +103,8 @@ class WebConnector(Connector):
             {origin(u) + "/" for u in self.start + self.sitemaps}
         )
         try:
-            self.max_pages = int(s.get("max_pages", 1000))
-            self.delay = float(s.get("delay", 0.5))
+            self.max_pages = max(1, int(s.get("max_pages", 1000)))
+            self.delay = max(0.0, float(s.get("delay", 0.5)))
             self.every = max(1, int(s.get("checkpoint_every", 50)))
             self.max_bytes = int(s.get("max_bytes", 20 << 20))
             timeout = float(s.get("timeout", 30))
@@ -264,7 +264,7 @@ class _Crawl:
                 if not resp.is_redirect:
                     break
                 target = normalize(resp.headers.get("location", ""), here)
-                if target is None or target in self.queued - {url}:
+                if target is None or (target != url and target in self.queued):
                     yield from self.forget(url)  # a redirect to a page crawled on its own
                     return
                 self.queued.add(target)

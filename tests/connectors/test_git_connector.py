@@ -182,6 +182,8 @@ def test_bad_settings_are_typed_errors(repo: GitRepo, tmp_path: Path) -> None:
         GitConnector("x", {"repo": str(tmp_path)}, {})
     with pytest.raises(GitError, match="no branch 'nope'"):
         list(connector(repo, branch="nope").changes(None))
+    with pytest.raises(SourceConfigError, match="uri template"):
+        connector(repo, uri="{repo}/{file}")
     with pytest.raises(SourceConfigError, match="negation"):
         connector(repo, owners={"!docs": ["*"]})
 
@@ -202,3 +204,12 @@ def test_narrowing_include_deletes_what_is_no_longer_selected(repo: GitRepo) -> 
 def test_a_cursor_of_another_kind_is_a_typed_error(repo: GitRepo) -> None:
     with pytest.raises(ConnectorError, match="not a git cursor"):
         list(connector(repo).changes('{"pages": {}}'))
+
+
+def test_codeowners_at_a_given_path_and_a_folder_is_no_file(repo: GitRepo) -> None:
+    repo.write("meta/OWNERS", "*.md @acme/writers\n")
+    repo.commit()
+    given = GitConnector("rb", {"repo": str(repo.root), "codeowners": "meta/OWNERS"}, {})
+    assert Run(given.changes(None)).records["README.md"].acl == ["group:writers"]
+    folder = GitConnector("rb", {"repo": str(repo.root), "codeowners": "meta"}, {})
+    assert Run(folder.changes(None)).records["README.md"].acl is None
