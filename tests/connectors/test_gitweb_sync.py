@@ -202,3 +202,36 @@ def test_each_chunk_of_a_git_file_points_at_its_own_lines(tmp_path: Path, db: ls
             f"https://git.example.com/runbooks/blob/{head}/restore.md#L{a}-L{b}"
         )
     assert chunks[0].metadata["lines"][0] == 1 and chunks[-1].metadata["lines"][1] == 40
+
+
+def test_a_git_sync_killed_part_way_resumes_without_loss_or_duplicates(
+    tmp_path: Path, db: ls.Database, encoded: Encoded
+) -> None:
+    from latentsearch.connectors.git import GitConnector
+
+    repo = GitRepo(tmp_path / "rb")
+    for n in range(9):
+        repo.write(f"notes/n{n}.md", f"# Note {n}\n\nRunbook note number {n} about service {n}.\n")
+    repo.commit()
+    toml = GIT_TOML.format(repo=repo.root).replace(
+        "[source.settings]", "[source.settings]\ncheckpoint_every = 3"
+    )
+    (src,) = parse_sources(toml).sources
+
+    class Dies(GitConnector):
+        def changes(self, cursor: str | None):  # type: ignore[no-untyped-def]
+            for n, change in enumerate(super().changes(cursor)):
+                if n == 6:  # after the second checkpoint's first record was handed over
+                    raise ConnectionError("killed")
+                yield change
+
+    dying = Dies("runbooks", src.connector_settings(), {})
+    res = sync_source(db, src, connector=dying)
+    assert res.status == "failed" and json.loads(res.cursor or "{}")["after"] == "notes/n2.md"
+    res = sync(db, toml)
+    col = db.collection("docs")
+    assert col.count() == 9
+    assert encoded.texts == 9  # each file encoded once, across both runs
+    assert {col.get(f"runbooks:notes/n{n}.md").metadata["path"] for n in range(9)} == {
+        f"notes/n{n}.md" for n in range(9)
+    }
