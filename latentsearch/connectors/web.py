@@ -84,7 +84,10 @@ class Fetched:
 
     @property
     def text(self) -> str:
-        return self.body.decode(self.encoding or "utf-8", "replace")
+        try:
+            return self.body.decode(self.encoding or "utf-8", "replace")
+        except LookupError:  # a charset name Python does not know
+            return self.body.decode("utf-8", "replace")
 
 
 class WebConnector(Connector):
@@ -178,8 +181,11 @@ class WebConnector(Connector):
 
     def sitemap_urls(self, client: httpx.Client) -> Iterator[str | Failed]:
         todo = deque(self.sitemaps)
+        # only the sites being crawled: credentials are never sent to a host a robots.txt names
+        sites = {origin(u) for u in self.prefixes + self.sitemaps}
         for start in self.start + self.sitemaps:
-            todo.extend(self.robots(client, start).sitemaps())
+            listed = (normalize(u) for u in self.robots(client, start).sitemaps())
+            todo.extend(u for u in listed if u and origin(u) in sites)
         seen: set[str] = set()
         while todo and len(seen) < 100:
             sm = todo.popleft()
@@ -194,7 +200,7 @@ class WebConnector(Connector):
             except (httpx.HTTPError, ValueError) as exc:
                 yield Failed(sm, f"sitemap: {exc}")
                 continue
-            todo.extend(u for u in (normalize(x) for x in nested) if u)
+            todo.extend(u for u in (normalize(x) for x in nested) if u and origin(u) in sites)
             yield from (u for u in (normalize(x) for x in pages) if u)
 
     # -- the crawl ----------------------------------------------------------------------

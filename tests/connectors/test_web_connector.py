@@ -214,3 +214,13 @@ def test_sitemap_index_gzip_and_link_rules() -> None:
     meta = '<meta name="robots" content="noindex, nofollow"><a href="/z">z</a>'
     assert page_links(meta, "http://h/") == ([], True, True)
     assert normalize("https://H:443") == "https://h/" and normalize("ftp://h/") is None
+
+
+def test_a_sitemap_on_another_host_is_never_requested(site: Site) -> None:
+    with serve(Site()) as other:
+        other.pages["/sitemap.xml"] = Page("<urlset></urlset>", "application/xml")
+        site.pages["/robots.txt"].body += f"Sitemap: {other.base}/sitemap.xml\n"
+        c = WebConnector("wiki", {"start_urls": [site.base + "/"], "delay": 0}, {"token": "s3cret"})
+        run = Run(c.changes(None))
+        assert other.hits["/sitemap.xml"] == 0 and len(run.records) == 6
+        assert all(h.get("authorization") == "Bearer s3cret" for h in site.headers)
