@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from latentsearch.connectors.base import Record
+from latentsearch.connectors.lines import chunk_lines
 from latentsearch.ingest.chunking import Chunker
 from latentsearch.ingest.documents import Document, LoadError, chunk_id, to_records
 from latentsearch.ingest.loaders import decode_text, load_html, load_pdf, load_text
@@ -45,7 +46,7 @@ def items_for(
     records = to_records(doc, chunker, None)
     if not records:
         raise LoadError("empty: no text to index")
-    return records
+    return chunk_lines(records, text, record.metadata.get("lines"), record.uri)
 
 
 def _parts(
