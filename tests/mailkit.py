@@ -56,9 +56,12 @@ def message(
         msg["References"] = " ".join(f"<{r}>" for r in reply_to)
         if in_reply_to:
             msg["In-Reply-To"] = f"<{reply_to[-1]}>"
-    msg.set_content(body)
-    if html is not None:
-        msg.add_alternative(html, subtype="html")
+    if body or html is None:
+        msg.set_content(body)
+        if html is not None:
+            msg.add_alternative(html, subtype="html")
+    else:
+        msg.set_content(html, subtype="html")  # an HTML-only message
     for name, data, ctype in attachments:
         maintype, subtype = ctype.split("/")
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)

@@ -91,10 +91,15 @@ def _addresses(msg: EmailMessage, names: tuple[str, ...]) -> tuple[list[str], st
 
 
 def _body_text(msg: EmailMessage) -> str:
-    body = msg.get_body(preferencelist=("plain", "html"))
-    if body is None:
-        return ""
-    assert isinstance(body, EmailMessage)
+    # Plain text first; the HTML alternative when the plain one is missing or blank.
+    for kind in ("plain", "html"):
+        body = msg.get_body(preferencelist=(kind,))
+        if isinstance(body, EmailMessage) and (text := _part_text(body)).strip():
+            return text
+    return ""
+
+
+def _part_text(body: EmailMessage) -> str:
     try:
         content = body.get_content()
     except (LookupError, ValueError, AssertionError):  # unknown charset, broken encoding
@@ -103,6 +108,8 @@ def _body_text(msg: EmailMessage) -> str:
     if not isinstance(content, str):
         return ""
     if body.get_content_subtype() == "html":
+        if "<body" not in content.lower():  # a bare fragment, as many mailers send: make it a page
+            content = f"<html><body>{content}</body></html>"
         try:
             return convert(content.encode("utf-8"), "message.html")
         except LoadError:
