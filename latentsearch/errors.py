@@ -139,10 +139,26 @@ class MissingExtraError(LatentSearchError, ImportError):
     ``pip install`` command), e.g. ``latentsearch serve`` without ``latentsearch[server]``."""
 
 
+class SourceConfigError(InvalidInputError):
+    """A sources.toml that cannot be used: a missing or unknown field, an unknown connector
+    type, a bad schedule or permission rule (the message names the source and the field)."""
+
+
+class LiteralSecretError(SourceConfigError):
+    """A credential written into sources.toml itself: name an environment variable
+    (``password_env = "VAR"``) or a file (``password_file``, ``secrets_file``) instead."""
+
+
+class ConnectorError(LatentSearchError):
+    """A source that cannot be read at all (unreachable server, missing table): the sync of
+    that source stops and is reported; other sources still run."""
+
+
 __all__ = [
     "BackupError",
     "CollectionExistsError",
     "CollectionNotFoundError",
+    "ConnectorError",
     "DeviceError",
     "DimensionMismatchError",
     "DirectionNotFoundError",
@@ -160,12 +176,14 @@ __all__ = [
     "InvalidTextError",
     "ItemNotFoundError",
     "LatentSearchError",
+    "LiteralSecretError",
     "MissingExtraError",
     "ModelNotFoundError",
     "NonFiniteVectorError",
     "NotFoundError",
     "PermissionDeniedError",
     "ReadOnlyError",
+    "SourceConfigError",
     "StoreError",
     "UnsupportedModalityError",
 ]

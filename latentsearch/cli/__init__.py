@@ -1,5 +1,5 @@
 """The ``latentsearch`` command: build, search, query, analogy, info, delete, eval, backup,
-restore, serve, keys.
+restore, sync, sources, serve, keys.
 
 Each command is a function in its own module; this module registers them on `app`, in the
 order ``--help`` lists them. Add new commands the same way.
@@ -7,7 +7,7 @@ order ``--help`` lists them. Add new commands the same way.
 
 from __future__ import annotations
 
-from latentsearch.cli import admin_cmd, backup_cmd, build_cmd, eval_cmd, search_cmd
+from latentsearch.cli import admin_cmd, backup_cmd, build_cmd, eval_cmd, search_cmd, sync_cmd
 from latentsearch.cli.app import app
 from latentsearch.server.cli import register as register_server
 
@@ -22,6 +22,8 @@ app.command("delete", epilog=admin_cmd.DELETE_EXAMPLES)(admin_cmd.delete_command
 app.command("eval", epilog=eval_cmd.EXAMPLES)(eval_cmd.eval_command)
 app.command("backup", epilog=backup_cmd.BACKUP_EXAMPLES)(backup_cmd.backup_command)
 app.command("restore", epilog=backup_cmd.RESTORE_EXAMPLES)(backup_cmd.restore_command)
+app.command("sync", epilog=sync_cmd.SYNC_EXAMPLES)(sync_cmd.sync_command)
+app.add_typer(sync_cmd.sources_app, name="sources")
 register_server(app)  # serve, keys create|list|revoke
 
 

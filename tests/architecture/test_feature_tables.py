@@ -19,6 +19,7 @@ from sqlalchemy import delete, inspect
 from sqlalchemy.orm import Session
 
 import latentsearch as ls
+import latentsearch.connectors.tables
 import latentsearch.ingest.tables
 import latentsearch.server.keystore
 from latentsearch.ingest import state
@@ -41,12 +42,18 @@ CORE_TABLES = {
     "ls_item_values",
     "ls_directions",
 }
-FEATURE_MODULES = {"latentsearch.ingest.tables", "latentsearch.server.keystore"}
+FEATURE_MODULES = {
+    "latentsearch.ingest.tables",
+    "latentsearch.server.keystore",
+    "latentsearch.connectors.tables",
+}
 FEATURE_TABLES = {
     "ls_api_keys": latentsearch.server.keystore.ApiKeyRow,
     "ls_ingest_builds": latentsearch.ingest.tables.BuildRow,
     "ls_ingest_files": latentsearch.ingest.tables.SourceFileRow,
     "ls_ingest_docs": latentsearch.ingest.tables.SourceDocRow,
+    "ls_sync_sources": latentsearch.connectors.tables.SyncSourceRow,
+    "ls_sync_records": latentsearch.connectors.tables.SyncRecordRow,
 }
 
 
@@ -102,7 +109,7 @@ def test_migrations_create_the_feature_tables_without_their_models(tmp_path: Pat
         f"store = Store({url!r})\n"
         "print(json.dumps({'tables': inspect(store.engine).get_table_names(),\n"
         "  'features_imported': [m for m in ('latentsearch.ingest.tables',\n"
-        "  'latentsearch.server.keystore', 'latentsearch.ingest.state') if m in sys.modules]}))\n"
+        "  'latentsearch.server.keystore', 'latentsearch.ingest.state',\n  'latentsearch.connectors.tables') if m in sys.modules]}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
     proc = subprocess.run(

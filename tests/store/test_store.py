@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 import latentsearch as ls
+import latentsearch.connectors.tables
 import latentsearch.ingest.tables
 import latentsearch.server.keystore
 from latentsearch.store.keyword import include_name
