@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from latentsearch.connectors.mail import MailConnector
 from latentsearch.connectors.mail_threads import THREAD_HEADERS, Envelope, read_envelope
-from latentsearch.errors import InvalidInputError, LatentSearchError
+from latentsearch.errors import ConnectorError, LiteralSecretError, SourceConfigError
 
 _HEADERS = (
     "BODY.PEEK[HEADER.FIELDS (" + " ".join(h.upper() for h in THREAD_HEADERS) + ")]"
@@ -43,19 +43,21 @@ class ImapConnector(MailConnector):
     def __init__(self, name: str, settings: Mapping[str, Any], secrets: Mapping[str, str]) -> None:
         super().__init__(name, settings, secrets)
         s = self.settings
-        if "password" in s:
-            raise InvalidInputError(
+        if s.get("password"):
+            raise LiteralSecretError(
                 f"source {name!r}: never put the password in sources.toml; set password_env to the "
-                "name of an environment variable that holds it"
+                "name of an environment variable that holds it (or use a secrets_file)"
             )
         self.host = _text(s, "host", name)
         self.username = _text(s, "username", name)
-        self.password_env = _text(s, "password_env", name)
+        # `latentsearch sync` resolves password_env (or secrets_file) into secrets["password"];
+        # a connector built by hand may name the variable itself.
+        self.password_env = str(s.get("password_env") or "")
         self.ssl = bool(s.get("ssl", True))
         self.starttls = bool(s.get("starttls", False))
         port = s.get("port", 993 if self.ssl else 143)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            raise InvalidInputError(
+            raise SourceConfigError(
                 f"source {name!r}: port must be an integer from 1 to 65535, not {port!r}"
             )
         self.port = port
@@ -65,7 +67,7 @@ class ImapConnector(MailConnector):
             or not folders
             or not all(isinstance(f, str) and f for f in folders)
         ):
-            raise InvalidInputError(
+            raise SourceConfigError(
                 f'source {name!r}: folders must be a list of folder names, e.g. ["INBOX"]'
             )
         self.folders: list[str] = list(dict.fromkeys(folders))
@@ -78,10 +80,18 @@ class ImapConnector(MailConnector):
         return f"imap://{host}" + (f":{port}" if port not in (None, 993, 143) else "")
 
     def _password(self) -> str:
-        value = self.secrets.get("password") or os.environ.get(self.password_env)
+        value = self.secrets.get("password")
+        if not value and self.password_env:
+            value = os.environ.get(self.password_env)
+            if not value:
+                raise SourceConfigError(
+                    f"source {self.name!r}: the environment variable {self.password_env} "
+                    "(password_env) is not set; export it before running latentsearch sync"
+                )
         if not value:
-            raise InvalidInputError(
-                f"source {self.name!r}: the environment variable {self.password_env} (password_env) is not set"
+            raise SourceConfigError(
+                f'source {self.name!r}: no IMAP password: set password_env = "VARIABLE" in its '
+                "settings (or password in its secrets_file)"
             )
         return value
 
@@ -94,7 +104,7 @@ class ImapConnector(MailConnector):
         try:
             client = IMAPClient(self.host, port=self.port, ssl=self.ssl, timeout=self.timeout)
         except OSError as exc:
-            raise LatentSearchError(
+            raise ConnectorError(
                 f"source {self.name!r}: cannot reach IMAP server {self.host}:{self.port}: {exc}"
             ) from exc
         try:
@@ -104,7 +114,7 @@ class ImapConnector(MailConnector):
         except (IMAPClientError, OSError) as exc:
             with contextlib.suppress(Exception):
                 client.shutdown()
-            raise LatentSearchError(
+            raise ConnectorError(
                 f"source {self.name!r}: IMAP login as {self.username} at {self.host} failed: {exc}"
             ) from exc
         self._client = client
@@ -168,5 +178,5 @@ class ImapConnector(MailConnector):
 def _text(settings: Mapping[str, Any], key: str, name: str) -> str:
     value = settings.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(f"source {name!r}: {key} is required (a non-empty string)")
+        raise SourceConfigError(f"source {name!r}: {key} is required (a non-empty string)")
     return value

@@ -28,7 +28,7 @@ from latentsearch.checks import check_principal
 from latentsearch.connectors.base import Change, Checkpoint, Connector, Deleted, Failed, Record
 from latentsearch.connectors.mail_message import MailMessage, parse_message
 from latentsearch.connectors.mail_threads import Envelope, Thread, build_threads
-from latentsearch.errors import InvalidInputError
+from latentsearch.errors import ConnectorError, SourceConfigError
 from latentsearch.ingest.chunking import Chunker, regex_offsets
 
 BATCH = 50  # threads fetched and handed over between checkpoints
@@ -43,12 +43,12 @@ class MailConnector(Connector):
         self.acl = _acl(self.settings.get("acl"), name)
         words = self.settings.get("part_words", 180)
         if isinstance(words, bool) or not isinstance(words, int) or words < 16:
-            raise InvalidInputError(
+            raise SourceConfigError(
                 f"source {name!r}: part_words must be an integer of at least 16, not {words!r}"
             )
         mb = self.settings.get("max_attachment_mb", 20)
         if isinstance(mb, bool) or not isinstance(mb, int | float) or mb < 0:
-            raise InvalidInputError(
+            raise SourceConfigError(
                 f"source {name!r}: max_attachment_mb must be a number >= 0, not {mb!r}"
             )
         self.max_attachment = int(mb * 1024 * 1024)
@@ -200,7 +200,7 @@ def _acl(value: Any, name: str) -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, str) or not isinstance(value, list) or not value:
-        raise InvalidInputError(
+        raise SourceConfigError(
             f'source {name!r}: acl must be a non-empty list of principals, e.g. acl = ["group:support"], not {value!r}'
         )
     return [
@@ -217,7 +217,7 @@ def _load(cursor: str | None, name: str) -> dict[str, Any]:
     except ValueError:
         state = None
     if not isinstance(state, dict) or state.get("format") != _FORMAT:
-        raise InvalidInputError(
+        raise ConnectorError(
             f"source {name!r}: its stored cursor is not a mail cursor; reset the source to read the mailbox again"
         )
     return state

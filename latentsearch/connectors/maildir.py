@@ -29,13 +29,13 @@ from typing import IO, Any
 
 from latentsearch.connectors.mail import MailConnector
 from latentsearch.connectors.mail_threads import Envelope, read_envelope
-from latentsearch.errors import InvalidInputError, LatentSearchError
+from latentsearch.errors import ConnectorError, SourceConfigError
 
 
 def _path(settings: Mapping[str, Any], name: str) -> Path:
     value = settings.get("path")
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(f"source {name!r}: path is required (the mailbox's path)")
+        raise SourceConfigError(f"source {name!r}: path is required (the mailbox's path)")
     return Path(value).expanduser().absolute()
 
 
@@ -61,7 +61,7 @@ class MaildirConnector(MailConnector):
             or not folders
             or not all(isinstance(f, str) for f in folders)
         ):
-            raise InvalidInputError(
+            raise SourceConfigError(
                 f'source {name!r}: folders must be a list of Maildir folder names ("" is the top one)'
             )
         self.folders: list[str] = list(dict.fromkeys(folders))
@@ -71,7 +71,7 @@ class MaildirConnector(MailConnector):
 
     def _boxes(self) -> Iterator[tuple[str, mailbox.Maildir]]:
         if not (self.path / "cur").is_dir():
-            raise LatentSearchError(
+            raise ConnectorError(
                 f"source {self.name!r}: {self.path} is not a Maildir (it has no cur/ folder)"
             )
         top = mailbox.Maildir(self.path, factory=None, create=False)
@@ -79,7 +79,7 @@ class MaildirConnector(MailConnector):
             try:
                 yield folder, (top.get_folder(folder) if folder else top)
             except mailbox.NoSuchMailboxError as exc:
-                raise LatentSearchError(
+                raise ConnectorError(
                     f"source {self.name!r}: Maildir folder {folder!r} not found in {self.path}"
                 ) from exc
 
@@ -126,7 +126,7 @@ class MboxConnector(MailConnector):
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
         if not self.path.is_file():
-            raise LatentSearchError(f"source {self.name!r}: {self.path} is not an mbox file")
+            raise ConnectorError(f"source {self.name!r}: {self.path} is not an mbox file")
         self._box = mailbox.mbox(self.path, factory=None, create=False)
         try:
             yield

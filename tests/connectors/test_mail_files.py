@@ -11,7 +11,7 @@ from mailkit import message
 
 from latentsearch.connectors.base import Checkpoint, Connector, Deleted, Record
 from latentsearch.connectors.maildir import MaildirConnector, MboxConnector
-from latentsearch.errors import InvalidInputError, LatentSearchError
+from latentsearch.errors import ConnectorError, SourceConfigError
 
 
 def run(conn: Connector, cursor: str | None) -> tuple[list[Record], list[str], str]:
@@ -81,7 +81,7 @@ def test_maildir_incremental_reply_flags_and_deletes(maildir: Path) -> None:
     _, _, cursor = run(maildir_source(maildir), None)
     box = mailbox.Maildir(maildir, create=False)
     # Reading a message moves it from new/ to cur/ and sets flags: not a change.
-    for key in list(box):
+    for key in list(box.iterkeys()):
         msg = box[key]
         msg.set_subdir("cur")
         msg.add_flag("S")
@@ -102,7 +102,7 @@ def test_maildir_incremental_reply_flags_and_deletes(maildir: Path) -> None:
     assert records[0].parts is not None and len(records[0].parts) == 3
 
     sent = box.get_folder("Sent")
-    for key in list(sent):
+    for key in list(sent.iterkeys()):
         sent.remove(key)
     records, deleted, cursor = run(maildir_source(maildir), cursor)
     assert [r.id for r in records] == ["m1@a.example"]
@@ -123,15 +123,15 @@ def test_settings_that_change_records_reindex_everything(maildir: Path) -> None:
 
 
 def test_maildir_errors(tmp_path: Path, maildir: Path) -> None:
-    with pytest.raises(LatentSearchError, match="not a Maildir"):
+    with pytest.raises(ConnectorError, match="not a Maildir"):
         list(maildir_source(tmp_path / "nope").changes(None))
-    with pytest.raises(LatentSearchError, match="folder 'Spam' not found"):
+    with pytest.raises(ConnectorError, match="folder 'Spam' not found"):
         list(maildir_source(maildir, folders=["Spam"]).changes(None))
-    with pytest.raises(InvalidInputError, match="path is required"):
+    with pytest.raises(SourceConfigError, match="path is required"):
         MaildirConnector("x", {}, {})
-    with pytest.raises(InvalidInputError, match="part_words"):
+    with pytest.raises(SourceConfigError, match="part_words"):
         maildir_source(maildir, part_words=2)
-    with pytest.raises(InvalidInputError, match="not a mail cursor"):
+    with pytest.raises(ConnectorError, match="not a mail cursor"):
         list(maildir_source(maildir).changes("garbage"))
 
 

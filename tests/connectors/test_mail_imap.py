@@ -13,7 +13,7 @@ from mailkit import Dovecot, message, running_dovecot
 from latentsearch.connectors import mail
 from latentsearch.connectors.base import Checkpoint, Deleted, Failed, Record
 from latentsearch.connectors.imap import ImapConnector
-from latentsearch.errors import InvalidInputError, LatentSearchError
+from latentsearch.errors import ConnectorError, LiteralSecretError, SourceConfigError
 
 ENV = "LS_TEST_IMAP_PASSWORD"
 
@@ -266,15 +266,15 @@ def test_a_run_stopped_at_a_checkpoint_resumes_without_loss_or_duplicates(
 def test_credentials_only_from_the_environment(
     dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with pytest.raises(InvalidInputError, match="password_env"):
+    with pytest.raises(LiteralSecretError, match="password_env"):
         make(dovecot, password="hunter2")
     monkeypatch.delenv(ENV, raising=False)
-    with pytest.raises(InvalidInputError, match=ENV):
+    with pytest.raises(SourceConfigError, match=ENV):
         list(make(dovecot).changes(None))
     monkeypatch.setenv(ENV, "wrong")
-    with pytest.raises(LatentSearchError, match="login as support"):
+    with pytest.raises(ConnectorError, match="login as support"):
         list(make(dovecot).changes(None))
-    with pytest.raises(InvalidInputError, match="acl"):
+    with pytest.raises(SourceConfigError, match="acl"):
         make(dovecot, acl="group:support")
 
 
