@@ -126,9 +126,16 @@ class ImapConnector(MailConnector):
                 client.logout()
 
     def probe(self, state: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+        from imapclient.exceptions import IMAPClientError
+
         now: dict[str, Any] = {}
         for folder in self.folders:
-            st = self._client.folder_status(folder, [b"UIDVALIDITY", b"UIDNEXT", b"MESSAGES"])
+            try:
+                st = self._client.folder_status(folder, [b"UIDVALIDITY", b"UIDNEXT", b"MESSAGES"])
+            except IMAPClientError as exc:
+                raise ConnectorError(
+                    f"source {self.name!r}: cannot read IMAP folder {folder!r} of {self.username}: {exc}"
+                ) from exc
             now[folder] = {
                 "uidvalidity": int(st[b"UIDVALIDITY"]),
                 "uidnext": int(st[b"UIDNEXT"]),

@@ -133,7 +133,10 @@ class MailConnector(Connector):
             ):  # gone since the scan; a copy in another folder
                 continue
             seen.add(env.message_id)
-            messages.append(parse_message(data, env, self.max_attachment))
+            try:
+                messages.append(parse_message(data, env, self.max_attachment))
+            except Exception as exc:  # a message the email package cannot read: its thread only
+                return Failed(thread.id, f"unreadable message {env.uri or env.key}: {exc}")
         if not messages:
             return Failed(
                 thread.id,

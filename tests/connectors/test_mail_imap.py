@@ -295,3 +295,8 @@ def test_a_vanished_message_fails_its_thread_only(
     failed = [c for c in changes if isinstance(c, Failed)]
     assert [f.id for f in failed] == ["gone@x.example"]
     assert [c.id for c in changes if isinstance(c, Record)] == ["stays@x.example"]
+
+
+def test_a_missing_folder_is_named(dovecot: Dovecot, connector: ImapConnector) -> None:
+    with pytest.raises(ConnectorError, match="folder 'Nope'"):
+        list(make(dovecot, folders=["INBOX", "Nope"]).changes(None))

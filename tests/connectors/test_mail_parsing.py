@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mailkit import message
 
+from latentsearch.checks import text_problem
 from latentsearch.connectors.mail_message import parse_message, trim_quotes
 from latentsearch.connectors.mail_threads import (
     build_threads,
@@ -114,3 +117,22 @@ def test_bad_attachments_are_listed_not_fatal() -> None:
     assert m.skipped[0]["name"] == "broken.pdf" and "PDF" in m.skipped[0]["reason"]
     small = parse_message(raw, env(raw, "b"), max_attachment=5)
     assert all("too large" in s["reason"] for s in small.skipped) and small.attachments == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=400), st.text(max_size=80))
+def test_any_bytes_parse_or_thread_without_raising(raw: bytes, header: str) -> None:
+    """Mail is hostile input: whatever the bytes, parsing and threading do not raise, and all
+    text they give back can be stored (no NUL, no lone surrogate)."""
+    data = (
+        f"Subject: {header}\nMessage-ID: {header}\nReferences: {header}\n\n".encode(
+            "utf-8", "surrogateescape"
+        )
+        + raw
+    )
+    for blob in (raw, data):
+        e = env(blob, "k")
+        m = parse_message(blob, e)
+        for text in [e.message_id, e.subject, m.body, m.sender_line, *e.references]:
+            assert text_problem(text) is None
+        assert build_threads([e, env(blob, "k2")])
