@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
+from email.utils import parsedate_to_datetime
 
 from latentsearch.checks import text_problem
 
@@ -107,10 +108,15 @@ def read_envelope(
         got = BytesHeaderParser(policy=default_policy).parsebytes(header_bytes)
         assert isinstance(got, EmailMessage)
         msg = got
-    ids = message_ids(_header(msg, "Message-ID"))
+    # Message ids are ASCII tokens: read from the raw values, without building header objects
+    # (the key scan reads every message's headers; they would cost half its time).
+    raw: dict[str, str] = {}
+    for name, value in msg.raw_items():
+        raw.setdefault(name.lower(), str(value))
+    ids = message_ids(raw.get("message-id"))
     mid = ids[0] if ids else f"{_digest(key)}@latentsearch.invalid"  # stable while the message is
-    refs = [r for r in message_ids(_header(msg, "References")) if r != mid]
-    for r in message_ids(_header(msg, "In-Reply-To")):
+    refs = [r for r in message_ids(raw.get("references")) if r != mid]
+    for r in message_ids(raw.get("in-reply-to")):
         if r != mid and r not in refs:
             refs.append(r)
     return Envelope(
@@ -133,12 +139,13 @@ def _header(msg: EmailMessage, name: str) -> str:
 
 
 def header_date(msg: EmailMessage) -> datetime | None:
-    try:
-        value = msg.get("Date")
-        when = getattr(value, "datetime", None)
-    except Exception:
+    """The Date header's time (UTC when it names no zone), None when absent or unreadable."""
+    value = next((str(v) for k, v in msg.raw_items() if k.lower() == "date"), None)
+    if value is None:
         return None
-    if not isinstance(when, datetime):
+    try:
+        when = parsedate_to_datetime(" ".join(value.split()))
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
