@@ -162,3 +162,9 @@ acl = ["group:it"]
     res = sync_source(index, src)
     assert res.updated == 1
     assert set(texts(col, ["group:it"])) == {"it:m1@x#0", "it:m1@x#1"}
+    # The mailbox's rule changes: every thread follows it at the next sync.
+    src = parse_sources(toml.replace('acl = ["group:it"]', 'acl = ["group:helpdesk"]')).get("it")
+    res = sync_source(index, src)
+    assert (res.status, res.updated) == ("done", 1), res.errors
+    assert texts(col, ["group:it"]) == {}
+    assert set(texts(col, ["group:helpdesk"])) == {"it:m1@x#0", "it:m1@x#1"}
