@@ -71,10 +71,12 @@ def message(
 @dataclass(frozen=True)
 class Dovecot:
     host: str
-    port: int
+    port: int  # IMAP (STARTTLS offered when started with tls=True)
     user: str
     password: str
     log: Path
+    tls_port: int = 0  # IMAPS, with tls=True
+    ca_file: Path | None = None  # the self-signed certificate the server presents
 
 
 def _free_port() -> int:
@@ -109,7 +111,7 @@ listen = 127.0.0.1
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = {internal}
@@ -132,7 +134,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -141,8 +144,21 @@ service anvil {{
 """
 
 
+def _certificate(root: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (openssl comes with dovecot-core)."""
+    cert, key = root / "cert.pem", root / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
 @contextlib.contextmanager
-def running_dovecot() -> Iterator[Dovecot]:
+def running_dovecot(tls: bool = False) -> Iterator[Dovecot]:
+    """Dovecot on 127.0.0.1; with ``tls``, also IMAPS and STARTTLS with a self-signed certificate."""
     binary = _binary()
     internal, login, uid, gid = _accounts()
     # Not under pytest's tmp_path: its parents are 0700, and Dovecot's mail processes run as
@@ -153,11 +169,25 @@ def running_dovecot() -> Iterator[Dovecot]:
     os.chown(root / "home", uid, gid)
     (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
     port = _free_port()
+    tls_port = _free_port() if tls else 0
+    ssl = "ssl = no"
+    cert: Path | None = None
+    if tls:
+        cert, key = _certificate(root)
+        ssl = f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
     group = _group_name(gid)
     conf = root / "dovecot.conf"
     conf.write_text(
         CONF.format(
-            root=root, internal=internal, login=login, group=group, uid=uid, gid=gid, port=port
+            root=root,
+            internal=internal,
+            login=login,
+            group=group,
+            uid=uid,
+            gid=gid,
+            port=port,
+            tls_port=tls_port,
+            ssl=ssl,
         )
     )
     proc = subprocess.Popen(
@@ -166,7 +196,7 @@ def running_dovecot() -> Iterator[Dovecot]:
     log = root / "dovecot.log"
     try:
         _wait_ready(proc, port, log)
-        yield Dovecot("127.0.0.1", port, USER, PASSWORD, log)
+        yield Dovecot("127.0.0.1", port, USER, PASSWORD, log, tls_port, cert)
     finally:
         proc.terminate()
         try:

@@ -5,6 +5,7 @@ Settings (a ``[[source]]`` of ``type = "imap"``)::
     host = "imap.example.com"
     port = 993                      # default: 993 with ssl, else 143
     ssl = true                      # TLS from the start (default); or starttls = true on 143
+    ca_file = "/etc/ssl/private-ca.pem"  # optional: trust this CA too (a company CA)
     username = "support@example.com"
     password_env = "SUPPORT_IMAP_PASSWORD"   # the password is read from this variable only
     folders = ["INBOX", "Sent"]     # default ["INBOX"]; threads span folders
@@ -72,12 +73,25 @@ class ImapConnector(MailConnector):
             )
         self.folders: list[str] = list(dict.fromkeys(folders))
         self.timeout = float(s.get("timeout", 60))
+        ca_file = s.get("ca_file")
+        if ca_file is not None and (not isinstance(ca_file, str) or not ca_file.strip()):
+            raise SourceConfigError(f"source {name!r}: ca_file must be the path of a PEM file")
+        self.ca_file: str | None = ca_file
         self._client: Any = None
 
     def uri_base(self) -> str:
         host = str(self.settings.get("host", ""))
         port = self.settings.get("port")
         return f"imap://{host}" + (f":{port}" if port not in (None, 993, 143) else "")
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """Certificates and host names are always checked: the system's CAs, plus ``ca_file``."""
+        try:
+            return ssl.create_default_context(cafile=self.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise SourceConfigError(
+                f"source {self.name!r}: cannot read ca_file {self.ca_file}: {exc}"
+            ) from exc
 
     def _password(self) -> str:
         value = self.secrets.get("password")
@@ -102,18 +116,31 @@ class ImapConnector(MailConnector):
 
         password = self._password()
         try:
-            client = IMAPClient(self.host, port=self.port, ssl=self.ssl, timeout=self.timeout)
+            context = self._tls_context()
+            client = IMAPClient(
+                self.host, port=self.port, ssl=self.ssl, ssl_context=context, timeout=self.timeout
+            )
+        except ssl.SSLError as exc:
+            raise ConnectorError(
+                f"source {self.name!r}: TLS with {self.host}:{self.port} failed: {exc}; if the "
+                "server's certificate comes from a private CA, name its PEM file in ca_file"
+            ) from exc
         except OSError as exc:
             raise ConnectorError(
                 f"source {self.name!r}: cannot reach IMAP server {self.host}:{self.port}: {exc}"
             ) from exc
         try:
             if self.starttls:
-                client.starttls(ssl.create_default_context())
+                client.starttls(context)
             client.login(self.username, password)
-        except (IMAPClientError, OSError) as exc:
+        except (IMAPClientError, OSError) as exc:  # STARTTLS refused or failed, bad password
             with contextlib.suppress(Exception):
                 client.shutdown()
+            if isinstance(exc, ssl.SSLError):
+                raise ConnectorError(
+                    f"source {self.name!r}: STARTTLS with {self.host}:{self.port} failed: {exc}; "
+                    "if the server's certificate comes from a private CA, name its PEM file in ca_file"
+                ) from exc
             raise ConnectorError(
                 f"source {self.name!r}: IMAP login as {self.username} at {self.host} failed: {exc}"
             ) from exc
