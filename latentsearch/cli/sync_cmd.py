@@ -143,27 +143,23 @@ def status_command(
     if json_out:
         print_json(rows)
         return
-    from rich.table import Table
-
-    table = Table("source", "type", "status", "last run", "records", "counts", "next", "cursor")
     for r in rows:
         counts = r.get("counts") or {}
-        shown = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "elapsed_s" and v)
-        table.add_row(
-            r["name"],
-            r["type"],
-            r["status"],
-            (r.get("started") or "-")[:19],
-            str(r["records"]),
-            shown or "-",
-            r["next_run"][:19],
-            _short(r.get("cursor")),
+        shown = ", ".join(
+            f"{k.replace('_', ' ')} {v}" for k, v in counts.items() if k != "elapsed_s" and v
         )
-    out.print(table)
-    for r in rows:
+        out.print(
+            f"[bold]{r['name']}[/bold] ({r['type']} -> {r['collection']}, schedule {r['schedule']})",
+            highlight=False,
+        )
+        last = (r.get("started") or "never")[:19].replace("T", " ")
+        out.print(f"  status   {r['status']}, last run {last}", highlight=False)
+        out.print(f"  records  {r['records']}{f' (last run: {shown})' if shown else ''}")
+        out.print(f"  cursor   {_short(r.get('cursor'))}", highlight=False)
+        out.print(f"  next     {r['next_run'][:19].replace('T', ' ')}", highlight=False)
         for e in r.get("errors") or []:
             what = f"{e['id']}: " if e.get("id") else ""
-            out.print(f"[red]{r['name']}[/red] {what}{e['reason']}", highlight=False)
+            out.print(f"  [red]error[/red]    {what}{e['reason']}", highlight=False)
 
 
 def _short(cursor: str | None) -> str:

@@ -14,8 +14,9 @@ the index. Only the file's own mode counts, not its folders'. Owner and group na
 system's user database (the number when a name is unknown).
 
 Text, Markdown, reStructuredText, HTML and PDF files are read (record exports and images are
-for ``latentsearch build``). The cursor is the time the last scan started: only files whose
-status changed since (content, ``chmod``, ``chown``, rename: the inode's ctime) are read again.
+for ``latentsearch build``). The cursor is the time the last scan started (less two seconds
+for coarse file clocks): only files whose status changed since (content, ``chmod``, ``chown``,
+rename: the inode's ctime) are read again.
 Deletes are found by a key scan of the folders.
 """
 
@@ -37,6 +38,10 @@ from latentsearch.ingest.record_files import FieldMap
 from latentsearch.ingest.sources import Filters, SourceFile, check_sources, scan
 
 KINDS = ("text", "html", "pdf")
+# File times come from the kernel's coarse clock, which may lag time.time_ns() by a tick or a
+# network file system's clock by more: files changed this close before a scan are read again
+# (and skipped by version when nothing changed).
+CTIME_MARGIN_NS = 2_000_000_000
 
 
 class FilesConnector(Connector):
@@ -66,7 +71,8 @@ class FilesConnector(Connector):
 
     def changes(self, cursor: str | None) -> Iterator[Change]:
         since = int(cursor) if cursor else None
-        started = time.time_ns()  # before the scan: a file changed during it is read next time
+        # Taken before the scan, so a file changed during it is read again next time.
+        started = time.time_ns() - CTIME_MARGIN_NS
         seen: set[str] = set()
         for sf in self._files():
             if sf.doc_id in seen:

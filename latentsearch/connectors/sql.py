@@ -105,7 +105,7 @@ class SqlConnector(Connector):
                         q = q.where(sa.tuple_(*order) > sa.tuple_(*[sa.literal(v) for v in last]))
                     elif start is not None:
                         q = q.where(c[self.inc] >= start)  # type: ignore[index]
-                    rows = [dict(r._mapping) for r in conn.execute(q)]
+                    rows = [dict(r) for r in conn.execute(q).mappings()]
                     for row in rows:
                         yield self._record(row)
                     if rows and self.inc:
