@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE = 1
 # mkdocs-material prints a notice about MkDocs 2 on every build; the docs build here is MkDocs 1.6.
 export NO_MKDOCS_2_WARNING = 1
 
-.PHONY: setup demo serve-demo test test-full lint docs clean postgres mariadb browser ldap bench bench-quick bench-setup
+.PHONY: setup demo serve-demo test test-full lint docs clean postgres mariadb browser ldap mailserver bench bench-quick bench-setup
 
 setup: $(STAMP)
 
@@ -60,11 +60,16 @@ ldap:
 	@test -x /usr/sbin/slapd && command -v ldapmodify >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq slapd ldap-utils >/dev/null; }
 	@test -x /usr/sbin/slapd && command -v ldapmodify >/dev/null
 
-test: setup postgres mariadb browser ldap
+# The IMAP connector's tests start a real Dovecot from a private config (tests/mailkit.py).
+mailserver:
+	@test -x /usr/sbin/dovecot || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dovecot-imapd >/dev/null; }
+	@test -x /usr/sbin/dovecot
+
+test: setup postgres mariadb browser ldap mailserver
 	$(BIN)/python -m pytest
 
 # The same suite with the adversarial tests at full size (tests/full.py reads the variable).
-test-full: setup postgres mariadb browser ldap
+test-full: setup postgres mariadb browser ldap mailserver
 	LATENTSEARCH_TEST_FULL=1 $(BIN)/python -m pytest
 
 # Style, strict types, and the import contracts of pyproject.toml (layers, no cycles).

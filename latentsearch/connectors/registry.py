@@ -27,9 +27,9 @@ BUILTIN: dict[str, Builtin] = {
     "files": Builtin("latentsearch.connectors.files", "FilesConnector", None),
     "git": Builtin("latentsearch.connectors.git", "GitConnector", "git"),
     "web": Builtin("latentsearch.connectors.web", "WebConnector", "web"),
-    "imap": Builtin("latentsearch.connectors.mail_imap", "ImapConnector", "mail"),
-    "maildir": Builtin("latentsearch.connectors.mail_files", "MaildirConnector", "mail"),
-    "mbox": Builtin("latentsearch.connectors.mail_files", "MboxConnector", "mail"),
+    "imap": Builtin("latentsearch.connectors.imap", "ImapConnector", "mail"),
+    "maildir": Builtin("latentsearch.connectors.maildir", "MaildirConnector", None),
+    "mbox": Builtin("latentsearch.connectors.maildir", "MboxConnector", None),
 }
 
 _custom: dict[str, type[Connector]] = {}
