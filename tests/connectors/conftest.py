@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pgkit import pg_schema
 from sqlalchemy import create_engine, text
+from synckit import Counting
 
 import latentsearch as ls
 
@@ -40,21 +41,6 @@ def source_url(request: pytest.FixtureRequest) -> Iterator[str]:
             yield url
     else:
         yield request.getfixturevalue("mariadb_url")
-
-
-class Counting:
-    """Counts the texts the collection's (real) encoder embeds."""
-
-    def __init__(self, col: ls.Collection) -> None:
-        self.texts = 0
-        enc = col.encoder
-        original = enc.encode_texts
-
-        def encode_texts(texts, **kw):  # type: ignore[no-untyped-def]
-            self.texts += len(texts)
-            return original(texts, **kw)
-
-        enc.encode_texts = encode_texts  # type: ignore[method-assign]
 
 
 @pytest.fixture

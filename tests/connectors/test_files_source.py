@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import Counting
+from synckit import Counting
 
 import latentsearch as ls
 from latentsearch.connectors.config import SourceConfig

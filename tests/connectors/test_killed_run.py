@@ -11,9 +11,9 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import Counting
 from sqlalchemy import create_engine, func, select, text
 from sync_child import source
+from synckit import Counting
 
 import latentsearch as ls
 from latentsearch.connectors.runner import sync_source

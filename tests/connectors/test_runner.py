@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Counting
+from synckit import Counting
 
 import latentsearch as ls
 from latentsearch.connectors import state

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from conftest import Counting
 from sqlalchemy import create_engine, text
+from synckit import Counting
 
 import latentsearch as ls
 from latentsearch.connectors.config import SourceConfig
