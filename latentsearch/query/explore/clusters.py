@@ -73,7 +73,7 @@ def choose_k(x: np.ndarray, seed: int, distinct: int) -> int:
     """The k in 2..`K_MAX` with the best mean silhouette on a sample (1 for under 3 points)."""
     from sklearn.metrics import silhouette_score
 
-    top = min(K_MAX, distinct - 1, len(x) - 1)
+    top = min(K_MAX, distinct, len(x) - 1)
     if top < 2:
         return 1
     rng = np.random.default_rng(seed)

@@ -5,8 +5,8 @@ TF-IDF is computed across those documents, so a term scores high where it is fre
 cluster and rare in the others; the top terms describe what sets the cluster apart, not what
 every item shares. scikit-learn's `CountVectorizer` (English stop words removed) and
 `TfidfTransformer` (sublinear tf) do it. Images count through their titles or captions; a
-cluster with no text at all takes the terms of the visible texts nearest its centre (a CLIP
-collection with captions), and failing those its medoid's title or id.
+cluster with no text at all takes the terms of the visible texts nearest its centre (``nearest``:
+captions in a CLIP collection, wherever they lie), and failing those its medoid's title or id.
 """
 
 from __future__ import annotations
@@ -14,24 +14,32 @@ from __future__ import annotations
 import numpy as np
 
 from latentsearch.query.explore.clusters import Grouping, by_typicality, medoids
+from latentsearch.query.explore.nearest import Finder
 from latentsearch.query.explore.visible import Visible
 from latentsearch.results import Cluster
 
 TERMS = 8
 LABEL_TERMS = 3
-NEAREST_TEXTS = 3
 MAX_CHARS = 20_000  # per member: labels need words, not whole books
 
 
-def clusters_of(vis: Visible, g: Grouping) -> list[Cluster]:
-    """One `Cluster` per group of ``g`` over the entries of ``vis`` (all visible)."""
+def clusters_of(vis: Visible, g: Grouping, nearest: Finder | None = None) -> list[Cluster]:
+    """One `Cluster` per group of ``g`` over the entries of ``vis`` (all visible, vectors read);
+    ``nearest`` finds the visible texts nearest a point, for clusters without words."""
     docs = [_words(vis, by_typicality(g, c)) for c in range(g.k)]
     terms = _ctfidf(docs)
+    wordless = [c for c in range(g.k) if not terms[c]]
+    if wordless and nearest is not None and vis.vectors is not None:
+        centres = np.stack([vis.vectors[g.assign == c].mean(0) for c in wordless])
+        for c, texts in zip(wordless, nearest(centres), strict=True):
+            # nearer texts weigh more: the nearest counts len(texts) times, the next one less
+            docs[c] = "\n".join(t for r, t in enumerate(texts) for _ in range(len(texts) - r))
+        terms = _ctfidf(docs)  # the filled clusters against all the others
     meds = medoids(g) if g.k else np.zeros(0, np.int64)
     out = []
     for c in range(g.k):
         members = by_typicality(g, c)
-        ts = terms[c] or _nearest_text_terms(vis, g, c, terms)
+        ts = terms[c]
         med = vis.entries[int(meds[c])]
         label = ", ".join(ts[:LABEL_TERMS]) if ts else (med.title or med.id)
         out.append(
@@ -76,13 +84,3 @@ def _ctfidf(docs: list[str]) -> list[list[str]]:
         order = nz[np.lexsort((vocab[nz], -row[nz]))][:TERMS]
         out.append([str(vocab[i]) for i in order])
     return out
-
-
-def _nearest_text_terms(vis: Visible, g: Grouping, c: int, terms: list[list[str]]) -> list[str]:
-    """Terms of the visible texts nearest cluster ``c``'s centre (for a cluster of images)."""
-    texts = np.asarray([i for i, e in enumerate(vis.entries) if e.text], dtype=np.int64)
-    if not len(texts):
-        return []
-    d = ((g.x[texts] - g.centres[c]) ** 2).sum(1)
-    nearest = texts[np.lexsort((texts, d))][:NEAREST_TEXTS]
-    return _ctfidf([_words(vis, nearest), *[" ".join(t) for t in terms]])[0]

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from latentsearch.query.explore.clusters import group
 from latentsearch.query.explore.labels import clusters_of
+from latentsearch.query.explore.nearest import text_finder
 from latentsearch.query.explore.projection import Projection, fit
 from latentsearch.query.explore.visible import Visible, read, scope_and_seq
 from latentsearch.query.scopes import scope_key
@@ -122,7 +123,7 @@ def map_of(
         assert vis.vectors is not None
         coords[missing] = f.projection.transform(vis.vectors[missing])
     if regroup:
-        grouped = grouping(vis, seq, None, seed)
+        grouped = grouping(space, acc, vis, seq, None, seed)
         space.maps.put(key, grouped)
     found = grouped.clusters if grouped is not None else []
     member = {e: c.id for c in found for e in c.ids}
@@ -142,10 +143,12 @@ def map_of(
     return LatentMap(points, f.projection.method, seed, seq, f.projection.fitted_on, cached, found)
 
 
-def grouping(vis: Visible, seq: int, k: int | None, seed: int) -> Grouped:
+def grouping(
+    space: Space, acc: Access, vis: Visible, seq: int, k: int | None, seed: int
+) -> Grouped:
     """Cluster and label ``vis`` (its vectors must have been read)."""
     assert vis.vectors is not None
-    found = clusters_of(vis, group(vis.vectors, k, seed))
+    found = clusters_of(vis, group(vis.vectors, k, seed), text_finder(space, acc))
     return Grouped(seq, found, frozenset(vis.ids))
 
 
@@ -172,7 +175,7 @@ def clusters(
         if grouped is not None and grouped.seq == seq:
             return grouped.clusters
         vis = read(space, s, sc, acc, level, vectors=True)
-    grouped = grouping(vis, seq, k, seed)
+    grouped = grouping(space, acc, vis, seq, k, seed)
     space.maps.put(key, grouped)
     return grouped.clusters
 
