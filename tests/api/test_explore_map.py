@@ -121,8 +121,10 @@ def test_text_clusters_are_labelled_by_distinctive_terms(tix: ls.Collection) -> 
     for c in found:
         assert c.terms and c.label == ", ".join(c.terms[:3])
         assert c.medoid in c.ids and c.ids[0] == c.medoid
-        # every term occurs in the texts of the cluster's members
-        texts = " ".join(r["text"].lower() for r in ticket_records() if r["id"] in c.ids)
+        # every term occurs in the titles or texts of the cluster's members
+        texts = " ".join(
+            f"{r['title']} {r['text']}".lower() for r in ticket_records() if r["id"] in c.ids
+        )
         assert all(t in texts for t in c.terms)
     # the two groups' terms differ (class-based TF-IDF favours what sets a cluster apart)
     assert set(found[0].terms[:3]).isdisjoint(found[1].terms[:3])

@@ -34,7 +34,8 @@ def visible(caller: list[str] | None) -> set[str]:
 
 
 def words_of(ids: set[str]) -> str:
-    return " ".join(r["text"].lower() for r in [*ticket_records(), SECRET] if r["id"] in ids)
+    recs = [*ticket_records(), SECRET]
+    return " ".join(f"{r['title']} {r['text']}".lower() for r in recs if r["id"] in ids)
 
 
 @pytest.mark.parametrize("caller", CALLERS)

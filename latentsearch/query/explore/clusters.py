@@ -21,7 +21,7 @@ import numpy as np
 from latentsearch.errors import InvalidInputError
 
 K_MAX = 30
-SELECT_SAMPLE = 3_000
+SELECT_SAMPLE = 2_000
 FULL_KMEANS = 20_000
 REDUCE_DIMS = 50
 
@@ -84,7 +84,7 @@ def choose_k(x: np.ndarray, seed: int, distinct: int) -> int:
     )
     best, best_score = 2, -2.0
     for k in range(2, top + 1):
-        labels, _ = _kmeans(xs, k, seed)
+        labels, _ = _kmeans(xs, k, seed, n_init=1)
         if len(np.unique(labels)) < 2:
             continue
         score = float(silhouette_score(xs, labels))
@@ -93,15 +93,15 @@ def choose_k(x: np.ndarray, seed: int, distinct: int) -> int:
     return best
 
 
-def _kmeans(x: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _kmeans(x: np.ndarray, k: int, seed: int, n_init: int = 3) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.cluster import KMeans, MiniBatchKMeans
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning on duplicate points: handled by k
         if len(x) > FULL_KMEANS:
-            model: Any = MiniBatchKMeans(k, random_state=seed, batch_size=4096, n_init=3)
+            model: Any = MiniBatchKMeans(k, random_state=seed, batch_size=4096, n_init=n_init)
         else:
-            model = KMeans(k, random_state=seed, n_init=4)
+            model = KMeans(k, random_state=seed, n_init=n_init)
         labels = model.fit_predict(x)
     return np.asarray(labels, np.int64), np.asarray(model.cluster_centers_)
 
@@ -111,7 +111,7 @@ def _reduce(x: np.ndarray, seed: int) -> np.ndarray:
         return x
     from sklearn.decomposition import PCA
 
-    pca = PCA(REDUCE_DIMS, svd_solver="randomized", random_state=seed)
+    pca = PCA(REDUCE_DIMS, svd_solver=pca_solver(x), random_state=seed)
     fit = (
         x
         if len(x) <= FULL_KMEANS
@@ -120,6 +120,12 @@ def _reduce(x: np.ndarray, seed: int) -> np.ndarray:
     pca.fit(fit)
     reduced: np.ndarray = pca.transform(x)
     return reduced
+
+
+def pca_solver(x: np.ndarray) -> str:
+    """PCA through the covariance matrix where there are many more rows than columns (one
+    d x d eigendecomposition: much faster than an SVD of the data, and as exact)."""
+    return "covariance_eigh" if len(x) >= 4 * x.shape[1] else "full"
 
 
 def medoids(g: Grouping) -> np.ndarray:

@@ -53,24 +53,25 @@ class Grouped:
 
 def fitted(
     space: Space, s: Session, acc: Access, method: str, seed: int, level: str
-) -> tuple[Fitted, bool]:
-    """The caller's projection, up to date with the store; True when it was not refitted."""
+) -> tuple[Fitted, bool, Visible | None]:
+    """The caller's projection, up to date with the store; True when it was not refitted; and
+    the caller's visible set when it had to be read (with vectors)."""
     full, seq = scope_and_seq(space, s, None, acc)
     key = ("projection", method, seed, level, acc.principals)
     with space.maps.fit_lock:
         f: Fitted | None = space.maps.get(key)
         if f is not None and f.seq == seq:
-            return f, True
+            return f, True, None
         vis = read(space, s, full, acc, level, vectors=True)
         assert vis.vectors is not None
         updated = _update(f, vis, seq) if f is not None else None
         if updated is not None:
             space.maps.put(key, updated)
-            return updated, True
+            return updated, True, vis
         proj, coords = fit(vis.vectors, method, seed)
         f = Fitted(proj, seq, {e: i for i, e in enumerate(vis.ids)}, coords, vis.prints)
         space.maps.put(key, f)
-        return f, False
+        return f, False, vis
 
 
 def _update(f: Fitted, vis: Visible, seq: int) -> Fitted | None:
@@ -103,12 +104,15 @@ def map_of(
     clusters: bool,
 ) -> LatentMap:
     with space.store.session() as s:
-        f, cached = fitted(space, s, acc, method, seed, level)
+        f, cached, everything = fitted(space, s, acc, method, seed, level)
         sc, seq = scope_and_seq(space, s, where, acc)
         key = cluster_key(where, acc, seed, level, None)
         grouped: Grouped | None = space.maps.get(key) if clusters else None
         regroup = clusters and (grouped is None or grouped.seq != seq)
-        vis = read(space, s, sc, acc, level, vectors=regroup)
+        if where is None and everything is not None and seq == f.seq:
+            vis = everything  # just read for the fit: the same set
+        else:
+            vis = read(space, s, sc, acc, level, vectors=regroup)
         if grouped is not None and not regroup and grouped.ids != frozenset(vis.ids):
             regroup = True  # a write landed between the reads: the cached grouping is stale
         missing = [i for i, e in enumerate(vis.ids) if e not in f.index]
@@ -185,5 +189,5 @@ def project(
 ) -> np.ndarray:
     """``(n, 2)`` coordinates of ``vectors`` on the caller's map of ``(method, seed)``."""
     with space.store.session() as s:
-        f, _ = fitted(space, s, acc, method, seed, level)
+        f, _, _ = fitted(space, s, acc, method, seed, level)
     return f.projection.transform(vectors)

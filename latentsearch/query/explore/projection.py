@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from latentsearch.errors import InvalidInputError, MissingExtraError
+from latentsearch.query.explore.clusters import pca_solver
 
 METHODS = ("umap", "pca")
 FIT_SAMPLE = 20_000
@@ -101,7 +102,7 @@ def fit(vectors: np.ndarray, method: str, seed: int) -> tuple[Projection, np.nda
 def _fit_pca(x: np.ndarray, seed: int) -> tuple[Projection, np.ndarray]:
     from sklearn.decomposition import PCA
 
-    pca = PCA(n_components=min(2, x.shape[1]), svd_solver="full", random_state=seed)
+    pca = PCA(n_components=min(2, x.shape[1]), svd_solver=pca_solver(x), random_state=seed)
     coords = pca.fit_transform(x.astype(np.float64))
     return Projection("pca", seed, len(x), pca, None), _two(coords)
 
@@ -111,7 +112,7 @@ def _fit_umap(x: np.ndarray, seed: int) -> tuple[Projection, np.ndarray]:
 
     umap = umap_module()
     dims = min(UMAP_PCA_DIMS, x.shape[1], len(x))
-    pca = PCA(n_components=dims, svd_solver="full", random_state=seed)
+    pca = PCA(n_components=dims, svd_solver=pca_solver(x), random_state=seed)
     z = pca.fit_transform(x.astype(np.float64)).astype(np.float32)
     model = umap.UMAP(
         n_components=2,
