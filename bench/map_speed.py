@@ -9,8 +9,9 @@ place one new point, and the memory it uses (issue 14's goals).
 The collection holds ``--n`` synthetic vectors of ``--dim`` dimensions (default 384, the bundled
 text model's) drawn around 40 centres on the sphere, in a raw-vector collection on SQLite in
 ``--work``. Each figure is printed with its ratio to the goal (below 1 meets it). The first
-UMAP fit in a process includes numba's compilation of UMAP (cached on disk afterwards);
-``--warm`` fits a small map first so that the timed figure is the fit alone.
+UMAP fit in a process includes numba's compilation of UMAP's layout code (about 7 s on the
+development machine); ``--warm`` fits a small map first so that the timed figure is the fit
+alone.
 
     python -m bench.map_speed [--n 100000] [--method umap|pca] [--warm] [--work bench-out/map_speed]
 """
