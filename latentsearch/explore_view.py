@@ -41,7 +41,8 @@ class ExploreView(CollectionView):
         point per document, at the mean of its visible chunks), with the clusters of that same
         set when ``clusters``. ``method``: ``"umap"`` (keeps neighbourhoods; needs
         ``latentsearch[explore]``) or ``"pca"``. The projection is fitted on everything the
-        caller may see (at most 20,000 items, the rest transformed), is deterministic for a
+        caller may see (a sample of 10,000 items for UMAP, 20,000 for PCA, the rest
+        transformed), is deterministic for a
         ``seed``, and is cached until the collection changes materially (over 10% new or
         changed items; fewer are placed on the existing map)."""
         return maps.map_of(

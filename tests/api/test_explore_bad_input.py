@@ -5,6 +5,7 @@ Each gives a clear typed error or a sensible answer, and never a crash."""
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from latentsearch.errors import (
     DirectionNotFoundError,
     InvalidInputError,
     ItemNotFoundError,
+    MissingExtraError,
     UnsupportedModalityError,
 )
 
@@ -141,3 +143,13 @@ def test_strict_collections_need_principals(db: ls.Database) -> None:
         with pytest.raises(ls.errors.PermissionDeniedError):
             call()
     assert [p.id for p in col.map(method="pca", principals=[]).points] == ["d"]
+
+
+def test_umap_without_its_extra_names_the_extra(
+    db: ls.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    col, _ = vector_collection(db, n_per=5)
+    monkeypatch.setitem(sys.modules, "umap", None)  # what `import umap` meets when not installed
+    with pytest.raises(MissingExtraError, match=r"latentsearch\[explore\]"):
+        col.map(method="umap")
+    assert len(col.map(method="pca").points) == 15  # PCA needs no extra

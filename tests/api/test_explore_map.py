@@ -74,6 +74,11 @@ def test_umap_map_is_deterministic_and_keeps_groups_apart(
     finally:
         other.close()
     same_map(again, m, 1e-4)
+    # a stored vector projects onto its own point
+    item = col.get("v007", include_vectors=True)
+    assert item.vector is not None
+    xy = col.project(item.vector, method="umap", seed=1)
+    assert tuple(xy[0]) == pytest.approx(coords(m)["v007"], abs=1e-3)
     xy = np.asarray([(p.x, p.y) for p in m.points])
     g = np.asarray(groups)
     centres = np.stack([xy[g == k].mean(0) for k in range(3)])
