@@ -12,15 +12,17 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
-MAX_ENTRIES = 16  # fitted projections are small (a model plus 2 floats per item)
+MAX_ENTRIES = 32
+MAX_WEIGHT = 1_000_000  # items held over all entries (a map's points weigh most: ~0.5 KB each)
 
 
 class MapCache:
     """LRU of ``key -> value`` (the explorer's fitted projections and clusterings)."""
 
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
-        self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_weight: int = MAX_WEIGHT) -> None:
+        self.max_entries, self.max_weight = max_entries, max_weight
+        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._weight = 0
         self._lock = threading.Lock()
         self.fit_lock = threading.Lock()  # one fit at a time per handle: fits are CPU-bound
 
@@ -29,15 +31,24 @@ class MapCache:
             if key not in self._entries:
                 return None
             self._entries.move_to_end(key)
-            return self._entries[key]
+            return self._entries[key][0]
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def put(self, key: Hashable, value: Any, weight: int = 1) -> None:
+        """Keep ``value`` (``weight``: about how many items it holds; over the whole budget it
+        is not kept)."""
         with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._weight -= old[1]
+            if weight > self.max_weight:
+                return
+            self._entries[key] = (value, weight)
+            self._weight += weight
+            while len(self._entries) > self.max_entries or self._weight > self.max_weight:
+                _, (_, w) = self._entries.popitem(last=False)
+                self._weight -= w
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._weight = 0

@@ -108,6 +108,17 @@ def test_map_is_cached_until_the_collection_changes(db: ls.Database) -> None:
     assert not fourth.cached and fourth.fitted_on == 91 and len(fourth.points) == 91
 
 
+def test_small_writes_add_up_to_a_refit(db: ls.Database) -> None:
+    col, _ = vector_collection(db, n_per=20)  # 60 items
+    col.map(method="pca")
+    rng = np.random.default_rng(9)
+    refits = []
+    for i in range(8):  # one item at a time: placed on the map until they are over 10%
+        col.add(vectors=rng.normal(size=(1, 16)), ids=[f"n{i}"])
+        refits.append(not col.map(method="pca").cached)
+    assert refits == [False] * 6 + [True, False]  # 7 placed of 67 > 10%; then a fresh count
+
+
 def test_where_selects_points_and_clusters_cover_them(tix: ls.Collection) -> None:
     m = tix.map(method="pca", where={"team": "eng"})
     assert {p.id for p in m.points} == {"TICKET-104", "TICKET-105", "TICKET-107", "TICKET-109"}

@@ -12,7 +12,7 @@ visible set; then the projection is refitted.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,7 @@ class Fitted:
     index: dict[str, int]  # id -> row of coords
     coords: np.ndarray
     prints: tuple[int, ...]  # per row, a hash of the stored vector(s): changed items differ
+    placed: int = 0  # items placed by `transform` since the fit (a refit is due beyond 10%)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +67,11 @@ def fitted(
         assert vis.vectors is not None
         updated = _update(f, vis, seq) if f is not None else None
         if updated is not None:
-            space.maps.put(key, updated)
+            space.maps.put(key, updated, len(updated.coords))
             return updated, True, vis
         proj, coords = fit(vis.vectors, method, seed)
         f = Fitted(proj, seq, {e: i for i, e in enumerate(vis.ids)}, coords, vis.prints)
-        space.maps.put(key, f)
+        space.maps.put(key, f, len(f.coords))
         return f, False, vis
 
 
@@ -82,7 +83,8 @@ def _update(f: Fitted, vis: Visible, seq: int) -> Fitted | None:
         for i, (e, p) in enumerate(zip(vis.ids, vis.prints, strict=True))
         if e not in f.index or f.prints[f.index[e]] != p
     ]
-    if len(fresh) > REFIT_FRACTION * max(len(vis), 1) or f.projection.fitted_on < 2 <= len(vis):
+    placed = f.placed + len(fresh)
+    if placed > REFIT_FRACTION * max(len(vis), 1) or f.projection.fitted_on < 2 <= len(vis):
         return None
     coords = np.zeros((len(vis), 2), dtype=np.float32)
     for i, e in enumerate(vis.ids):
@@ -90,7 +92,8 @@ def _update(f: Fitted, vis: Visible, seq: int) -> Fitted | None:
             coords[i] = f.coords[f.index[e]]
     if fresh:
         coords[fresh] = f.projection.transform(vis.vectors[fresh])
-    return Fitted(f.projection, seq, {e: i for i, e in enumerate(vis.ids)}, coords, vis.prints)
+    index = {e: i for i, e in enumerate(vis.ids)}
+    return Fitted(f.projection, seq, index, coords, vis.prints, placed)
 
 
 def map_of(
@@ -103,9 +106,14 @@ def map_of(
     level: str,
     clusters: bool,
 ) -> LatentMap:
+    mkey = ("map", method, seed, level, scope_key(where, acc.principals), clusters)
     with space.store.session() as s:
         f, cached, everything = fitted(space, s, acc, method, seed, level)
         sc, seq = scope_and_seq(space, s, where, acc)
+        done: tuple[int, LatentMap] | None = space.maps.get(mkey)
+        if done is not None and done[0] == seq == f.seq:
+            m = done[1]  # the same answer at the same seq: copies of its lists, nothing re-read
+            return replace(m, points=list(m.points), clusters=list(m.clusters), cached=True)
         key = cluster_key(where, acc, seed, level, None)
         grouped: Grouped | None = space.maps.get(key) if clusters else None
         regroup = clusters and (grouped is None or grouped.seq != seq)
@@ -128,7 +136,7 @@ def map_of(
         coords[missing] = f.projection.transform(vis.vectors[missing])
     if regroup:
         grouped = grouping(space, acc, vis, seq, None, seed)
-        space.maps.put(key, grouped)
+        space.maps.put(key, grouped, len(grouped.ids))
     found = grouped.clusters if grouped is not None else []
     member = {e: c.id for c in found for e in c.ids}
     points = [
@@ -144,7 +152,10 @@ def map_of(
         )
         for i, e in enumerate(vis.entries)
     ]
-    return LatentMap(points, f.projection.method, seed, seq, f.projection.fitted_on, cached, found)
+    m = LatentMap(points, f.projection.method, seed, seq, f.projection.fitted_on, cached, found)
+    if seq == f.seq:
+        space.maps.put(mkey, (seq, m), len(m.points))
+    return m
 
 
 def grouping(
@@ -180,7 +191,7 @@ def clusters(
             return grouped.clusters
         vis = read(space, s, sc, acc, level, vectors=True)
     grouped = grouping(space, acc, vis, seq, k, seed)
-    space.maps.put(key, grouped)
+    space.maps.put(key, grouped, len(grouped.ids))
     return grouped.clusters
 
 
