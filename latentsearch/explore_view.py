@@ -42,9 +42,9 @@ class ExploreView(CollectionView):
         set when ``clusters``. ``method``: ``"umap"`` (keeps neighbourhoods; needs
         ``latentsearch[explore]``) or ``"pca"``. The projection is fitted on everything the
         caller may see (a sample of 10,000 items for UMAP, 20,000 for PCA, the rest
-        transformed), is deterministic for a
-        ``seed``, and is cached until the collection changes materially (over 10% new or
-        changed items; fewer are placed on the existing map)."""
+        transformed), is deterministic for a ``seed``, and is cached until the collection
+        changes materially: new or changed items are placed on the existing map until those
+        placed since the fit are over 10% of the visible items, and then it is refitted."""
         return maps.map_of(
             self._space,
             where,
