@@ -139,7 +139,8 @@ class ExploreView(CollectionView):
         """Draw ``n`` points from a Gaussian fitted to a region (the neighbourhood of ``around``,
         else the visible items matching ``where``) and decode each to its nearest visible item,
         without repeats (fewer than ``n`` when fewer items are visible). ``spread`` scales the
-        Gaussian: below 1 typical members, above 1 surprising ones."""
+        Gaussian: below 1 typical members, above 1 surprising ones. To sample a cluster, filter
+        on its members: ``where={"id": {"$in": list(cluster.ids)}}``."""
         n, spread, seed = sampling.check(n, spread, seed)
         return sampling.sample(
             self._space,
