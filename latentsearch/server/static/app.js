@@ -49,6 +49,7 @@ function forgetKey() {
   $("#collection").replaceChildren();
   $("#results").replaceChildren();
   $("#facets").replaceChildren();
+  if (window.mapView) window.mapView.reset("");
 }
 
 async function loadCollections() {
@@ -70,6 +71,7 @@ async function loadFacets() {
   const name = $("#collection").value;
   box.replaceChildren();
   state.filters = {};
+  if (window.mapView) window.mapView.reset(name);  // map-view.js: the Map view follows
   if (!name) return;
   const data = await api("GET", `/collections/${encodeURIComponent(name)}/facets`);
   for (const [field, values] of Object.entries(data.facets)) {
@@ -132,6 +134,7 @@ async function search(event) {
       data = await api("POST", `${base}/search`, { text: q, k: 10, mode, where: filter });
     }
     render(data.hits, name);
+    if (window.mapView) window.mapView.showQuery(q, isExpression(q), data.hits);
     status(`${data.hits.length} result(s) · ${data.mode}${isExpression(q) ? " expression" : ""} · ${data.took_ms} ms`);
   } catch (e) {
     $("#results").replaceChildren();
