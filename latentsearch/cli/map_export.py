@@ -36,7 +36,7 @@ header h1 {{ font-size: 1.1rem; margin: 0; }}
 main {{ display: grid; grid-template-columns: 1fr 22rem; gap: 1rem; padding: 1rem; height: calc(100vh - 4rem); }}
 #map {{ height: 100%; }}
 aside {{ overflow: auto; }}
-aside ol {{ padding-left: 1.2rem; }} aside li {{ cursor: pointer; margin-bottom: .4rem; }}
+aside ol {{ padding-left: 2.2rem; }} aside li {{ cursor: pointer; margin-bottom: .4rem; }}
 .snippet {{ font-size: .8rem; color: #374151; }} .muted {{ color: #6b7280; }}
 #item {{ border: 1px solid #e5e7eb; border-radius: 6px; padding: .5rem .7rem; margin-bottom: .8rem; }}
 #item h3 {{ margin: 0 0 .2rem; font-size: 1rem; }}

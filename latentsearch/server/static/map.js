@@ -66,8 +66,9 @@
       this._grid();
       this.selected = null; this.selMask = null;
       this.overlay = { query: null, rings: new Set(), path: null, picks: [], marker: null, nearest: null };
-      this.resetView();
-      this.colorBy(this.opts.colorBy || "cluster");
+      this.view = { z: 1, px: 0, py: 0 };
+      this._fit();
+      this.colorBy(this.opts.colorBy || "cluster");  // draws
     }
 
     // Colour by "cluster" or by a metadata field; at most PALETTE.length values, the rest grey.
@@ -93,7 +94,7 @@
         color: PALETTE[i], count,
       }));
       const rest = n - top.reduce((s, [, c]) => s + c, 0);
-      if (rest) this.legend.push({ label: field === "cluster" ? "unclustered" : "other / none", color: OTHER, count: rest });
+      if (rest) this.legend.push({ label: "other / none", color: OTHER, count: rest });
       this._legend();
       this.invalidate();
     }
@@ -153,9 +154,11 @@
       this.dpr = window.devicePixelRatio || 1;
       for (const c of [this.canvas, this.base]) { c.width = Math.round(this.W * this.dpr); c.height = Math.round(this.H * this.dpr); }
       this.canvas.style.width = this.W + "px"; this.canvas.style.height = this.H + "px";
-      if (this.bounds) this.k0 = Math.min((this.W - 40) / this.bounds.w, (this.H - 40) / this.bounds.h);
+      this._fit();
       this.invalidate();
     }
+
+    _fit() { if (this.bounds) this.k0 = Math.min((this.W - 40) / this.bounds.w, (this.H - 40) / this.bounds.h); }
 
     // The points bitmap: each point stamps a small disc into an ImageData; dimmed points (outside
     // a region selection) first, so the selected ones lie on top.
@@ -200,7 +203,7 @@
     }
 
     render() {
-      if (!this.bounds || !this.ctx) return;
+      if (!this.bounds || !this.ctx || !this.colorIdx) return;
       const t0 = performance.now();
       if (this.dirty) this._raster();
       const g = this.ctx;
