@@ -21,10 +21,10 @@ from latentsearch.core import reads
 from latentsearch.core.encoder_slot import check_identity
 from latentsearch.core.parts import CollectionParts
 from latentsearch.encoders import Encoder, EncoderIdentity
+from latentsearch.explore_view import ExploreView
 from latentsearch.index import VectorIndex
 from latentsearch.index.tuning import Tuning
 from latentsearch.results import IndexInfo, WriteResult
-from latentsearch.view import CollectionView
 
 __all__ = [
     "MAX_K",
@@ -55,10 +55,11 @@ class CollectionInfo:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-class Collection(CollectionView):
+class Collection(ExploreView):
     """A named set of items in one latent space. Get one from `Database`; don't construct it.
 
-    Its searches and latent operations are those of `CollectionView`; it adds writes and the
+    Its searches and latent operations are those of `CollectionView`, its maps, clusters, axes
+    and samples those of `ExploreView`; it adds writes and the
     upkeep of its FAISS index, carried out by its parts (`latentsearch.core.parts`).
     """
 

@@ -134,3 +134,67 @@ class IndexInfo:
     tuned_on: int  # vectors in the index when it was tuned (0: never)
     mapped: bool
     rebuilding: bool
+
+
+# -- the latent-space explorer (`Collection.map`, `clusters`, `axis`, `sample`) ------------------
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """A group of visible items: ``label`` and ``terms`` describe it (distinctive terms of its
+    texts, or its medoid's title for items without text), ``medoid`` is the member nearest its
+    centre, ``ids`` its members (all visible to the caller)."""
+
+    id: int
+    label: str
+    terms: tuple[str, ...]
+    size: int
+    medoid: str
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MapPoint:
+    """One visible item (or document, at ``level="document"``) placed on a 2-D map.
+    ``parent``: the document a chunk belongs to; ``cluster``: the `Cluster.id` it falls in."""
+
+    id: str
+    x: float
+    y: float
+    title: str | None
+    kind: Kind
+    metadata: dict[str, Any]
+    cluster: int | None = None
+    parent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LatentMap:
+    """What `Collection.map` returns: one point per visible item, the projection that placed them
+    (``method``, ``seed``, fitted on ``fitted_on`` items at write sequence ``seq``; ``cached``
+    when it was reused) and the clusters of the same visible set."""
+
+    points: list[MapPoint]
+    method: str
+    seed: int
+    seq: int
+    fitted_on: int
+    cached: bool
+    clusters: list[Cluster]
+
+
+@dataclass(frozen=True, slots=True)
+class AxisPosition:
+    """An item's coordinate on a concept axis: 0 at the negative pole, 1 at the positive one."""
+
+    id: str
+    coord: float
+    title: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Draw:
+    """One point drawn by `Collection.sample`, the visible item it decodes to, and the distance
+    between the two (Euclidean; on the unit sphere for cosine collections)."""
+
+    vector: np.ndarray = field(repr=False)
+    hit: Hit
+    distance: float

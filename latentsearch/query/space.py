@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from latentsearch.encoders import Encoder, EncoderIdentity
 from latentsearch.index import VectorIndex
+from latentsearch.query.mapcache import MapCache
 from latentsearch.query.scopes import ScopeCache
 from latentsearch.store import Store
 
@@ -83,6 +84,7 @@ class Space:
     encoder: Callable[[], Encoder]
     settings: PlannerSettings = field(default_factory=PlannerSettings)
     scopes: ScopeCache = field(default_factory=ScopeCache)  # decided scopes, until the next write
+    maps: MapCache = field(default_factory=MapCache)  # the explorer's fitted projections
 
     @property
     def can_embed(self) -> bool:
