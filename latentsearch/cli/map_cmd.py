@@ -110,7 +110,7 @@ def map_command(
             data = map_data(col, filt, who, method=method, seed=seed, level=level)
         data["color_by"] = color_by
         if query is not None or expr is not None:
-            data |= overlay(col, query, expr, who, filt, data, k=k, level=level)
+            data |= overlay(col, query, expr, who, filt, data, k=k, method=method, level=level)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     name = title or f"latentsearch map: {collection}"
     map_export.write(data, out_path, name)
@@ -159,12 +159,14 @@ def overlay(
     data: dict[str, Any],
     *,
     k: int,
+    method: str,
     level: str,
 ) -> dict[str, Any]:
     """The query point (and an expression's path) on the map, its hits, the points to ring."""
     from latentsearch.server.mapdata import expression_path
 
-    opts: dict[str, Any] = {"method": data["method"], "seed": data["seed"], "level": level}
+    # the method asked for, as the map was (its "method" says what was fitted: PCA for a few points)
+    opts: dict[str, Any] = {"method": method, "seed": data["seed"], "level": level}
     path = None
     if expr is not None:
         labels, vectors = expression_path(col, expr, who)

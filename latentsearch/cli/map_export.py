@@ -112,6 +112,7 @@ def write_png(data: dict[str, Any], out: Path, title: str) -> None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.lines import Line2D
     except ImportError:
         raise InvalidInputError(
             "a PNG map needs matplotlib: pip install 'latentsearch[map]' (or write --out map.html)"
@@ -122,11 +123,16 @@ def write_png(data: dict[str, Any], out: Path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(10, 7.5), dpi=120)
     size = 4 if len(pts) > 20_000 else 12 if len(pts) > 2_000 else 36
     ax.scatter([p["x"] for p in pts], [p["y"] for p in pts], c=colors, s=size, linewidths=0)
-    halo = {"path_effects": [_halo()]}
+    halo = [_halo()]
     for c in data["clusters"]:
         if c.get("x") is not None:
             ax.annotate(
-                c["label"], (c["x"], c["y"]), ha="center", fontsize=9, weight="bold", **halo
+                c["label"],
+                (c["x"], c["y"]),
+                ha="center",
+                fontsize=9,
+                weight="bold",
+                path_effects=halo,
             )
     if data.get("path"):
         path = data["path"]
@@ -139,7 +145,7 @@ def write_png(data: dict[str, Any], out: Path, title: str) -> None:
                 textcoords="offset points",
                 fontsize=8,
                 color="#5b21b6",
-                **halo,
+                path_effects=halo,
             )
     if data.get("query"):
         q, at = data["query"], {p["id"]: p for p in pts}
@@ -160,10 +166,10 @@ def write_png(data: dict[str, Any], out: Path, title: str) -> None:
             textcoords="offset points",
             color="#dc2626",
             fontsize=9,
-            **halo,
+            path_effects=halo,
         )
     handles = [
-        plt.Line2D([], [], marker="o", ls="", color=c, label=f"{label} ({n})")
+        Line2D([], [], marker="o", ls="", color=c, label=f"{label} ({n})")
         for label, c, n in legend[:12]
     ]
     if handles:

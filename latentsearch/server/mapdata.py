@@ -101,7 +101,8 @@ def expression_path(
     """The path of an expression on the map: its running weighted sum after each term (unit
     length in cosine collections, as the map's points are), labelled by the term added."""
     terms = parse(expr).terms
-    labels, vectors = [], []
+    labels: list[str] = []
+    vectors: list[np.ndarray] = []
     total: np.ndarray | None = None
     for t in terms:
         v = _term_vector(col, t.spec.kind, t.spec.value, principals)

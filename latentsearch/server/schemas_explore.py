@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from latentsearch.results import Kind
-from latentsearch.server.responses import HitOut
+from latentsearch.results import Draw, Kind
+from latentsearch.server.responses import derive, envelope
 from latentsearch.server.schemas import MAX_EXPR_CHARS, MAX_TEXT_CHARS, ItemRef, OnBehalfOf, Strict
 
 MAX_QUERIES = 64
@@ -153,10 +153,10 @@ class AxisResponse(BaseModel):
     positions: list[AxisPositionOut]
 
 
-class DrawOut(BaseModel):
-    hit: HitOut
-    distance: float = Field(description="how far the drawn point was from its item")
-
-
-class SampleResponse(BaseModel):
-    draws: list[DrawOut]
+DrawOut = derive(
+    Draw,
+    "DrawOut",
+    drop={"vector"},
+    doc="One draw: the visible item it decoded to, and how far the drawn point was from it.",
+)
+SampleResponse = envelope("SampleResponse", draws=(list[Draw], ...))

@@ -46,7 +46,18 @@ def page_data(html: str) -> dict:
 
 def test_map_writes_a_self_contained_html_page(idx: list[str], tmp_path: Path) -> None:
     out = tmp_path / "maps" / "map.html"
-    s = run_json("map", *idx, "--out", out, "--query", "vpn disconnects", "--color-by", "team", "--method", "pca")
+    s = run_json(
+        "map",
+        *idx,
+        "--out",
+        out,
+        "--query",
+        "vpn disconnects",
+        "--color-by",
+        "team",
+        "--method",
+        "pca",
+    )
     everyone = visible(idx, None)
     assert s["points"] == len(everyone) and s["hits"] == 10 and s["clusters"] >= 1
     html = out.read_text()
@@ -74,10 +85,18 @@ def test_map_writes_a_self_contained_html_page(idx: list[str], tmp_path: Path) -
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
         page = browser.new_page()
         requests: list[str] = []
-        page.route("**/*", lambda route: (requests.append(route.request.url), route.continue_() if route.request.url.startswith("file:") else route.abort()))
+        page.route(
+            "**/*",
+            lambda route: (
+                requests.append(route.request.url),
+                route.continue_() if route.request.url.startswith("file:") else route.abort(),
+            ),
+        )
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(out.as_uri())

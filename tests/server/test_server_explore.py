@@ -42,9 +42,14 @@ def test_each_key_maps_exactly_its_visible_items(site, method: str) -> None:
         m = r.json()
         ids = {p["id"] for p in m["points"]}
         assert ids == VISIBLE[user] and len(m["points"]) == len(VISIBLE[user])
-        count = next(c["count"] for c in api.get("/collections", headers=h(key)).json() if c["name"] == "docs")
+        count = next(
+            c["count"]
+            for c in api.get("/collections", headers=h(key)).json()
+            if c["name"] == "docs"
+        )
         assert len(m["points"]) == count
-        assert (m["method"], m["seed"]) == (method, 3)
+        # UMAP needs a few more points than 5: what was fitted is said (PCA)
+        assert (m["method"], m["seed"]) == ("pca", 3)
         # clusters, labels, sizes and snippets come from visible items only
         assert sum(c["size"] for c in m["clusters"]) == len(ids)
         assert all(c["medoid"] in ids for c in m["clusters"])
@@ -54,7 +59,9 @@ def test_each_key_maps_exactly_its_visible_items(site, method: str) -> None:
         vpn = next(p for p in m["points"] if p["id"] == "pub-vpn-mac")
         assert vpn["snippet"].startswith("How to install the VPN client") and vpn["kind"] == "text"
         assert next(p for p in m["points"] if p["id"] == "handbook#1")["parent"] == "handbook"
-    again = api.post("/collections/docs/map", json={"method": method, "seed": 3}, headers=h(keys.bob))
+    again = api.post(
+        "/collections/docs/map", json={"method": method, "seed": 3}, headers=h(keys.bob)
+    )
     assert again.json()["cached"] is True
     assert {p["id"]: (p["x"], p["y"]) for p in again.json()["points"]} == {
         p["id"]: (p["x"], p["y"]) for p in r.json()["points"]
@@ -71,7 +78,11 @@ def test_the_admin_maps_on_behalf_of_a_user(site) -> None:
 
 def test_a_where_filter_narrows_the_map(site) -> None:
     api, keys = site
-    r = api.post("/collections/docs/map", json={"method": "pca", "where": {"team": "hr"}}, headers=h(keys.alice))
+    r = api.post(
+        "/collections/docs/map",
+        json={"method": "pca", "where": {"team": "hr"}},
+        headers=h(keys.alice),
+    )
     assert {p["id"] for p in r.json()["points"]} == {"pub-holidays", "handbook#1"}
 
 
@@ -84,7 +95,9 @@ def test_project_places_queries_and_expression_paths(site) -> None:
     assert [p["label"] for p in pts] == ["vpn outage", "@eng-vpn"]
     m = api.post("/collections/docs/map", json={"method": "pca"}, headers=h(keys.alice)).json()
     at = next(p for p in m["points"] if p["id"] == "eng-vpn")
-    assert pts[1]["x"] == pytest.approx(at["x"], abs=1e-3) and pts[1]["y"] == pytest.approx(at["y"], abs=1e-3)
+    assert pts[1]["x"] == pytest.approx(at["x"], abs=1e-3) and pts[1]["y"] == pytest.approx(
+        at["y"], abs=1e-3
+    )
     expr = {"expression": '"vpn outage" - "windows" + @pub-vpn-mac', "method": "pca"}
     path = api.post("/collections/docs/project", json=expr, headers=h(keys.alice)).json()["points"]
     assert [p["label"] for p in path] == ["vpn outage", "−windows", "+@pub-vpn-mac"]
@@ -101,7 +114,9 @@ def test_a_hidden_item_is_answered_like_a_missing_one(site) -> None:
         hidden = api.post(f"/collections/docs/{path}", json=body("eng-vpn"), headers=h(keys.bob))
         missing = api.post(f"/collections/docs/{path}", json=body("xyz-vpn"), headers=h(keys.bob))
         assert hidden.status_code == missing.status_code == 404, (path, hidden.text)
-        assert hidden.json()["error"].replace("eng-vpn", "?") == missing.json()["error"].replace("xyz-vpn", "?")
+        assert hidden.json()["error"].replace("eng-vpn", "?") == missing.json()["error"].replace(
+            "xyz-vpn", "?"
+        )
 
 
 def test_clusters_axis_and_sample_hold_visible_items_only(site) -> None:
@@ -113,11 +128,21 @@ def test_clusters_axis_and_sample_hold_visible_items_only(site) -> None:
         assert sum(c["size"] for c in found) == len(VISIBLE[user])
         assert set().union(*(c["ids"] for c in found)) == VISIBLE[user]
         assert SECRET[user] not in r.text.lower()
-        r = api.post("/collections/docs/axis", json={"negative": "holidays", "positive": "vpn outage"}, headers=h(key))
+        r = api.post(
+            "/collections/docs/axis",
+            json={"negative": "holidays", "positive": "vpn outage"},
+            headers=h(key),
+        )
         assert r.status_code == 200, r.text
         coords = [p["coord"] for p in r.json()["positions"]]
-        assert {p["id"] for p in r.json()["positions"]} == VISIBLE[user] and coords == sorted(coords)
-        r = api.post("/collections/docs/sample", json={"n": 3, "around": "vpn outage", "seed": 1}, headers=h(key))
+        assert {p["id"] for p in r.json()["positions"]} == VISIBLE[user] and coords == sorted(
+            coords
+        )
+        r = api.post(
+            "/collections/docs/sample",
+            json={"n": 3, "around": "vpn outage", "seed": 1},
+            headers=h(key),
+        )
         assert r.status_code == 200, r.text
         drawn = [d["hit"]["id"] for d in r.json()["draws"]]
         assert drawn and set(drawn) <= VISIBLE[user] and len(set(drawn)) == len(drawn)
@@ -151,7 +176,9 @@ def test_bad_input_gets_a_clear_answer(site) -> None:
     api, keys = site
     r = api.post("/collections/docs/sample", json={"n": 3, "spread": 0}, headers=h(keys.alice))
     assert r.status_code == 422 and "spread" in r.json()["error"]
-    r = api.post("/collections/docs/axis", json={"negative": "vpn", "positive": "vpn"}, headers=h(keys.alice))
+    r = api.post(
+        "/collections/docs/axis", json={"negative": "vpn", "positive": "vpn"}, headers=h(keys.alice)
+    )
     assert r.status_code == 422, r.text
     r = api.post("/collections/docs/clusters", json={"k": 999}, headers=h(keys.alice))
     assert r.status_code in (200, 422), r.text

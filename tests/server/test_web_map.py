@@ -18,8 +18,17 @@ from serverkit import CORPUS, ENG, PRIVATE, SALES, build, serve
 
 pytestmark = pytest.mark.slow
 CHROMIUM = os.environ.get("LATENTSEARCH_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = Path(os.environ.get("LATENTSEARCH_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(
+    os.environ.get("LATENTSEARCH_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")
+)
 PUBLIC = {r["id"] for r in CORPUS if r["acl"] == ["*"]}
 
 
@@ -69,7 +78,9 @@ def use_key(page, key: str, user: str) -> None:
 
 def drawn(page, n: int) -> set[str]:
     """Wait for the map to draw ``n`` points; the ids of the points it holds."""
-    page.wait_for_function(f"document.querySelector('#map-canvas canvas').dataset.points === '{n}'", timeout=120_000)
+    page.wait_for_function(
+        f"document.querySelector('#map-canvas canvas').dataset.points === '{n}'", timeout=120_000
+    )
     return set(page.evaluate("window.mapView.map.points.map(p => p.id)"))
 
 
@@ -99,7 +110,9 @@ def test_the_map_view(page, site) -> None:
     # clicking a point opens its item
     click_point(page, "eng-vpn")
     page.wait_for_selector("#map-item[data-id='eng-vpn'] h4")
-    page.wait_for_function("document.querySelector('#map-item h4').textContent === 'VPN outage runbook'")
+    page.wait_for_function(
+        "document.querySelector('#map-item h4').textContent === 'VPN outage runbook'"
+    )
 
     # a query draws its point and rings its hits (the visible ones on the map)
     search(page, "vpn outage")
@@ -112,7 +125,9 @@ def test_the_map_view(page, site) -> None:
 
     # an expression draws the path of its terms
     search(page, '"vpn outage" - "windows"')
-    page.wait_for_function("window.mapView.map.overlay.path && window.mapView.map.overlay.path.length === 2")
+    page.wait_for_function(
+        "window.mapView.map.overlay.path && window.mapView.map.overlay.path.length === 2"
+    )
     shot(page, "map-view-expression.png")
 
     # a region around one point filters the result list to it
@@ -127,7 +142,9 @@ def test_the_map_view(page, site) -> None:
     page.wait_for_function("window.mapView.map.selected !== null")
     selected = set(page.evaluate("[...window.mapView.map.selected]"))
     assert "eng-vpn" in selected
-    shown = page.eval_on_selector_all("#results li.hit:not(.map-outside)", "els => els.map(e => e.dataset.id)")
+    shown = page.eval_on_selector_all(
+        "#results li.hit:not(.map-outside)", "els => els.map(e => e.dataset.id)"
+    )
     assert set(shown) <= selected and len(shown) < len(page.query_selector_all("#results li.hit"))
     page.click("#map-select")
     page.click("#map-clear")

@@ -80,9 +80,11 @@
       const seq = ++this.seq;
       this.status("Drawing the map…");
       try {
-        const data = await api("POST", `${this.base()}/map`, { method: $("#map-method").value, seed: 0 });
+        const method = $("#map-method").value;
+        const data = await api("POST", `${this.base()}/map`, { method, seed: 0 });
         if (seq !== this.seq) return;  // a newer load (another key or collection) won
         this.data = data;
+        this.method = method;  // what project must ask for (data.method says what was fitted)
         this.map.setData(data);
         this.fields(data.points);
         this.status(`${data.points.length} point(s) · ${data.clusters.length} cluster(s) · ${data.method}${data.cached ? " (cached)" : ""}`);
@@ -112,7 +114,7 @@
       const ringed = this.data.points.filter((p) => hitIds.has(p.id) || (p.parent && hitIds.has(p.parent))).map((p) => p.id);
       const body = isExpression ? { expression: q } : { queries: [q] };
       try {
-        const out = await api("POST", `${this.base()}/project`, { ...body, method: this.data.method, seed: this.data.seed });
+        const out = await api("POST", `${this.base()}/project`, { ...body, method: this.method, seed: this.data.seed });
         const last = out.points[out.points.length - 1];
         this.map.setPath(isExpression && out.points.length > 1 ? out.points : null);
         this.map.setQuery({ x: last.x, y: last.y, label: isExpression ? "= result" : "query" }, ringed);
@@ -164,7 +166,7 @@
       const expr = `${(1 - t).toFixed(2)} * ${quote(a)} + ${t.toFixed(2)} * ${quote(b)}`;
       try {
         const [proj, near] = await Promise.all([
-          api("POST", `${this.base()}/project`, { expression: expr, method: this.data.method, seed: this.data.seed }),
+          api("POST", `${this.base()}/project`, { expression: expr, method: this.method, seed: this.data.seed }),
           api("POST", `${this.base()}/query`, { expr, k: 1 }),
         ]);
         const last = proj.points[proj.points.length - 1];

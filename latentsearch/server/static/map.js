@@ -166,7 +166,7 @@
       const n = this.points.length, cw = this.base.width, ch = this.base.height;
       const img = new ImageData(cw, ch);
       const buf = new Uint32Array(img.data.buffer);
-      const r = (n > 20000 ? 1.2 : n > 2000 ? 2 : 3.5) * this.dpr;
+      const r = (n > 20000 ? 1.2 : n > 2000 ? 2 : n > 200 ? 3.5 : 5) * this.dpr;
       const sdx = [], sdy = [];
       const ri = Math.ceil(r);
       for (let dy = -ri; dy <= ri; dy++) for (let dx = -ri; dx <= ri; dx++) if (dx * dx + dy * dy <= r * r + 0.5) { sdx.push(dx); sdy.push(dy); }
