@@ -102,6 +102,9 @@ def colours(data: dict[str, Any], field: str) -> tuple[list[str], list[tuple[str
         )
         for v, c in slot.items()
     ]
+    rest = len(data["points"]) - sum(counts[v] for v in slot)
+    if rest:
+        legend.append(("other / none", OTHER, rest))
     return [slot.get(value(p), OTHER) for p in data["points"]], legend
 
 
@@ -129,6 +132,8 @@ def write_png(data: dict[str, Any], out: Path, title: str) -> None:
             ax.annotate(
                 c["label"],
                 (c["x"], c["y"]),
+                xytext=(0, 10),  # above the cluster's middle, not over its points
+                textcoords="offset points",
                 ha="center",
                 fontsize=9,
                 weight="bold",

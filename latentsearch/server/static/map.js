@@ -12,6 +12,7 @@
     "#00876c", "#c44e52", "#8172b3", "#937860"];
   const OTHER = "#b8bec8";
   const HOVER_PX = 7;
+  const SMOOTH_MAX = 5000;  // up to this many points are drawn as canvas arcs, more as pixel stamps
 
   function rgb(hex) {
     const v = parseInt(hex.slice(1), 16);
@@ -158,12 +159,13 @@
       this.invalidate();
     }
 
-    _fit() { if (this.bounds) this.k0 = Math.min((this.W - 40) / this.bounds.w, (this.H - 40) / this.bounds.h); }
+    _fit() { if (this.bounds) this.k0 = Math.min((this.W - 80) / this.bounds.w, (this.H - 80) / this.bounds.h); }
 
     // The points bitmap: each point stamps a small disc into an ImageData; dimmed points (outside
     // a region selection) first, so the selected ones lie on top.
     _raster() {
       const n = this.points.length, cw = this.base.width, ch = this.base.height;
+      if (n <= SMOOTH_MAX) { this._rasterSmooth(); return; }
       const img = new ImageData(cw, ch);
       const buf = new Uint32Array(img.data.buffer);
       const r = (n > 20000 ? 1.2 : n > 2000 ? 2 : n > 200 ? 3.5 : 5) * this.dpr;
@@ -202,6 +204,31 @@
       this.dirty = false;
     }
 
+    // Few points: antialiased discs with a white edge, drawn by the canvas (a few ms at most).
+    _rasterSmooth() {
+      const g = this.base.getContext("2d"), n = this.points.length, mask = this.selMask;
+      g.setTransform(1, 0, 0, 1, 0, 0); g.clearRect(0, 0, this.base.width, this.base.height);
+      g.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+      const r = n > 2000 ? 2.5 : n > 200 ? 3.5 : 5;
+      g.lineWidth = n > 2000 ? 0 : 1; g.strokeStyle = "#fff";
+      let drawn = 0;
+      for (let pass = 0; pass < 2; pass++) {
+        for (let i = 0; i < n; i++) {
+          if (mask ? mask[i] !== pass : pass === 0) continue;
+          const s = this.toScreen(this.xs[i], this.ys[i]);
+          if (s.x < -r || s.y < -r || s.x > this.W + r || s.y > this.H + r) continue;
+          const c = this.rgbs[this.colorIdx[i]], t = mask && pass === 0 ? 0.78 : 0;
+          g.fillStyle = `rgb(${c.map((v) => Math.round(v + (255 - v) * t)).join(",")})`;
+          g.beginPath(); g.arc(s.x, s.y, r, 0, 2 * Math.PI); g.fill();
+          if (g.lineWidth) g.stroke();
+          drawn++;
+        }
+      }
+      this.drawn = drawn;
+      this.canvas.dataset.points = String(drawn);
+      this.dirty = false;
+    }
+
     render() {
       if (!this.bounds || !this.ctx || !this.colorIdx) return;
       const t0 = performance.now();
@@ -224,6 +251,7 @@
       for (const c of [...this.clusters].sort((a, b) => b.size - a.size)) {
         if (c.x == null || !c.label) continue;
         const s = this.toScreen(c.x, c.y), w = g.measureText(c.label).width + 8;
+        s.y -= 12;  // above the middle of the cluster, not over its points
         const box = [s.x - w / 2, s.y - 9, s.x + w / 2, s.y + 9];
         if (placed.some((p) => box[0] < p[2] && box[2] > p[0] && box[1] < p[3] && box[3] > p[1])) continue;
         placed.push(box);
@@ -243,7 +271,11 @@
         g.lineWidth = 3; g.strokeStyle = "#fff";
         g.beginPath(); g.moveTo(s.x - 8, s.y); g.lineTo(s.x + 8, s.y); g.moveTo(s.x, s.y - 8); g.lineTo(s.x, s.y + 8); g.stroke();
         g.lineWidth = 2; g.strokeStyle = color; g.stroke();
-        if (label) this._text(g, label, s.x + 10, s.y - 10, color);
+        if (label) {
+          g.font = "600 12px system-ui, sans-serif";
+          const w = g.measureText(label).width;  // flip to the left near the right edge
+          this._text(g, label, s.x + 10 + w > this.W - 4 ? s.x - 10 - w : s.x + 10, s.y - 10, color);
+        }
       };
       if (o.path) {
         g.beginPath(); g.lineWidth = 2; g.strokeStyle = "#7c3aed"; g.setLineDash([6, 4]);
