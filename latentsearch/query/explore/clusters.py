@@ -20,7 +20,7 @@ import numpy as np
 
 from latentsearch.errors import InvalidInputError
 
-K_MAX = 20
+K_MAX = 30
 SELECT_SAMPLE = 3_000
 FULL_KMEANS = 20_000
 REDUCE_DIMS = 50
@@ -107,8 +107,8 @@ def _kmeans(x: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _reduce(x: np.ndarray, seed: int) -> np.ndarray:
-    if x.ndim != 2 or x.shape[1] <= REDUCE_DIMS or len(x) <= REDUCE_DIMS:
-        return x.reshape(len(x), -1)
+    if x.shape[1] <= REDUCE_DIMS or len(x) <= REDUCE_DIMS:
+        return x
     from sklearn.decomposition import PCA
 
     pca = PCA(REDUCE_DIMS, svd_solver="randomized", random_state=seed)

@@ -1,7 +1,7 @@
 """Generation by sampling: a Gaussian over a region of the space, decoded to visible items.
 
 The region is the neighbourhood of a query (its `NEIGHBOURHOOD` nearest visible items, at
-least 4n), the visible items matching a filter, or every visible item. A Gaussian is fitted in
+least 2n), the visible items matching a filter, or every visible item. A Gaussian is fitted in
 the region's principal subspace (its top `SUBSPACE` components, at most one fewer than its
 points): the mean plus independent normal steps along each component, with the component's
 standard deviation times ``spread``. So ``spread`` < 1 draws typical members, > 1 surprising
@@ -30,7 +30,7 @@ from latentsearch.store.acl import Access
 from latentsearch.vectors import unit_rows
 
 MAX_DRAWS = 1000
-NEIGHBOURHOOD = 20
+NEIGHBOURHOOD = 10
 SUBSPACE = 16
 REGION_MAX = 20_000  # a larger region is fitted on a seeded sample of this many
 
@@ -60,6 +60,9 @@ def gaussian_draws(
     if len(x) < 2:
         return np.repeat(mu[None, :], n, axis=0)
     _, sv, vt = np.linalg.svd(x - mu, full_matrices=False)
+    # Each component's sign fixed (largest coefficient positive, as sklearn's svd_flip does), so
+    # the same region in any row order gives the same draws for a seed.
+    vt = vt * np.where(vt[np.arange(len(vt)), np.abs(vt).argmax(1)] < 0, -1.0, 1.0)[:, None]
     r = min(SUBSPACE, len(x) - 1, len(sv))
     std = sv[:r] / math.sqrt(len(x) - 1)
     z = rng.standard_normal((n, r)) * std * spread
@@ -86,7 +89,7 @@ def sample(
         if sc.size == 0:
             return []
         if centre is not None:
-            (near,), _ = planner.top_k(space, centre[None, :], max(NEIGHBOURHOOD, 4 * n), sc, s=s)
+            (near,), _ = planner.top_k(space, centre[None, :], max(NEIGHBOURHOOD, 2 * n), sc, s=s)
             pks = near.ids
         else:
             pks = pks_of(space, s, sc)
