@@ -189,3 +189,40 @@ def test_bad_input_gets_a_clear_answer(site) -> None:
     assert api.post("/collections/nope/map", json={}, headers=h(keys.alice)).status_code == 404
     assert api.post("/collections/docs/map", json={}).status_code == 401
     assert api.post("/collections/docs/map", json={}, headers=h(keys.revoked)).status_code == 401
+
+
+def test_empty_single_and_raw_vector_collections(index_path: Path, database: str | None) -> None:
+    import numpy as np
+
+    import latentsearch as ls
+
+    keys = build(index_path, database)
+    with ls.connect(index_path, database=database, device="cpu") as db:
+        db.create_collection("empty", encoder="text")
+        db.create_collection("one", encoder="text").add([{"id": "solo", "text": "a lone note"}])
+        vecs = db.create_collection("vecs", dim=4)
+        rng = np.random.default_rng(0)
+        vecs.add([{"id": f"v{i}", "vector": rng.normal(size=4).tolist()} for i in range(12)])
+    app = create_app(Settings(index=index_path, database=database, device="cpu"))
+    with TestClient(app, raise_server_exceptions=False) as api:
+        auth = h(keys.alice)
+        r = api.post("/collections/empty/map", json={}, headers=auth)
+        assert r.status_code in (200, 422), r.text
+        if r.status_code == 200:
+            assert r.json()["points"] == [] and r.json()["clusters"] == []
+        r = api.post("/collections/one/map", json={}, headers=auth)
+        assert r.status_code == 200, r.text
+        assert [p["id"] for p in r.json()["points"]] == ["solo"]
+        r = api.post("/collections/one/clusters", json={"k": 5}, headers=auth)
+        assert r.status_code in (200, 422), r.text
+        r = api.post("/collections/vecs/map", json={"method": "umap"}, headers=auth)
+        assert r.status_code == 200, r.text
+        m = r.json()
+        assert len(m["points"]) == 12 and all(
+            p["snippet"] is None and p["title"] is None for p in m["points"]
+        )
+        assert all(c["label"] for c in m["clusters"])  # no texts: labelled by their medoids
+        r = api.post("/collections/vecs/project", json={"queries": [{"id": "v3"}]}, headers=auth)
+        assert r.status_code == 200, r.text
+        r = api.post("/collections/vecs/project", json={"queries": ["some text"]}, headers=auth)
+        assert r.status_code == 422, r.text  # no encoder: a typed error, not a crash
