@@ -170,3 +170,10 @@ def test_the_map_view(page, site) -> None:
     shot(page, "map-view-bob.png")
     page.evaluate("window.mapView.map.colorBy('team')")
     assert page.evaluate("window.mapView.map.stats().legend") == 3  # sales, hr, it
+
+    # a search made while the map is hidden is drawn when it opens; bob's hits only
+    page.click("#map-toggle")
+    search(page, "vpn outage")
+    page.click("#map-toggle")
+    page.wait_for_function("window.mapView.map.overlay.rings.size > 0")
+    assert set(page.evaluate("[...window.mapView.map.overlay.rings]")) <= bob

@@ -60,7 +60,10 @@
       const show = on === undefined ? !document.body.classList.contains("with-map") : on;
       document.body.classList.toggle("with-map", show);
       $("#map-toggle").setAttribute("aria-pressed", String(show));
-      if (show) { this.map.resize(); if (!this.data) this.load(); }
+      if (!show) return;
+      this.map.resize();
+      if (!this.data) this.load();
+      else if (this.pending) { const p = this.pending; this.pending = null; this.showQuery(...p); }
     },
 
     status(text, isError) { const s = $("#map-status"); s.textContent = text; s.className = isError ? "error" : "muted"; },
@@ -108,8 +111,11 @@
 
     // A search's query point and rings around its hits; an expression draws the path of its terms.
     async showQuery(q, isExpression, hits) {
-      if (!this.map || !document.body.classList.contains("with-map")) return;
-      if (!this.data) { this.pending = [q, isExpression, hits]; return; }
+      if (!this.map) return;
+      // Drawn when the map is shown and loaded; until then the latest query waits.
+      if (!this.data || !document.body.classList.contains("with-map")) { this.pending = [q, isExpression, hits]; return; }
+      this.pending = null;
+      if (this.map.selected) this.filterResults([...this.map.selected]);  // the new results, filtered too
       const hitIds = new Set(hits.map((h) => h.id));
       const ringed = this.data.points.filter((p) => hitIds.has(p.id) || (p.parent && hitIds.has(p.parent))).map((p) => p.id);
       const body = isExpression ? { expression: q } : { queries: [q] };
