@@ -95,22 +95,16 @@ def clusters_command(
         out.print("[dim]No items to cluster.[/dim]")
         return
     table = Table(title=f"{len(found)} cluster(s) of {sum(c.size for c in found)} item(s)")
-    for name, justify in (
-        ("#", "right"),
-        ("size", "right"),
-        ("label", "left"),
-        ("terms", "left"),
-        ("medoid", "left"),
-    ):
+    for name, justify in (("#", "right"), ("size", "right"), ("label", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.add_column("medoid", overflow="fold")
     for c in found:
-        table.add_row(
-            str(c.id),
-            str(c.size),
-            escape(c.label),
-            escape(", ".join(c.terms[:6])),
-            escape(c.medoid),
+        # the label is the first distinctive terms (or the medoid's title): show a few more
+        more = [t for t in c.terms[:6] if t not in c.label]
+        label = f"[bold]{escape(c.label)}[/bold]" + (
+            f" [dim]· {escape(', '.join(more))}[/dim]" if more else ""
         )
+        table.add_row(str(c.id), str(c.size), label, escape(c.medoid))
     out.print(table)
 
 
@@ -189,7 +183,7 @@ def sample_command(
 
 
 def _shown(hit: Any) -> str:
-    if hit.source.title:
+    if hit.source.title and hit.source.title != hit.id:
         return str(hit.source.title)
     if hit.kind != "text":
         return f"({hit.kind})"
