@@ -182,7 +182,8 @@ def overlay(
         ((x, y),) = col.project([query], principals=who, **opts)
         hits = col.search(query, k, where=where, principals=who)
         point = {"x": float(x), "y": float(y), "label": query}
-    ids = {h.id for h in hits}
+    # a chunk hit rings its point, and its document's point on a document-level map
+    ids = {h.id for h in hits} | {h.chunk.parent for h in hits if h.chunk is not None}
     rings = [p["id"] for p in data["points"] if p["id"] in ids or p["parent"] in ids]
     return {
         "query": point,

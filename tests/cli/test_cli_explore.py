@@ -6,6 +6,7 @@ all its points from the file alone.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -80,8 +81,16 @@ def test_map_writes_a_self_contained_html_page(idx: list[str], tmp_path: Path) -
     data = page_data(out.read_text())
     assert len(data["path"]) == 2 and data["query"]["label"].startswith("= ")
 
+    # one point per document: a chunk hit rings its document
+    docs = tmp_path / "maps" / "documents.html"
+    run_json("map", *idx, "--out", docs, "--level", "document", "--query", "vpn", "--method", "pca")
+    data = page_data(docs.read_text())
+    assert "runbooks/vpn-troubleshooting.md" in {p["id"] for p in data["points"]}
+    assert "runbooks/vpn-troubleshooting.md" in data["rings"]
+
     if not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} not found: `apt-get install -y chromium`")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -100,7 +109,10 @@ def test_map_writes_a_self_contained_html_page(idx: list[str], tmp_path: Path) -
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(out.as_uri())
-        page.wait_for_function(f"window.latentMap && window.latentMap.drawn === {len(everyone)}")
+        drawn = f"window.latentMap && window.latentMap.drawn === {len(everyone)}"
+        with contextlib.suppress(PlaywrightTimeout):  # the assertion below says what was drawn
+            page.wait_for_function(drawn, timeout=30_000)
+        assert page.evaluate("window.latentMap && window.latentMap.drawn") == len(everyone), errors
         assert page.evaluate("window.latentMap.overlay.path.length") == 2
         browser.close()
     assert not errors and all(u.startswith("file:") for u in requests), (errors, requests)

@@ -116,7 +116,8 @@
       if (!this.data || !document.body.classList.contains("with-map")) { this.pending = [q, isExpression, hits]; return; }
       this.pending = null;
       if (this.map.selected) this.filterResults([...this.map.selected]);  // the new results, filtered too
-      const hitIds = new Set(hits.map((h) => h.id));
+      // a chunk hit rings its point, and its document's point on a document-level map
+      const hitIds = new Set(hits.flatMap((h) => (h.chunk ? [h.id, h.chunk.parent] : [h.id])));
       const ringed = this.data.points.filter((p) => hitIds.has(p.id) || (p.parent && hitIds.has(p.parent))).map((p) => p.id);
       const body = isExpression ? { expression: q } : { queries: [q] };
       try {
