@@ -136,7 +136,7 @@
       box.dataset.id = point.id;
       box.hidden = false;
       box.replaceChildren(el("h4", { textContent: point.title || point.id }), el("p", { className: "muted", textContent: "Loading…" }));
-      this.highlight(point.id);
+      this.highlight(point);
       let item;
       try { item = await api("GET", `${this.base()}/item?id=${encodeURIComponent(point.id)}`); }
       catch (e) { box.replaceChildren(el("p", { className: "error", textContent: e.message })); return; }
@@ -150,8 +150,8 @@
       box.replaceChildren(title, text, meta, el("div", {}, a, " ", b));
     },
 
-    highlight(id) {
-      for (const li of document.querySelectorAll("#results > li")) li.classList.toggle("map-open", li.dataset.id === id);
+    highlight(point) {  // its entry in the result list: the item's, or its document's
+      for (const li of document.querySelectorAll("#results > li")) li.classList.toggle("map-open", li.dataset.id === point.id || li.dataset.id === point.parent);
     },
 
     setPicks(picks) {
