@@ -8,6 +8,8 @@
 #    the result with permissions.
 # 4. Builds a CLIP collection over samples/images with the tiny CLIP model (trained locally in
 #    seconds: model weights can't be downloaded) and searches images by text and by image arithmetic.
+# 4. Explores the space: samples around a red circle, the clusters of the texts, and ends by
+#    writing a map of the sample corpus (indexes/demo/map.html, self-contained) and saying where.
 #
 # Indexes go to indexes/demo (git-ignored). Override the command with LATENTSEARCH=...
 set -euo pipefail
@@ -129,5 +131,15 @@ step "Image arithmetic: the red circle, made blue" \
 step "Image arithmetic: the red square, made yellow" \
     $LS query 'image:samples/images/red_square.png - "red" + "yellow"' "${IDX[@]}" --collection shapes -k 3
 
-printf '\n\033[1;32mDemo finished in %d s.\033[0m Try: %s search "your question" --index %s/index\n' \
-    $((SECONDS - started)) "$LS" "$OUT"
+step "Sampling: new members of the region around a red circle" \
+    $LS sample 4 "${IDX[@]}" --collection shapes --around "a red circle" --seed 1
+
+step "The clusters of the text corpus, labelled by their distinctive terms" \
+    $LS clusters "${IDX[@]}"
+
+step "A map of the sample corpus: clusters, labels, and a query with its hits ringed" \
+    $LS map "${IDX[@]}" --color-by team --query "vpn keeps disconnecting" --out "$OUT/map.html"
+
+printf '\n\033[1;32mDemo finished in %d s.\033[0m The map of the sample corpus is %s/map.html: open it in a browser (it needs no server).\n' \
+    $((SECONDS - started)) "$OUT"
+printf 'Try: %s search "your question" --index %s/index\n' "$LS" "$OUT"

@@ -1,5 +1,5 @@
-"""The ``latentsearch`` command: build, search, query, analogy, info, delete, eval, backup,
-restore, sync, sources, serve, keys, mcp, directory.
+"""The ``latentsearch`` command: build, search, query, analogy, map, clusters, sample, axis, info,
+delete, eval, backup, restore, sync, sources, serve, keys, mcp, directory.
 
 Each command is a function in its own module; this module registers them on `app`, in the
 order ``--help`` lists them. Add new commands the same way.
@@ -13,6 +13,8 @@ from latentsearch.cli import (
     build_cmd,
     directory_cmd,
     eval_cmd,
+    explore_cmd,
+    map_cmd,
     mcp_cmd,
     search_cmd,
     sync_cmd,
@@ -26,6 +28,10 @@ app.command("build", epilog=build_cmd.EXAMPLES)(build_cmd.build_command)
 app.command("search", epilog=search_cmd.SEARCH_EXAMPLES)(search_cmd.search_command)
 app.command("query", epilog=search_cmd.QUERY_EXAMPLES)(search_cmd.query_command)
 app.command("analogy", epilog=search_cmd.ANALOGY_EXAMPLES)(search_cmd.analogy_command)
+app.command("map", epilog=map_cmd.EXAMPLES)(map_cmd.map_command)
+app.command("clusters", epilog=explore_cmd.CLUSTERS_EXAMPLES)(explore_cmd.clusters_command)
+app.command("sample", epilog=explore_cmd.SAMPLE_EXAMPLES)(explore_cmd.sample_command)
+app.command("axis", epilog=explore_cmd.AXIS_EXAMPLES)(explore_cmd.axis_command)
 app.command("info", epilog=admin_cmd.INFO_EXAMPLES)(admin_cmd.info_command)
 app.command("delete", epilog=admin_cmd.DELETE_EXAMPLES)(admin_cmd.delete_command)
 app.command("eval", epilog=eval_cmd.EXAMPLES)(eval_cmd.eval_command)

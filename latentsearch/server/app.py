@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from latentsearch import __version__
-from latentsearch.server import errors, metrics, routes_answer, routes_read, routes_write
+from latentsearch.server import errors, metrics, routes_answer, routes_explore, routes_read, routes_write
 from latentsearch.server.auth import Reader
 from latentsearch.server.responses import ErrorOut, Health
 from latentsearch.server.state import Settings, State
@@ -55,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes_read.router)
     app.include_router(routes_write.router)
     app.include_router(routes_answer.router)
+    app.include_router(routes_explore.router)
 
     @app.get("/health", tags=["service"], response_model=Health)
     def health() -> Health:

@@ -50,6 +50,7 @@ function forgetKey() {
   $("#collection").replaceChildren();
   $("#results").replaceChildren();
   $("#facets").replaceChildren();
+  if (window.mapView) window.mapView.reset("");
 }
 
 async function loadCollections() {
@@ -72,6 +73,7 @@ async function loadFacets() {
   const name = $("#collection").value;
   box.replaceChildren();
   state.filters = {};
+  if (window.mapView) window.mapView.reset(name);  // map-view.js: the Map view follows
   if (!name) return;
   const data = await api("GET", `/collections/${encodeURIComponent(name)}/facets`);
   // Another collection was picked while this answer was on its way: its own call fills the box.
@@ -137,6 +139,7 @@ async function search(event) {
       data = await api("POST", `${base}/search`, { text: q, k: K, mode, where: filter });
     }
     const docs = render(data.hits, name, data);
+    if (window.mapView) window.mapView.showQuery(q, isExpression(q), data.hits);
     status(`${docs} result(s) from ${data.hits.length} passage(s) · ${data.mode}${isExpression(q) ? " expression" : ""} · ${data.took_ms} ms`);
   } catch (e) {
     $("#results").replaceChildren();
