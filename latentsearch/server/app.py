@@ -13,7 +13,14 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from latentsearch import __version__
-from latentsearch.server import errors, metrics, routes_answer, routes_explore, routes_read, routes_write
+from latentsearch.server import (
+    errors,
+    metrics,
+    routes_answer,
+    routes_explore,
+    routes_read,
+    routes_write,
+)
 from latentsearch.server.auth import Reader
 from latentsearch.server.responses import ErrorOut, Health
 from latentsearch.server.state import Settings, State
