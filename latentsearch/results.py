@@ -255,13 +255,15 @@ class MapPoint:
 @dataclass(frozen=True, slots=True)
 class LatentMap:
     """What `Collection.map` returns: one point per visible item, the projection that placed them
-    (``method``, ``seed``, fitted on ``fitted_on`` items at write sequence ``seq``; ``cached``
-    when it was reused) and the clusters of the same visible set."""
+    (``method``, ``seed``, fitted on ``fitted_on`` items; ``cached`` when it was reused) and the
+    clusters of the same visible set. ``version`` is a digest of the points and clusters: it
+    changes when what the caller sees changes, and never because of items it cannot see (the
+    collection's write sequence would count those writes too)."""
 
     points: list[MapPoint]
     method: str
     seed: int
-    seq: int
+    version: str
     fitted_on: int
     cached: bool
     clusters: list[Cluster]

@@ -48,7 +48,7 @@ def map_out(
         "clusters": clusters_out(m.clusters, points),
         "method": m.method,
         "seed": m.seed,
-        "seq": m.seq,
+        "version": m.version,
         "fitted_on": m.fitted_on,
         "cached": m.cached,
     }

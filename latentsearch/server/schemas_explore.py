@@ -123,7 +123,9 @@ class MapResponse(BaseModel):
     clusters: list[ClusterOut]
     method: str
     seed: int
-    seq: int = Field(description="the collection's write sequence the projection was fitted at")
+    version: str = Field(
+        description="a digest of the points and clusters: changes when what this key sees changes"
+    )
     fitted_on: int = Field(description="how many items the projection was fitted on")
     cached: bool
     color_by: str | None = None

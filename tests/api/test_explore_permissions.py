@@ -90,3 +90,17 @@ def test_projections_are_fitted_on_what_the_caller_sees(tix: ls.Collection) -> N
     after = tix.map(method="pca", seed=7, principals=eng)
     assert [(p.id, p.x, p.y) for p in after.points] == [(p.id, p.x, p.y) for p in before.points]
     assert [c.ids for c in after.clusters] == [c.ids for c in before.clusters]
+
+
+def test_a_map_does_not_change_when_only_hidden_items_do(tix: ls.Collection) -> None:
+    """``LatentMap.version`` counts what the caller sees: writes to hidden items leave it (and the
+    answer) exactly as it was, while a visible write changes it."""
+    caller = ["group:eng"]
+    before = tix.map(method="pca", principals=caller)
+    tix.upsert([{**SECRET, "text": SECRET["text"] + " It moved to Monday."}])
+    tix.add([{**SECRET, "id": "SECRET-2"}])
+    after = tix.map(method="pca", principals=caller)
+    assert after.version == before.version and after.points == before.points
+    board = tix.map(method="pca", principals=["group:board"])
+    tix.add([{**SECRET, "id": "SECRET-3"}])
+    assert tix.map(method="pca", principals=["group:board"]).version != board.version

@@ -11,6 +11,8 @@ visible set; then the projection is refitted.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -152,7 +154,8 @@ def map_of(
         )
         for i, e in enumerate(vis.entries)
     ]
-    m = LatentMap(points, f.projection.method, seed, seq, f.projection.fitted_on, cached, found)
+    version = digest(points, found)
+    m = LatentMap(points, f.projection.method, seed, version, f.projection.fitted_on, cached, found)
     if seq == f.seq:
         space.maps.put(mkey, (seq, m), len(m.points))
     return m
@@ -202,3 +205,14 @@ def project(
     with space.store.session() as s:
         f, _, _ = fitted(space, s, acc, method, seed, level)
     return f.projection.transform(vectors)
+
+
+def digest(points: list[MapPoint], found: list[Cluster]) -> str:
+    """A digest of everything a map answer shows (stable across processes, unlike ``hash``)."""
+    h = hashlib.blake2b(digest_size=12)
+    for p in points:
+        row = (p.id, round(p.x, 5), round(p.y, 5), p.title, p.kind, p.cluster, p.parent, p.metadata)
+        h.update(json.dumps(row, sort_keys=True, default=str).encode("utf-8", "surrogatepass"))
+    for c in found:
+        h.update(json.dumps((c.id, c.label, c.terms, c.size, c.medoid, c.ids)).encode())
+    return h.hexdigest()
