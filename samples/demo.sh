@@ -58,8 +58,9 @@ step "What is in the index" \
     $LS info "${IDX[@]}"
 
 # Sources: `latentsearch sync` keeps a collection in step with where company data lives.
-# A folder (the sample docs, with their POSIX permissions) and a small SQL table (a SQLite file
-# made here; PostgreSQL and MariaDB work the same through their URLs). See docs/sources.md.
+# A folder (the sample policies and product pages, with their POSIX permissions), a git repository
+# of runbooks, and a small SQL table (a SQLite file made here; PostgreSQL and MariaDB work the same
+# through their URLs). See docs/sources.md.
 "$PY" - "$OUT/products.db" <<'PYEOF'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
@@ -71,6 +72,12 @@ db.executemany("INSERT INTO products VALUES (?, ?, ?, ?, ?)", [
 ])
 db.commit()
 PYEOF
+# The runbooks live in a git repository (made here from the samples): synced by commit diff.
+git init -q -b main "$OUT/runbooks"
+cp samples/docs/runbooks/* "$OUT/runbooks/"
+git -C "$OUT/runbooks" add -A
+git -C "$OUT/runbooks" -c user.name=Demo -c user.email=demo@acme.example commit -qm "runbooks"
+
 cat > "$OUT/sources.toml" <<EOF
 [[source]]
 name = "handbook"
@@ -78,7 +85,7 @@ type = "files"
 collection = "company"
 schedule = "1h"
 [source.settings]
-paths = ["$PWD/samples/docs"]
+paths = ["$PWD/samples/docs/policies", "$PWD/samples/docs/product"]
 posix_permissions = true
 
 [[source]]
@@ -96,15 +103,20 @@ uri = "https://shop.acme.example/p/{sku}"
 acl = "readers"
 updated_at = "updated_at"
 
-# --- git repository source: added by the git connector (branch i15-gitweb) -----------------
-# [[source]]
-# name = "runbooks-git"
-# type = "git"
-# ...
-# -------------------------------------------------------------------------------------------
+[[source]]
+name = "runbooks"
+type = "git"
+collection = "company"
+schedule = "15m"
+[source.settings]
+repo = "$(realpath "$OUT")/runbooks"
+include = ["*.md", "*.rst"]
+# CODEOWNERS-style: the last matching pattern wins.
+owners = { "*" = ["*"], "database-*" = ["group:it"] }
+uri = "https://git.acme.example/ops/runbooks/blob/{commit}/{path}#L{start}-L{end}"
 EOF
 
-step "Sync the sources: a folder and a SQL table into the collection 'company'" \
+step "Sync the sources: a folder, a git repository and a SQL table into the collection 'company'" \
     $LS sync "$OUT/sources.toml" "${IDX[@]}"
 
 step "Sync again with --force (run now, due or not): only what changed since each cursor is read" \
@@ -115,6 +127,9 @@ step "Each source's cursor, last run and counts" \
 
 step "Search the synced collection as group:it (the products table's ACL column applies)" \
     $LS search "which product has automatic failover" "${IDX[@]}" --collection company -p group:it -k 3
+
+step "Answer a question with sources: the best passages by document, and a summary citing them" \
+    $LS answer "what do I do when the vpn keeps dropping" "${IDX[@]}" --collection company -k 4
 
 step "Train the tiny CLIP model of coloured shapes (reused when already built)" \
     $PY -m latentsearch.testing.tinyclip indexes/tiny-clip

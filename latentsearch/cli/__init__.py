@@ -1,4 +1,4 @@
-"""The ``latentsearch`` command: build, search, query, analogy, map, clusters, sample, axis, info,
+"""The ``latentsearch`` command: build, search, query, analogy, answer, map, clusters, sample, axis, info,
 delete, eval, backup, restore, sync, sources, serve, keys, mcp, directory.
 
 Each command is a function in its own module; this module registers them on `app`, in the
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from latentsearch.cli import (
     admin_cmd,
+    answer_cmd,
     backup_cmd,
     build_cmd,
     directory_cmd,
@@ -28,6 +29,7 @@ app.command("build", epilog=build_cmd.EXAMPLES)(build_cmd.build_command)
 app.command("search", epilog=search_cmd.SEARCH_EXAMPLES)(search_cmd.search_command)
 app.command("query", epilog=search_cmd.QUERY_EXAMPLES)(search_cmd.query_command)
 app.command("analogy", epilog=search_cmd.ANALOGY_EXAMPLES)(search_cmd.analogy_command)
+app.command("answer", epilog=answer_cmd.EXAMPLES)(answer_cmd.answer_command)
 app.command("map", epilog=map_cmd.EXAMPLES)(map_cmd.map_command)
 app.command("clusters", epilog=explore_cmd.CLUSTERS_EXAMPLES)(explore_cmd.clusters_command)
 app.command("sample", epilog=explore_cmd.SAMPLE_EXAMPLES)(explore_cmd.sample_command)
