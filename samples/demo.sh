@@ -4,11 +4,11 @@
 # 1. Builds a text index over samples/docs (runbooks, product pages, policies) and
 #    samples/tickets.jsonl (tickets with ACLs), then rebuilds it to show that nothing is re-embedded.
 # 2. Searches it: plain, with a metadata filter, as a principal, and with vector arithmetic.
-# 3. Syncs a folder and a small SQL table with `latentsearch sync` (sources.toml) and searches
-#    the result with permissions.
+# 3. Syncs a folder, a git repository and a small SQL table with `latentsearch sync`
+#    (sources.toml), searches the result with permissions, and answers a question with sources.
 # 4. Builds a CLIP collection over samples/images with the tiny CLIP model (trained locally in
 #    seconds: model weights can't be downloaded) and searches images by text and by image arithmetic.
-# 4. Explores the space: samples around a red circle, the clusters of the texts, and ends by
+# 5. Explores the space: samples around a red circle, the clusters of the texts, and ends by
 #    writing a map of the sample corpus (indexes/demo/map.html, self-contained) and saying where.
 #
 # Indexes go to indexes/demo (git-ignored). Override the command with LATENTSEARCH=...
