@@ -74,7 +74,8 @@ def print_card(card: Answer) -> None:
     if not card.documents:
         out.print("[dim]Nothing the caller may see answers this.[/dim]")
         return
-    out.print(f"[bold]{escape(" ".join(card.summary.split()))}[/bold]\n")
+    summary = " ".join(card.summary.split())
+    out.print(f"[bold]{escape(summary)}[/bold]\n")
     out.print("[bold]Sources[/bold]")
     for doc in card.documents:
         where = f"  [dim]{escape(doc.uri)}[/dim]" if doc.uri else ""
