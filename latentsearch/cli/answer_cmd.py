@@ -8,7 +8,7 @@ cite their passage by number. No model runs; the HTTP server can add a generated
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -30,7 +30,9 @@ from latentsearch.cli.common import (
 from latentsearch.cli.output import print_json
 from latentsearch.cli.query_vectors import open_for_queries
 from latentsearch.errors import InvalidInputError
-from latentsearch.results import Answer
+
+if TYPE_CHECKING:  # --help stays fast: no numpy (see tests/cli/test_cli_lazy.py)
+    from latentsearch.results import Answer
 
 EXAMPLES = """
 [bold]Examples[/bold]

@@ -191,3 +191,21 @@ def test_delete_by_id_and_where_then_rebuild_restores(
     )
     assert s["added"] == 5 and s["unchanged"] == 12
     assert run_json("info", *idx)["collections"][0]["count"] == before
+
+
+def test_answer_cites_its_sources_and_keeps_permissions(idx: list[str]) -> None:
+    card = run_json("answer", "expense claim rejected", *idx, "-k", "6", "-p", "group:finance")
+    docs = {d["id"] for d in card["documents"]}
+    assert "TICKET-108" in docs  # finance's own ticket
+    numbers = [p["number"] for d in card["documents"] for p in d["passages"]]
+    assert sorted(numbers) == list(range(1, len(numbers) + 1))
+    assert card["sentences"] and {s["passage"] for s in card["sentences"]} <= set(numbers)
+    for d in card["documents"]:
+        for p in d["passages"]:
+            assert p["citation"]["doc_id"] == d["id"]
+    other = run_json("answer", "expense claim rejected", *idx, "-k", "6", "-p", "group:eng")
+    assert "TICKET-108" not in {d["id"] for d in other["documents"]}
+    text = run("answer", "expense claim rejected", *idx, "-k", "3", "-p", "group:finance")
+    assert text.exit_code == 0 and "Sources" in text.stdout and "[1]" in text.stdout
+    bad = run("answer", "x", *idx, "--mode", "fuzzy")
+    assert bad.exit_code == 2 and "--mode" in bad.stderr
