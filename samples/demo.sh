@@ -129,7 +129,7 @@ step "Search the synced collection as group:it (the products table's ACL column 
     $LS search "which product has automatic failover" "${IDX[@]}" --collection company -p group:it -k 3
 
 step "Answer a question with sources: the best passages by document, and a summary citing them" \
-    $LS answer "what do I do when the vpn keeps dropping" "${IDX[@]}" --collection company -k 4
+    $LS answer "what do I do when the vpn keeps dropping" "${IDX[@]}" --collection company -k 4 -p group:it
 
 step "Train the tiny CLIP model of coloured shapes (reused when already built)" \
     $PY -m latentsearch.testing.tinyclip indexes/tiny-clip
