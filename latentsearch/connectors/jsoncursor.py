@@ -1,4 +1,4 @@
-"""The JSON cursors of the git and web connectors, read back with a typed error when damaged."""
+"""The JSON cursors of the git, web and mail connectors, read back with a typed error when damaged."""
 
 from __future__ import annotations
 

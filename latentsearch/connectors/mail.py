@@ -26,6 +26,7 @@ from typing import Any
 
 from latentsearch.checks import check_principal
 from latentsearch.connectors.base import Change, Checkpoint, Connector, Deleted, Failed, Record
+from latentsearch.connectors.jsoncursor import read_cursor
 from latentsearch.connectors.mail_message import MailMessage, parse_message
 from latentsearch.connectors.mail_threads import Envelope, Thread, build_threads
 from latentsearch.errors import ConnectorError, SourceConfigError
@@ -213,15 +214,11 @@ def _acl(value: Any, name: str) -> list[str] | None:
 
 
 def _load(cursor: str | None, name: str) -> dict[str, Any]:
-    if not cursor:
-        return {}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        state = None
-    if not isinstance(state, dict) or state.get("format") != _FORMAT:
+    state = read_cursor(cursor, "format", "mail")
+    if state and state["format"] != _FORMAT:
         raise ConnectorError(
-            f"source {name!r}: its stored cursor is not a mail cursor; reset the source to read the mailbox again"
+            f"source {name!r}: its stored cursor is an older mail cursor; give the source a new "
+            "name to read the mailbox again"
         )
     return state
 
