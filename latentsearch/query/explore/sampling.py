@@ -1,7 +1,8 @@
 """Generation by sampling: a Gaussian over a region of the space, decoded to visible items.
 
 The region is the neighbourhood of a query (its `NEIGHBOURHOOD` nearest visible items, at
-least 2n), the visible items matching a filter, or every visible item. A Gaussian is fitted in
+least 2n, but never more than a quarter of what the caller sees: on a small collection a larger
+"neighbourhood" is the whole collection, and its mean forgets the query), the visible items matching a filter, or every visible item. A Gaussian is fitted in
 the region's principal subspace (its top `SUBSPACE` components, at most one fewer than its
 points): the mean plus independent normal steps along each component, with the component's
 standard deviation times ``spread``. So ``spread`` < 1 draws typical members, > 1 surprising
@@ -89,7 +90,8 @@ def sample(
         if sc.size == 0:
             return []
         if centre is not None:
-            (near,), _ = planner.top_k(space, centre[None, :], max(NEIGHBOURHOOD, 2 * n), sc, s=s)
+            size = min(max(NEIGHBOURHOOD, 2 * n), max(2, sc.size // 4))
+            (near,), _ = planner.top_k(space, centre[None, :], size, sc, s=s)
             pks = near.ids
         else:
             pks = pks_of(space, s, sc)
