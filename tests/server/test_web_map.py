@@ -134,6 +134,18 @@ def test_the_map_view(page, site) -> None:
     page.wait_for_function(
         "window.mapView.map.overlay.path && window.mapView.map.overlay.path.length === 2"
     )
+    # hovering a ringed hit of an expression shows its `why` (each term's similarity)
+    page.wait_for_function("window.mapView.map.overlay.why !== null")
+    ringed = page.evaluate("[...window.mapView.map.overlay.rings]")
+    why = page.evaluate("window.mapView.map.overlay.why")
+    target = next(i for i in ringed if i in why)
+    at = page.evaluate(f"window.mapView.map.screenOf({target!r})")
+    box = page.locator("#map-canvas canvas").bounding_box()
+    page.mouse.move(box["x"] + at["x"], box["y"] + at["y"])
+    page.wait_for_function(
+        "document.querySelector('.lmap-tip .lmap-why')?.textContent.startsWith('why: ')"
+    )
+    assert "vpn outage" in page.text_content(".lmap-tip .lmap-why")
     shot(page, "map-view-expression.png")
 
     # a region around one point filters the result list to it

@@ -119,6 +119,8 @@
       // a chunk hit rings its point, and its document's point on a document-level map
       const hitIds = new Set(hits.flatMap((h) => (h.chunk ? [h.id, h.chunk.parent] : [h.id])));
       const ringed = this.data.points.filter((p) => hitIds.has(p.id) || (p.parent && hitIds.has(p.parent))).map((p) => p.id);
+      // an expression's hits carry `why` (each term's similarity): shown when a ringed point is hovered
+      this.map.setWhy(Object.fromEntries(hits.filter((h) => h.why).map((h) => [h.id, h.why])));
       const body = isExpression ? { expression: q } : { queries: [q] };
       try {
         const out = await api("POST", `${this.base()}/project`, { ...body, method: this.method, seed: this.data.seed });

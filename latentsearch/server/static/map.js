@@ -107,6 +107,8 @@
       this.overlay.rings = new Set((hitIds || []).filter((id) => this.index.has(id)));
       this.render();
     }
+    // Each ringed hit's `why` (term -> similarity, from an expression), shown when hovered.
+    setWhy(why) { this.overlay.why = why || null; }
     setPath(points) { this.overlay.path = points && points.length ? points : null; this.render(); }
     setPicks(ids) { this.overlay.picks = (ids || []).filter((id) => id && this.index.has(id)); this.render(); }
     setMarker(point, nearestId) {
@@ -418,7 +420,11 @@
       h.textContent = pt.title || pt.id;
       const s = document.createElement("div");
       s.textContent = pt.snippet || "";
-      this.tip.replaceChildren(h, s);
+      const why = this.overlay.why && this.overlay.why[pt.id];
+      const w = document.createElement("div");
+      w.className = "lmap-why";
+      w.textContent = why ? "why: " + Object.entries(why).map(([t, v]) => `${t} ${v >= 0 ? "+" : ""}${v.toFixed(2)}`).join(", ") : "";
+      this.tip.replaceChildren(h, s, w);
       this.tip.hidden = false;
       this.tip.style.left = Math.min(p.x + 14, this.W - 260) + "px";
       this.tip.style.top = (p.y + 14) + "px";
