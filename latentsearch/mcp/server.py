@@ -16,9 +16,11 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from latentsearch import Database, __version__
+from latentsearch.directory import AccountCache
 from latentsearch.errors import LatentSearchError
 from latentsearch.mcp.auth import Keys, key_from_headers
 from latentsearch.mcp.tools import MAX_K, Tools
+from latentsearch.server.state import DEFAULT_DIRECTORY_TTL
 
 INSTRUCTIONS = (
     "latentsearch searches an organisation's documents by meaning and by keyword, under the "
@@ -42,11 +44,18 @@ Mode = Annotated[
 ]
 
 
-def build(db: Database, *, collection: str | None = None, env_key: str | None = None) -> MCPServer:
+def build(
+    db: Database,
+    *,
+    collection: str | None = None,
+    env_key: str | None = None,
+    directory_ttl: float = DEFAULT_DIRECTORY_TTL,
+) -> MCPServer:
     """The MCP server over ``db`` (only ``collection`` when given). ``env_key`` is the stdio
-    transport's key; over HTTP each request's own key is used and ``env_key`` must be None."""
+    transport's key; over HTTP each request's own key is used and ``env_key`` must be None. A
+    directory key's groups are read again once ``directory_ttl`` seconds old (as `serve` does)."""
     tools = Tools(db, collection)
-    keys = Keys(db)
+    keys = Keys(db, AccountCache(directory_ttl))
     server: MCPServer = MCPServer(
         "latentsearch", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )
