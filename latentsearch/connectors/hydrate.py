@@ -9,7 +9,6 @@ the ingest chunker splits the text as ``latentsearch build`` does. Item ids are
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +16,10 @@ from latentsearch.connectors.base import Record
 from latentsearch.connectors.lines import chunk_lines
 from latentsearch.ingest.chunking import Chunker
 from latentsearch.ingest.documents import Document, LoadError, chunk_id, to_records
-from latentsearch.ingest.loaders import decode_text, load_html, load_pdf, load_text
-from latentsearch.ingest.sources import KINDS, SourceFile
+from latentsearch.ingest.loaders import decode_text, load_bytes
+from latentsearch.ingest.sources import KINDS
 
 PART_SEPARATOR = "\n\n"
-_LOADERS = {"text": load_text, "html": load_html, "pdf": load_pdf}
 
 
 def doc_id(source: str, record_id: str) -> str:
@@ -73,18 +71,9 @@ def _parts(
 
 
 def _load(content: bytes, filename: str) -> tuple[str, str | None]:
-    """Text and title of ``content`` by the ingest loader for ``filename``'s suffix (text when
-    the suffix is unknown). The loaders read files, so the bytes pass through a private
-    temporary file."""
-    suffix = Path(filename).suffix.lower()
-    kind = KINDS.get(suffix, "text")
-    if kind not in _LOADERS:
-        raise LoadError(f"{filename or 'content'}: {kind} content is not supported in a record")
-    if kind == "text" and suffix not in KINDS:
+    """Text and title of ``content`` by the ingest loader for ``filename``'s suffix; bytes with
+    no or an unknown suffix are text."""
+    if Path(filename).suffix.lower() not in KINDS:
         return decode_text(content), None
-    with tempfile.TemporaryDirectory(prefix="ls-sync-") as tmp:
-        path = Path(tmp) / f"content{suffix}"
-        path.write_bytes(content)
-        sf = SourceFile(path, Path(filename).name, kind, len(content), 0)
-        doc = _LOADERS[kind](sf)
+    doc = load_bytes(content, filename)
     return doc.text or "", doc.title

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -69,13 +70,13 @@ class MailConnector(Connector):
         ``state`` (then no scan is done)."""
         return {}, True
 
+    @abstractmethod
     def envelopes(self) -> list[Envelope]:
         """The threading headers of every message now (the key scan)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def fetch(self, keys: Sequence[str]) -> Iterator[tuple[str, bytes]]:
         """The whole messages of ``keys`` that still exist."""
-        raise NotImplementedError
 
     def uri_base(self) -> str:
         """Where the mailbox is (its URIs' prefix): moving it re-indexes every thread. Reads

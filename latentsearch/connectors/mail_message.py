@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
-from pathlib import Path, PurePath
+from pathlib import PurePath
 
 from latentsearch.connectors.mail_threads import Envelope, clean, header_date
-from latentsearch.ingest.documents import Document, LoadError
-from latentsearch.ingest.loaders import load_html, load_pdf, load_text
-from latentsearch.ingest.sources import KINDS, SourceFile
+from latentsearch.ingest.documents import LoadError
+from latentsearch.ingest.loaders import BYTE_KINDS, load_bytes
+from latentsearch.ingest.sources import KINDS
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +24,6 @@ MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 # Lines after which a client's quoted copy of the previous message starts (Outlook, Apple Mail).
 _QUOTE_STARTS = ("-----original message-----", "-----ursprüngliche nachricht-----")
 _ATTRIBUTION_ENDS = ("wrote:", "schrieb:", "a écrit :", "a écrit:", "escribió:", "skrev:")
-_LOADERS = {"text": load_text, "html": load_html, "pdf": load_pdf}
 
 
 @dataclass(slots=True)
@@ -143,7 +141,7 @@ def _attach(out: MailMessage, part: EmailMessage, limit: int) -> None:
         )
         return
     suffix = PurePath(name).suffix.lower()
-    if KINDS.get(suffix) not in _LOADERS:
+    if KINDS.get(suffix) not in BYTE_KINDS:
         suffix = mimetypes.guess_extension(ctype) or ""
     try:
         text = convert(data, name if PurePath(name).suffix.lower() == suffix else name + suffix)
@@ -156,19 +154,8 @@ def _attach(out: MailMessage, part: EmailMessage, limit: int) -> None:
 
 def convert(data: bytes, filename: str) -> str:
     """Text of a file's bytes by the ingest loader its suffix selects; `LoadError` if none
-    reads it. The loaders read paths, so the bytes go through a private temporary file."""
-    suffix = PurePath(filename).suffix.lower()
-    kind = KINDS.get(suffix)
-    if kind not in _LOADERS:
-        raise LoadError(
-            f"unsupported type {suffix or '(no suffix)'}: only text, HTML and PDF are read"
-        )
-    with tempfile.TemporaryDirectory(prefix="latentsearch-mail-") as tmp:
-        path = Path(tmp) / f"attachment{suffix}"
-        path.write_bytes(data)
-        sf = SourceFile(path=path, doc_id=filename, kind=kind, size=len(data), mtime_ns=0)
-        doc: Document = _LOADERS[kind](sf)
-    return clean(doc.text or "")
+    reads it."""
+    return clean(load_bytes(data, filename).text or "")
 
 
 def trim_quotes(text: str) -> str:

@@ -13,14 +13,16 @@ import codecs
 import io
 import logging
 import re
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path, PurePath
 from typing import Any
 
 from latentsearch.encoders.images import MAX_IMAGE_BYTES, decode
 from latentsearch.errors import ImageError
 from latentsearch.ingest.documents import Document, LoadError, Progress
 from latentsearch.ingest.record_files import FieldMap, load_records
-from latentsearch.ingest.sources import SourceFile
+from latentsearch.ingest.sources import KINDS, SourceFile
 
 log = logging.getLogger(__name__)
 
@@ -160,3 +162,25 @@ def load_image(sf: SourceFile) -> Document:
         image=sf.path,
         metadata={"width": size[0], "height": size[1], "format": (fmt or "").lower()},
     )
+
+
+# What `load_bytes` reads: the document kinds whose loaders take one file's bytes.
+BYTE_KINDS = ("text", "html", "pdf")
+
+
+def load_bytes(data: bytes, filename: str) -> Document:
+    """The document in ``data`` by the loader ``filename``'s suffix selects (text, HTML or PDF);
+    `LoadError` for any other type. For bytes that come from elsewhere than a folder (a
+    connector's record, a mail attachment): the loaders read paths, so the bytes go through a
+    private temporary file."""
+    suffix = PurePath(filename).suffix.lower()
+    kind = KINDS.get(suffix)
+    if kind not in BYTE_KINDS:
+        raise LoadError(
+            f"unsupported type {suffix or '(no suffix)'}: only text, HTML and PDF are read"
+        )
+    loader = {"text": load_text, "html": load_html, "pdf": load_pdf}[kind]
+    with tempfile.TemporaryDirectory(prefix="latentsearch-bytes-") as tmp:
+        path = Path(tmp) / f"content{suffix}"
+        path.write_bytes(data)
+        return loader(SourceFile(path, PurePath(filename).name, kind, len(data), 0))
