@@ -124,6 +124,9 @@ class SourcesFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: list[SourceConfig] = Field(default_factory=list)
+    # [[directory]] tables (users and groups) may share the file: `latentsearch directory sync
+    # --config` reads and checks them (latentsearch.directory), so they are left alone here.
+    directory: list[dict[str, Any]] | dict[str, Any] = Field(default_factory=list)
 
 
 class Sources:

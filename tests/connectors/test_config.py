@@ -106,3 +106,18 @@ def test_a_missing_optional_library_names_the_extra(
     assert registry.connector_class("sql").type == "sql"
     with pytest.raises(SourceConfigError, match="does not name a Connector subclass"):
         registry.connector_class("pathlib:Path")
+
+
+def test_directory_tables_may_share_the_file(tmp_path: Path) -> None:
+    """One file can hold the sources and the directory: each side reads its own tables."""
+    from latentsearch.directory import sources_from_toml
+
+    (tmp_path / "groups.csv").write_text("user,group\nalice,support\n")
+    path = tmp_path / "sources.toml"
+    path.write_text(
+        OK + '\n[[directory]]\nname = "team"\ntype = "groups-file"\npath = "groups.csv"\n'
+    )
+    assert [s.name for s in load_sources(path).sources] == ["crm"]
+    assert [d.name for d in sources_from_toml(path)] == ["team"]
+    with pytest.raises(SourceConfigError, match="directorie"):
+        parse_sources(OK + "\n[[directories]]\nname = 'x'\n")  # a misspelt table is still refused
