@@ -164,8 +164,20 @@ class ConnectorError(LatentSearchError):
     that source stops and is reported; other sources still run."""
 
 
+class ClusterError(LatentSearchError):
+    """The Ray cluster a database was opened on cannot be reached or used (the message says
+    what to start or which address to give)."""
+
+
+class ShardUnavailableError(ClusterError):
+    """No replica of one or more index shards answered within the retry bound. The answer
+    would be incomplete, so none is given (HTTP 503); pass ``allow_partial=True`` to get the
+    other shards' hits, marked with the shards that are missing."""
+
+
 __all__ = [
     "BackupError",
+    "ClusterError",
     "CollectionExistsError",
     "CollectionNotFoundError",
     "ConnectorError",
@@ -195,6 +207,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "ReadOnlyError",
+    "ShardUnavailableError",
     "SourceConfigError",
     "StoreError",
     "UnsupportedModalityError",

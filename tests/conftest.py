@@ -22,6 +22,9 @@ from sqlalchemy import create_engine, text
 
 import latentsearch as ls
 
+# The Ray cluster tests run only in the network namespace that test_cluster_suite.py makes.
+collect_ignore = [] if os.environ.get("LATENTSEARCH_CLUSTER_NETNS") else ["cluster"]
+
 
 @pytest.fixture(scope="session")
 def pg_admin():

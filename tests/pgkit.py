@@ -24,7 +24,8 @@ def pg_schema(pg_admin: Engine, base: str = PG_URL) -> Iterator[str]:
     with pg_admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
+        sep = "&" if "?" in base else "?"  # a Unix-socket URL already carries ?host=
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
     finally:
         with pg_admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
