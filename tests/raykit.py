@@ -12,6 +12,7 @@ machine is lost (SIGKILL to its processes) and start it again.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 RAY = str(Path(sys.executable).with_name("ray"))
 PORT = 6379
 ADDRESS = f"127.0.0.1:{PORT}"
-TEMP = "/tmp/lsray"  # short: Ray's Unix socket paths must fit in 107 bytes
+# Short (Ray's Unix socket paths must fit in 107 bytes) and one per test run: several runs, each
+# in its own namespace, share this machine's /tmp.
+TEMP = f"/tmp/lsray{os.getpid()}"
 
 
 def isolated() -> bool:
@@ -75,9 +78,7 @@ class RayCluster:
 
     def stop_worker(self) -> None:
         """Lose the second node: SIGKILL its raylet, object store and workers at once."""
-        proc = self.nodes[1]
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(30)
+        _kill_session(self.nodes[1])
         self._wait(1, at_most=True)
 
     def alive_nodes(self) -> int:
@@ -91,11 +92,10 @@ class RayCluster:
         return int(out.stdout.strip() or 0)
 
     def stop(self) -> None:
-        subprocess.run([RAY, "stop", "--force"], env=node_env(), capture_output=True, timeout=120)
+        # Not `ray stop`: it kills every Ray process on the machine, other namespaces' too.
         for proc in self.nodes:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(30)
+            _kill_session(proc)
+        shutil.rmtree(TEMP, ignore_errors=True)
 
     def _node(self, *args: str) -> subprocess.Popen[bytes]:
         cmd = [
@@ -129,6 +129,19 @@ class RayCluster:
                 pass
             time.sleep(1.0)
         raise TimeoutError(f"the Ray cluster did not reach {n} live nodes in {timeout:.0f} s")
+
+
+def _kill_session(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a node: its ``ray start`` process and everything in its session (the GCS,
+    raylet, object store and worker processes), wherever they moved their process group."""
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if os.getsid(int(pid)) == proc.pid:
+                    os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    proc.wait(30)
 
 
 # Counts live nodes from a separate short-lived driver (the test process may not be one yet).
