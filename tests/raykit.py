@@ -78,7 +78,8 @@ class RayCluster:
             try:
                 self._wait(alive + 1)
                 return
-            except RuntimeError:
+            except RuntimeError:  # it exited (Ray gives a raylet 30 s to register)
+                _kill_session(self.nodes[1])  # whatever it had started
                 if attempt == 3:
                     raise
 
