@@ -47,7 +47,7 @@ from latentsearch.store import items as sql
 
 log = logging.getLogger(__name__)
 
-OPEN_TIMEOUT_S = 120.0  # replicas building from the store on first open
+OPEN_TIMEOUT_S = 300.0  # replicas starting (and building from the store) on first open
 APPLY_TIMEOUT_S = 30.0
 CONTROL_TIMEOUT_S = 600.0  # rebuild: every shard fills from the store
 
@@ -78,7 +78,8 @@ class ShardedKeeper:
         self.key = db_key(store.url, folder)
         self.num_cpus = num_cpus if num_cpus is not None else placement.cpus_per_replica()
         self.recorder = OptionsRecorder(store, settings, read_only=read_only)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # writes of this process (`writing`)
+        self._state = threading.Lock()  # the fields below: never held across a call
         self._seq = -1  # the store's seq at the last sync
         self._count = 0  # items at that seq
         self._next = 0  # round-robin start among replicas
@@ -158,7 +159,7 @@ class ShardedKeeper:
         return [(start + i) % self.replicas for i in range(self.replicas)]
 
     def _gather(self, shards: list[int], method: str, *args: Any) -> gather.Gathered:
-        with self._lock:
+        with self._state:
             self._next += 1
             orders = {i: self._order(i) for i in shards}
 
@@ -197,7 +198,7 @@ class ShardedKeeper:
             raise CollectionNotFoundError(f"collection {self.settings.name!r} was dropped")
         if seq != self._seq:
             count = sql.count(s, self.settings.id)
-            with self._lock:
+            with self._state:
                 self._seq, self._count = seq, count
         return seq
 
@@ -266,7 +267,7 @@ class ShardedKeeper:
         return self._view.search(queries, k, allowed=allowed, effort=effort)
 
     def count(self) -> int:
-        with self._lock:
+        with self._state:
             return self._count
 
     def save(self) -> None:
