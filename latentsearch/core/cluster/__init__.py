@@ -8,8 +8,8 @@ database is opened with ``cluster=``, so an embedded user never loads it (or nee
 * `shard`: `ShardServer`, the body of one shard replica actor;
 * `placement`: actor names, options and the node each replica prefers;
 * `gather`: scatter-gather with bounded retry on another replica;
-* `merge`: the exact merge of per-shard top-k answers, and partial answers;
-* `view`: `ShardedIndex`, the read-only index the planner searches;
-* `keeper`: `ShardedKeeper` itself;
-* `status`: `Database.cluster_status()`.
+* `merge`: the exact merge of per-shard top-k answers; `partial`: ``allow_partial`` answers;
+* `sharded_index`: `ShardedIndex`, the read-only index the planner searches;
+* `keeper`: `ShardedKeeper` itself; `rebuild`: train once, fill every shard, tune;
+* `front`: what `Database` does about a cluster; `status`: `Database.cluster_status()`.
 """
