@@ -82,7 +82,9 @@ def _print(status: ClusterStatus) -> None:
     out.print(nodes)
     shards = Table(title="Shard replicas", title_justify="left")
     for col in ("collection", "shard", "replica", "node", "pid", "alive", "seq", "vectors"):
-        shards.add_column(col, justify="right" if col in ("shard", "replica", "pid", "seq", "vectors") else "left")
+        shards.add_column(
+            col, justify="right" if col in ("shard", "replica", "pid", "seq", "vectors") else "left"
+        )
     for r in sorted(status.replicas, key=lambda r: (r.collection, r.shard, r.replica)):
         shards.add_row(
             r.collection,

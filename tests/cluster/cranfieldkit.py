@@ -83,9 +83,8 @@ def _embed(texts: Sequence[str], queries: Sequence[str]) -> tuple[np.ndarray, np
         or Path(tempfile.gettempdir()) / "latentsearch-test-cache"
     )
     path = folder / f"cranfield-{key[:16]}.npz"
-    with contextlib.suppress(OSError, ValueError, KeyError):
-        with np.load(path) as cached:
-            return cached["docs"], cached["queries"]
+    with contextlib.suppress(OSError, ValueError, KeyError), np.load(path) as cached:
+        return cached["docs"], cached["queries"]
     enc = get_encoder("text", device="cpu", backend=BACKEND)
     docs = enc.encode_texts(list(texts)).astype(np.float32)
     qs = enc.encode_texts(list(queries)).astype(np.float32)

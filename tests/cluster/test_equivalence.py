@@ -54,19 +54,20 @@ def pair(
     data = cranfield()
     half = len(data.records) // 2
     folder = tmp_path_factory.mktemp("equivalence")
-    with pg_schema(pg_admin) as url_c, pg_schema(pg_admin) as url_s:
-        with (
-            ls.connect(folder / "c", database=url_c, cluster=ray_cluster.address) as dbc,
-            ls.connect(folder / "s", database=url_s) as dbs,
-            dropping(dbc, "cran"),
-        ):
-            sharded = dbc.create_collection("cran", dim=DIM, index="Flat", shards=2, replicas=2)
-            add_all(sharded, data.records[:half])
-            sharded.rebuild()
-            add_all(sharded, data.records[half:])
-            single = dbs.create_collection("cran", dim=DIM, index="Flat")
-            add_all(single, data.records)
-            yield Pair(sharded, single, dbc, url_c, folder / "c")
+    with (
+        pg_schema(pg_admin) as url_c,
+        pg_schema(pg_admin) as url_s,
+        ls.connect(folder / "c", database=url_c, cluster=ray_cluster.address) as dbc,
+        ls.connect(folder / "s", database=url_s) as dbs,
+        dropping(dbc, "cran"),
+    ):
+        sharded = dbc.create_collection("cran", dim=DIM, index="Flat", shards=2, replicas=2)
+        add_all(sharded, data.records[:half])
+        sharded.rebuild()
+        add_all(sharded, data.records[half:])
+        single = dbs.create_collection("cran", dim=DIM, index="Flat")
+        add_all(single, data.records)
+        yield Pair(sharded, single, dbc, url_c, folder / "c")
 
 
 def test_the_collection_is_sharded_and_replicated(

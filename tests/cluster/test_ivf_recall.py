@@ -42,24 +42,25 @@ def test_sharded_ivf_recall_equals_the_single_process_recall(
     ids = [r["id"] for r in data.records]
     truth = [{ids[j] for j in row} for row in exact_top(data.vectors, data.queries, K)]
     folder = tmp_path_factory.mktemp("ivf")
-    with pg_schema(pg_admin) as url_c, pg_schema(pg_admin) as url_s:
-        with (
-            ls.connect(folder / "c", database=url_c, cluster=ray_cluster.address) as dbc,
-            ls.connect(folder / "s", database=url_s) as dbs,
-            dropping(dbc, "cran"),
-        ):
-            single = dbs.create_collection("cran", dim=DIM, index=SPEC)
-            add_all(single, data.records)
-            single.rebuild()
-            sharded = dbc.create_collection("cran", dim=DIM, index=SPEC, shards=2, replicas=2)
-            add_all(sharded, data.records)
-            sharded.rebuild()  # train once, fill both shards from PostgreSQL
-            info_s, info_c = single.index_info(), sharded.index_info()
-            assert info_s.spec == info_c.spec == SPEC
-            assert info_c.params == info_s.params, "the same nprobe in both"
-            assert 1 <= info_s.params["nprobe"] < 16  # an approximate search, not a full scan
-            r_single = recall(single, truth, data.queries)
-            r_sharded = recall(sharded, truth, data.queries)
+    with (
+        pg_schema(pg_admin) as url_c,
+        pg_schema(pg_admin) as url_s,
+        ls.connect(folder / "c", database=url_c, cluster=ray_cluster.address) as dbc,
+        ls.connect(folder / "s", database=url_s) as dbs,
+        dropping(dbc, "cran"),
+    ):
+        single = dbs.create_collection("cran", dim=DIM, index=SPEC)
+        add_all(single, data.records)
+        single.rebuild()
+        sharded = dbc.create_collection("cran", dim=DIM, index=SPEC, shards=2, replicas=2)
+        add_all(sharded, data.records)
+        sharded.rebuild()  # train once, fill both shards from PostgreSQL
+        info_s, info_c = single.index_info(), sharded.index_info()
+        assert info_s.spec == info_c.spec == SPEC
+        assert info_c.params == info_s.params, "the same nprobe in both"
+        assert 1 <= info_s.params["nprobe"] < 16  # an approximate search, not a full scan
+        r_single = recall(single, truth, data.queries)
+        r_sharded = recall(sharded, truth, data.queries)
     print(f"recall@10 {SPEC} nprobe={info_s.params['nprobe']}: single {r_single:.4f}, "
           f"2 shards {r_sharded:.4f}")  # fmt: skip
     assert r_single < 0.999  # the index is approximate: the comparison means something

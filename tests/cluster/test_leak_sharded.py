@@ -42,7 +42,9 @@ KIND = "postgres-sharded"
 
 def _dense_reads() -> ModuleType:
     """The dense leak test's strategies and oracle, loaded under a name pytest never collects."""
-    spec = importlib.util.spec_from_file_location("leak_dense_reads", SECURITY / "test_leak_dense.py")
+    spec = importlib.util.spec_from_file_location(
+        "leak_dense_reads", SECURITY / "test_leak_dense.py"
+    )
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -57,15 +59,16 @@ def world(
     ray_cluster: RayCluster, tmp_path_factory: pytest.TempPathFactory, pg_admin: Any
 ) -> Iterator[World]:
     folder = tmp_path_factory.mktemp("leaks")
-    with pg_schema(pg_admin) as url_w, pg_schema(pg_admin) as url_t:
-        with (
-            ls.connect(folder / "world", database=url_w, cluster=ray_cluster.address) as db,
-            ls.connect(folder / "twins", database=url_t) as twins,
-            dropping(db, "world"),
-        ):
-            col = db.create_collection("world", dim=DIM, index="Flat", shards=2, replicas=2)
-            col.add(dense.BASE)
-            yield World(col, twins, {r["id"]: r for r in dense.BASE}, vector_twin)
+    with (
+        pg_schema(pg_admin) as url_w,
+        pg_schema(pg_admin) as url_t,
+        ls.connect(folder / "world", database=url_w, cluster=ray_cluster.address) as db,
+        ls.connect(folder / "twins", database=url_t) as twins,
+        dropping(db, "world"),
+    ):
+        col = db.create_collection("world", dim=DIM, index="Flat", shards=2, replicas=2)
+        col.add(dense.BASE)
+        yield World(col, twins, {r["id"]: r for r in dense.BASE}, vector_twin)
 
 
 def test_sharded_dense_reads_equal_the_visible_only_twin(world: World) -> None:
