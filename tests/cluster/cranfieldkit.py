@@ -125,23 +125,26 @@ def kill_shard_actors() -> None:
                 ray.kill(ray.get_actor(actor["name"], namespace="latentsearch"), no_restart=True)
 
 
-def same_hits(got: Sequence[Any], want: Sequence[Any], what: str, tol: float = 1e-5) -> int:
-    """Same ids in the same order and scores within ``tol``; only hits whose scores tie exactly
-    (float noise, 1e-6) may swap places. Returns the number of such swaps (expected 0)."""
+def same_hits(got: Sequence[Any], want: Sequence[Any], what: str, tol: float = 1e-5) -> list[str]:
+    """Same ids in the same order and scores within ``tol``; only hits whose scores tie (within
+    float noise, 1e-6) may swap places. Returns the swaps, described (expected: very few)."""
     assert len(got) == len(want), f"{what}: {len(got)} hits, single process {len(want)}"
     gs = np.array([h.score for h in got])
     ws = np.array([h.score for h in want])
     np.testing.assert_allclose(gs, ws, atol=tol, rtol=0, err_msg=what)
     g_ids, w_ids = [h.id for h in got], [h.id for h in want]
     if g_ids == w_ids:
-        return 0
-    i, swaps = 0, 0
+        return []
+    i, swaps = 0, []
     while i < len(w_ids):
         j = i + 1
         while j < len(w_ids) and abs(ws[j] - ws[i]) <= 1e-6:
             j += 1
         if j < len(w_ids):  # a tie cut at k may legitimately show different members
             assert sorted(g_ids[i:j]) == sorted(w_ids[i:j]), f"{what}: {g_ids} != {w_ids}"
-        swaps += g_ids[i:j] != w_ids[i:j]
+        if g_ids[i:j] != w_ids[i:j]:
+            swaps.append(
+                f"{what}: {g_ids[i:j]} {gs[i:j].tolist()} vs {w_ids[i:j]} {ws[i:j].tolist()}"
+            )
         i = j
     return swaps

