@@ -75,6 +75,7 @@ class ShardServer:
         self.engine = engine.execution_options(isolation_level="REPEATABLE READ")
         self._dirty = False
         self._last_save = 0.0
+        self.searches = 0  # search calls answered (a batch is one call)
         self.index, self.checkpoint = self._open()
 
     # -- calls from front processes ------------------------------------------------------
@@ -87,6 +88,7 @@ class ShardServer:
             "node": ray.get_runtime_context().get_node_id(),
             "seq": self.checkpoint,
             "vectors": self.index.ntotal,
+            "searches": self.searches,
         }
 
     def apply(
@@ -120,6 +122,7 @@ class ShardServer:
         if allowed is not None:
             allowed = shardsql.owned(allowed, self.spec.shard, self.spec.shards)
         res = self.index.search(queries, k, allowed=allowed, effort=effort, params=params)
+        self.searches += 1
         return res.scores, res.ids
 
     def catch_up(self) -> int:
