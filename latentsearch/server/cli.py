@@ -132,9 +132,9 @@ def serve(
         cluster=cluster,
     )
     try:
-        connect(
-            settings.index, database=database, device="cpu"
-        ).close()  # migrate once, before workers
+        # Migrate once, before workers; with --cluster, also fail here (not in every worker)
+        # when the Ray cluster cannot be reached.
+        connect(settings.index, database=database, device="cpu", cluster=cluster).close()
     except LatentSearchError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from latentsearch.cli import app
@@ -32,3 +33,11 @@ def test_cluster_status_help_has_examples() -> None:
     assert res.exit_code == 0
     assert "latentsearch cluster status --index" in res.output
     assert "--json" in res.output and "--cluster" in res.output
+
+
+@pytest.mark.postgres
+def test_serve_says_when_no_cluster_answers(tmp_path: Path, pg_url: str) -> None:
+    args = ["serve", "--index", str(tmp_path), "--database", pg_url, "--cluster", "127.0.0.1:9"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 1, res.output
+    assert "no Ray cluster answers at '127.0.0.1:9'" in res.output
