@@ -29,7 +29,8 @@ STATUS_EXAMPLES = """
   latentsearch cluster status --index /srv/ls --database $PG --json | jq '.replicas[] | select(.alive | not)'
 
 A replica that is not alive is being restarted by Ray (it reloads its shard file and replays
-the writes it missed), or its node is gone. Its shard still answers while another replica lives.
+the writes it missed), or it was stopped for good (restarting a front server, or col.heal(),
+starts it again). Its shard still answers while another replica lives.
 """
 
 ClusterOpt = Annotated[
