@@ -73,8 +73,15 @@ class RayCluster:
     def start_worker(self) -> None:
         """Start (again) the second node and wait until the cluster sees it."""
         alive = self.alive_nodes()
-        self.nodes[1:] = [self._node(f"--address={ADDRESS}")]
-        self._wait(alive + 1)
+        for attempt in range(4):
+            self.nodes[1:] = [self._node(f"--address={ADDRESS}")]
+            try:
+                self._wait(alive + 1)
+                return
+            except RuntimeError:  # it exited (Ray gives a raylet 30 s to register)
+                _kill_session(self.nodes[1])  # whatever it had started
+                if attempt == 3:
+                    raise
 
     def stop_worker(self) -> None:
         """Lose the second node: SIGKILL its raylet, object store and workers at once."""
@@ -115,7 +122,7 @@ class RayCluster:
             stderr=subprocess.DEVNULL,
         )
 
-    def _wait(self, n: int, timeout: float = 120.0, *, at_most: bool = False) -> None:
+    def _wait(self, n: int, timeout: float = 400.0, *, at_most: bool = False) -> None:
         """Until ``n`` or more nodes are alive (``at_most``: ``n`` or fewer)."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:

@@ -80,3 +80,12 @@ def test_shards_and_replicas_are_checked(tmp_path: Path, bad: object) -> None:
         with pytest.raises(InvalidInputError, match="replicas"):
             db.create_collection("c", dim=4, replicas=bad)  # type: ignore[arg-type]
         assert db.collections() == []
+
+
+@pytest.mark.postgres
+def test_no_cluster_there_is_a_cluster_error(tmp_path: Path, pg_url: str) -> None:
+    import latentsearch as ls
+    from latentsearch.errors import ClusterError
+
+    with pytest.raises(ClusterError, match="ray start --head"):
+        ls.connect(tmp_path / "idx", database=pg_url, cluster="127.0.0.1:1")

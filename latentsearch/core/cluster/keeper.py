@@ -69,14 +69,14 @@ class ShardedKeeper:
         *,
         device: str = "auto",
         read_only: bool = False,
-        num_cpus: float = placement.DEFAULT_CPUS,
+        num_cpus: float | None = None,
     ) -> None:
         self.store, self.folder, self.settings, self.cluster = store, folder, settings, cluster
         self.ray = cluster.ray
         self.read_only = read_only
         self.shards, self.replicas = layout(settings)
         self.key = db_key(store.url, folder)
-        self.num_cpus = num_cpus
+        self.num_cpus = num_cpus if num_cpus is not None else placement.cpus_per_replica()
         self.recorder = OptionsRecorder(store, settings, read_only=read_only)
         self._lock = threading.RLock()
         self._seq = -1  # the store's seq at the last sync
@@ -113,6 +113,7 @@ class ShardedKeeper:
             shard=shard,
             shards=self.shards,
             replica=replica,
+            threads=max(1, int(self.num_cpus)),  # FAISS threads: the whole CPUs it was given
             device=self.device,
             search_params=dict(self._view.search_params),
         )
@@ -172,7 +173,11 @@ class ShardedKeeper:
     # -- the Keeper interface ----------------------------------------------------------------
     @property
     def lock(self) -> threading.RLock:
-        return self._lock
+        """A lock of the caller's own: the query layer holds `lock` around searches, and a
+        sharded search changes nothing here (the shards are remote and each catches up by
+        itself), so concurrent searches of one front process must not queue behind each other.
+        Writes still take the keeper's lock (`writing`)."""
+        return threading.RLock()
 
     def current(self) -> ShardedIndex:
         return self._view

@@ -9,22 +9,38 @@ Rules:
   order), so the replicas of a shard sit on different nodes whenever there are at least as many
   nodes as replicas, and shards spread over the nodes. The affinity is soft: when that node is
   lost, Ray restarts the replica on another node (``max_restarts=-1``);
-* resources: a fraction of a CPU each (``num_cpus``, default `DEFAULT_CPUS`) and one FAISS thread
+* resources: a fraction of a CPU each (`DEFAULT_CPUS`, or ``$LATENTSEARCH_SHARD_CPUS``) and one FAISS thread
   per replica, so replicas never oversubscribe a node; a fraction of a GPU when the cluster has
   GPUs (`DEFAULT_GPUS`).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from latentsearch.core.cluster.connection import NAMESPACE, Cluster
 from latentsearch.core.cluster.shard import ShardServer, ShardSpec
+from latentsearch.errors import InvalidInputError
 
 DEFAULT_CPUS = 0.25
 DEFAULT_GPUS = 0.25
 
 _remote: dict[int, Any] = {}  # the Ray actor class, made once per process
+
+
+def cpus_per_replica() -> float:
+    """The CPUs each replica asks Ray for: ``$LATENTSEARCH_SHARD_CPUS`` or `DEFAULT_CPUS`."""
+    raw = os.environ.get("LATENTSEARCH_SHARD_CPUS")
+    if raw is None:
+        return DEFAULT_CPUS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 64:
+        raise InvalidInputError(f"LATENTSEARCH_SHARD_CPUS must be a number in (0, 64], not {raw!r}")
+    return value
 
 
 def actor_name(key: str, collection_id: int, shard: int, replica: int) -> str:
