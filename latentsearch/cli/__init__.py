@@ -1,5 +1,5 @@
 """The ``latentsearch`` command: build, search, query, analogy, answer, map, clusters, sample, axis, info,
-delete, eval, backup, restore, sync, sources, serve, keys, mcp, directory.
+delete, eval, backup, restore, sync, sources, serve, keys, mcp, directory, cluster.
 
 Each command is a function in its own module; this module registers them on `app`, in the
 order ``--help`` lists them. Add new commands the same way.
@@ -12,6 +12,7 @@ from latentsearch.cli import (
     answer_cmd,
     backup_cmd,
     build_cmd,
+    cluster_cmd,
     directory_cmd,
     eval_cmd,
     explore_cmd,
@@ -44,6 +45,7 @@ app.add_typer(sync_cmd.sources_app, name="sources")
 register_server(app)  # serve, keys create|list|revoke
 app.command("mcp", epilog=mcp_cmd.EXAMPLES)(mcp_cmd.mcp_command)
 app.add_typer(directory_cmd.directory_app, name="directory")  # sync|status|users|forget
+app.add_typer(cluster_cmd.cluster_app, name="cluster")  # status
 
 
 def main() -> None:

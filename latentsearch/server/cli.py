@@ -79,11 +79,22 @@ def serve(
             help="Seconds a directory user's groups are cached (0: read them on every request).",
         ),
     ] = 30.0,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            envvar="LATENTSEARCH_CLUSTER",
+            show_default=False,
+            help="Serve sharded collections from this Ray cluster: auto (RAY_ADDRESS or a local "
+            "`ray start`), HOST:6379 or ray://HOST:10001. Needs --database postgresql+psycopg://...",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API, OpenAPI docs at /docs and the search page at /.
 
     Example: latentsearch serve --index indexes/demo --port 8080
     Example: latentsearch serve --index /srv/ls --database postgresql+psycopg://ls@db/ls --workers 4
+    Example: latentsearch serve --index /srv/ls --database postgresql+psycopg://ls@db/ls --cluster auto
     """
     try:
         require_server_extra("latentsearch serve")
@@ -104,6 +115,12 @@ def serve(
             "[red]--workers > 1 needs --database postgresql+psycopg://...; SQLite serves one process.[/red]"
         )
         raise typer.Exit(2)
+    if cluster and not (database or "").startswith("postgresql"):
+        err.print(
+            "[red]--cluster needs --database postgresql+psycopg://...: every node reads the same "
+            "rows and vectors.[/red]"
+        )
+        raise typer.Exit(2)
     settings = Settings(
         index=index.resolve(),
         database=database,
@@ -112,11 +129,12 @@ def serve(
         max_body_bytes=max_body_bytes,
         warm=warm,
         directory_ttl=directory_ttl,
+        cluster=cluster,
     )
     try:
-        connect(
-            settings.index, database=database, device="cpu"
-        ).close()  # migrate once, before workers
+        # Migrate once, before workers; with --cluster, also fail here (not in every worker)
+        # when the Ray cluster cannot be reached.
+        connect(settings.index, database=database, device="cpu", cluster=cluster).close()
     except LatentSearchError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc

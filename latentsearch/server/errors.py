@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from latentsearch.errors import (
+    ClusterError,
     CollectionExistsError,
     DuplicateIdError,
     EncoderError,
@@ -42,6 +43,7 @@ STATUS: list[tuple[type[LatentSearchError], int]] = [
     (ReadOnlyError, 409),
     (EncoderError, 422),
     (StoreError, 503),
+    (ClusterError, 503),  # ShardUnavailableError: no replica of a shard answered
     (GeneratorError, 502),
 ]
 
@@ -74,7 +76,9 @@ def install(app: FastAPI) -> None:
         status = next((code for cls, code in STATUS if isinstance(exc, cls)), 400)
         # A message quoting bad input (a lone surrogate) must still encode as UTF-8 JSON.
         message = str(exc).encode("utf-8", "backslashreplace").decode("utf-8")
-        return JSONResponse({"error": message}, status_code=status)
+        # A lost shard is usually back within seconds (Ray restarts its actor): say when to retry.
+        headers = {"Retry-After": "5"} if isinstance(exc, ClusterError) else None
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -153,6 +153,14 @@ SearchResponse = envelope(
     ),
     mode=(str, ...),
     took_ms=(float, ...),
+    missing_shards=(
+        list[int],
+        Field(
+            default_factory=list,
+            description="index shards that did not answer (only with allow_partial; empty when "
+            "the answer is complete)",
+        ),
+    ),
 )
 FacetsResponse = envelope(
     "FacetsResponse",

@@ -118,6 +118,7 @@ def search(
         per_document=body.per_document,
         fusion=fusion,
         allow_paths=False,  # the server never opens a path a request names
+        allow_partial=body.allow_partial,
     )
     SEARCHES.labels("search", body.mode).inc()
     return _answer(hits, body.text, state, body.mode, started)
@@ -141,6 +142,7 @@ def query(
         mmr=body.mmr,
         images=decode_images(body.images),
         allow_paths=False,  # the server never opens a path a request names
+        allow_partial=body.allow_partial,
     )
     SEARCHES.labels("query", "dense").inc()
     text = positive_text(body.expr)
@@ -178,13 +180,15 @@ def analogy(
 def _answer(
     hits: list[Hit], text: str | None, state: State, mode: str, started: float
 ) -> dict[str, Any]:
-    """A `SearchResponse`: the hits as shown, and the same hits grouped by document."""
+    """A `SearchResponse`: the hits as shown, the same hits grouped by document, and the shards
+    missing from a partial answer (a search over a cluster with ``allow_partial``)."""
     shown = hits_out(hits, text, state.db.path)
     return {
         "hits": shown,
         "documents": documents_out(hits, shown),
         "mode": mode,
         "took_ms": _ms(started),
+        "missing_shards": list(getattr(hits, "missing_shards", ())),
     }
 
 

@@ -30,6 +30,13 @@ Images = Field(
 )
 
 
+AllowPartialDoc = (
+    "a server fronting a cluster (serve --cluster): when no replica of some index shard answers, "
+    "return the other shards' hits and list the missing shards in missing_shards instead of "
+    "failing with 503 (ignored by a single-process server, which has no shards)"
+)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -65,6 +72,7 @@ class SearchRequest(Strict):
     per_document: bool = False
     mmr: float | None = Field(None, ge=0.0, le=1.0, description="MMR lambda (1 = pure relevance)")
     fusion: Fusion | None = None
+    allow_partial: bool = Field(False, description=AllowPartialDoc)
     on_behalf_of: OnBehalfOf | None = None
 
     @model_validator(mode="after")
@@ -85,6 +93,7 @@ class QueryRequest(Strict):
     k: int = Field(10, ge=1, le=MAX_K)
     where: dict[str, Any] | None = None
     mmr: float | None = Field(None, ge=0.0, le=1.0)
+    allow_partial: bool = Field(False, description=AllowPartialDoc)
     on_behalf_of: OnBehalfOf | None = None
 
 

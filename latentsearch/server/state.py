@@ -26,6 +26,8 @@ class Settings:
     ``max_body_bytes`` caps request bodies (413 beyond it). ``warm`` loads every collection's
     encoder at start-up so the first search is not slow. ``directory_ttl``: how many seconds a
     user's directory groups (and disabled flag) are cached per process (0: read on every request).
+    ``cluster`` serves the collections' sharded indexes from a Ray cluster (``"auto"``, an
+    address or ``ray://host:10001``; PostgreSQL only); None keeps every index in this process.
     """
 
     index: Path
@@ -35,6 +37,7 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY
     warm: bool = True
     directory_ttl: float = DEFAULT_DIRECTORY_TTL
+    cluster: str | None = None
 
     def to_env(self) -> dict[str, str]:
         """Environment for worker processes (``--workers N`` starts fresh interpreters)."""
@@ -48,6 +51,8 @@ class Settings:
         }
         if self.database:
             env[f"{ENV_PREFIX}DATABASE"] = self.database
+        if self.cluster:
+            env[f"{ENV_PREFIX}CLUSTER"] = self.cluster
         return env
 
     @classmethod
@@ -80,6 +85,7 @@ class Settings:
             max_body_bytes=max_body,
             warm=os.environ.get(f"{ENV_PREFIX}WARM", "1") != "0",
             directory_ttl=ttl,
+            cluster=os.environ.get(f"{ENV_PREFIX}CLUSTER") or None,
         )
 
 
@@ -93,7 +99,10 @@ class State:
 
     def __post_init__(self) -> None:
         self.db = connect(
-            self.settings.index, database=self.settings.database, device=self.settings.device
+            self.settings.index,
+            database=self.settings.database,
+            device=self.settings.device,
+            cluster=self.settings.cluster,
         )
         self.accounts = AccountCache(self.settings.directory_ttl)
 

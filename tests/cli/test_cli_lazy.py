@@ -66,6 +66,7 @@ def cli(*args: object, env: dict[str, str] | None = None) -> tuple[int, str, lis
         ("serve", "--help"),
         ("sync", "--help"),
         ("sources", "status", "--help"),
+        ("cluster", "status", "--help"),
     ],
     ids=" ".join,
 )

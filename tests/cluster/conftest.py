@@ -20,9 +20,10 @@ def ray_cluster() -> Iterator[RayCluster]:
     """Two `ray start` nodes of one CPU each, stopped after the session. The test process is
     not connected to it: `ls.connect(..., cluster=ray_cluster.address)` does that."""
     assert isolated(), "cluster tests must run in their own network namespace (unshare -n)"
-    cluster = RayCluster().start()
-    os.environ["RAY_ADDRESS"] = cluster.address
-    try:
+    cluster = RayCluster()
+    try:  # a start that fails half-way (a busy machine) must not leave its head node running
+        cluster.start()
+        os.environ["RAY_ADDRESS"] = cluster.address
         yield cluster
     finally:
         cluster.stop()
