@@ -31,7 +31,9 @@ from latentsearch.core.settings import CollectionSettings, OptionsRecorder
 from latentsearch.errors import CollectionNotFoundError
 from latentsearch.index import SearchResult, VectorIndex
 from latentsearch.index.files import index_name
+from latentsearch.index.specs import refined
 from latentsearch.index.tuning import Tuning
+from latentsearch.index.vectorfile import VectorFile
 from latentsearch.results import IndexInfo
 from latentsearch.store import Store
 from latentsearch.store import items as sql
@@ -73,6 +75,9 @@ class IndexKeeper:
         self._worker: threading.Thread | None = None
         self._cancel = threading.Event()
         self.recorder = OptionsRecorder(store, settings, read_only=read_only)
+        # float16 rows that refined indexes rescore from (nothing is written when read-only,
+        # so a read-only keeper searches refined indexes by their codes alone)
+        self.vectors = None if read_only else VectorFile(folder, self.file, settings.dim)
         self._index, self._checkpoint = self._open()
         self.recorder.persist()
 
@@ -245,6 +250,7 @@ class IndexKeeper:
                 self._write_file(built.index, built.seq)
                 return built.index, built.seq
             index, cp = loaded
+            self._attach_vectors(s, index, cp)
             seq = sql.current_seq(s, self.settings.id) or 0
             if seq != cp:
                 log.warning(
@@ -257,9 +263,22 @@ class IndexKeeper:
                 self._write_file(index, seq)
             return index, seq
 
+    def _attach_vectors(self, s: Session, index: VectorIndex, checkpoint: int) -> None:
+        """Give a loaded refined index its vector file, rebuilt from the store when it is
+        missing, behind ``checkpoint`` or damaged (it is derived data, like the index)."""
+        if self.vectors is None or not refined(index.spec):
+            return
+        if not building.vectors_in_step(s, self.settings, self.vectors, checkpoint):
+            log.warning(
+                "vector file of %r is missing, behind or damaged; rebuilding it from the store",
+                self.settings.name,
+            )
+            building.fill_vectors(s, self.settings, self.vectors, checkpoint)
+        index.attach(self.vectors)
+
     def _build(self, s: Session, cancel: threading.Event | None = None) -> building.Built:
         """A fresh index from the store (see `building.build`), its options recorded."""
-        built = building.build(s, self.settings, self.device, cancel)
+        built = building.build(s, self.settings, self.device, cancel, self.vectors)
         self.recorder.set(**built.options)
         return built
 
@@ -343,6 +362,8 @@ class IndexKeeper:
             self._dirty = False
             return
         t = time.monotonic()
+        if index.vectors is not None:  # its rows first: the index file commits them
+            index.vectors.mark(checkpoint)
         index.save(self.folder, self.file, checkpoint)
         self._last_save = time.monotonic()
         self._save_cost = self._last_save - t
