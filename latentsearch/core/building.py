@@ -28,7 +28,6 @@ from latentsearch.results import IndexInfo
 from latentsearch.store import items as sql
 
 COMPACT_FRACTION = 0.1  # rebuild once tombstones pass this share of the index
-GROWTH = 4.0  # re-choose / retrain past this growth factor
 RETUNE_GROWTH = 2.0  # re-tune past this one
 TUNE_K = 10
 SPOT_CHECK = 64  # vector-file rows compared with the store when an index is loaded
@@ -180,7 +179,10 @@ def due(index: VectorIndex, settings: CollectionSettings, device: str) -> tuple[
     picked = choice(settings, n, device)
     rechoose = picked is not None and picked.spec != index.spec
     compact = len(index.deleted) > COMPACT_FRACTION * max(n, 1)
-    rebuild = rechoose or index.needs_retrain(GROWTH) or compact
+    # No retraining on growth alone: a build trains on the first `min_train_size` stored
+    # vectors, so retraining the same spec would read the whole store to learn from the very
+    # same sample. (Growth changes the spec of index="auto", and that rebuilds: `rechoose`.)
+    rebuild = rechoose or compact
     tuning = settings.options.get("tuning") or {}
     tuned_n = int(tuning.get("n", 0)) if tuning.get("spec") == index.spec else 0
     retune = tunable(index) and n > TUNE_K + 1 and (tuned_n == 0 or n >= RETUNE_GROWTH * tuned_n)

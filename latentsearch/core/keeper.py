@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 # Indexes up to this size are saved after every write; larger ones every SAVE_INTERVAL_S.
 SAVE_EAGERLY_BYTES = 64 << 20
 SAVE_INTERVAL_S = 30.0
+# A re-tune waits until writes pause this long (see `_schedule_maintenance`).
+QUIET_S = 1.0
 
 
 class IndexKeeper:
@@ -72,6 +74,11 @@ class IndexKeeper:
         self._last_save = 0.0
         self._save_cost = 0.0
         self._retune_after = 0.0
+        # When the last write started and the one before it ended: a write that starts within
+        # QUIET_S of the previous one's end is part of a stream (a bulk load), during which a
+        # background re-tune would read the whole store only to race with the next write.
+        self._write_started = self._write_ended = 0.0
+        self._quiet_timer: threading.Timer | None = None
         self._worker: threading.Thread | None = None
         self._cancel = threading.Event()
         self.recorder = OptionsRecorder(store, settings, read_only=read_only)
@@ -110,6 +117,7 @@ class IndexKeeper:
             return seq
 
     def writing(self) -> AbstractContextManager[Session]:
+        self._write_started = time.monotonic()
         return hold(self.store.transaction(), self._lock)
 
     def apply(
@@ -133,6 +141,7 @@ class IndexKeeper:
             self._dirty = True
             self._maybe_save()
             self._schedule_maintenance()
+            self._write_ended = time.monotonic()
 
     def search(
         self,
@@ -222,6 +231,8 @@ class IndexKeeper:
     def close(self) -> None:
         """Cancel background work (the store stays the source of truth) and save the index."""
         self._cancel.set()
+        if self._quiet_timer is not None:
+            self._quiet_timer.cancel()
         self.wait_for_maintenance()
         self.save()
         self.recorder.persist()
@@ -294,12 +305,17 @@ class IndexKeeper:
         return result
 
     # -- background upkeep --------------------------------------------------------------
-    def _schedule_maintenance(self) -> None:
-        """Start a background rebuild or re-tune when one is due and none is running."""
+    def _schedule_maintenance(self, *, quiet: bool = False) -> None:
+        """Start a background rebuild or re-tune when one is due and none is running (a
+        re-tune waits for a pause in streaming writes; ``quiet``: writes have paused)."""
         if self.rebuilding:
             return
         rebuild, retune = building.due(self._index, self.settings, self.device)
         if not (rebuild or (retune and time.monotonic() >= self._retune_after)):
+            return
+        streaming = self._write_started - self._write_ended < QUIET_S
+        if not rebuild and streaming and not quiet:
+            self._when_quiet()  # writes are streaming: tune once they pause (or at flush)
             return
         self._worker = threading.Thread(
             target=self._background,
@@ -308,6 +324,27 @@ class IndexKeeper:
             daemon=True,
         )
         self._worker.start()
+
+    def _when_quiet(self) -> None:
+        """Schedule upkeep once no write has started for `QUIET_S` (caller holds the lock)."""
+        if self._quiet_timer is not None or self._cancel.is_set():
+            return
+
+        def fire() -> None:
+            with self._lock:
+                self._quiet_timer = None
+                if self._cancel.is_set():
+                    return
+                if self._write_started > self._write_ended:  # a write is under way: it will
+                    return  # schedule upkeep itself when it is applied
+                if time.monotonic() - self._write_ended < QUIET_S:
+                    self._when_quiet()
+                else:
+                    self._schedule_maintenance(quiet=True)
+
+        self._quiet_timer = threading.Timer(QUIET_S, fire)
+        self._quiet_timer.daemon = True
+        self._quiet_timer.start()
 
     def _background(self, rebuild: bool) -> None:
         name = self.settings.name
