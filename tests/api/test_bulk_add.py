@@ -1,5 +1,5 @@
 """The bulk path of add(vectors=<array>, ids=[...]): the same rows and answers as the general
-path, and the general path's errors for whatever it does not cover. Real SQLite stores."""
+path (SQLite and PostgreSQL), and the general path's errors for whatever it does not cover."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ def _rows(col: ls.Collection, ids: list[str]) -> list[tuple]:
     return [(it.kind, it.metadata, it.acl, it.content_hash, it.text) for it in col.get(ids)]
 
 
-def test_bulk_and_general_paths_write_the_same(tmp_path) -> None:
+def test_bulk_and_general_paths_write_the_same(tmp_path, database) -> None:
     x = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float64)  # cast and normalised
     ids = [f"v{i}" for i in range(50)]
-    with ls.connect(tmp_path) as db:
+    with ls.connect(tmp_path, database=database) as db:
         bulk = db.create_collection("bulk", dim=8, default_acl=["group:a"])
         general = db.create_collection("general", dim=8, default_acl=["group:a"])
         assert bulk.add(vectors=x, ids=ids).added == 50
