@@ -8,13 +8,13 @@ condition (first match wins)                          index
 n < 20,000, or recall target 1.0 and vectors fit      exact: ``Flat`` (``SQfp16``, ``SQ8``,
                                                       or the coded storage's flat index)
 GPU present, n < 1,000,000 and vectors fit             ``Flat`` (exact; GPU brute force)
-``storage="rabitq"`` / ``"pq"`` / ``"binary"``        ``IVF{nlist},RaBitQ`` / ``IVF{nlist},PQ{d/8}``
+``storage="rabitq"`` / ``"pq"`` / ``"binary"``        ``IVF{nlist},RaBitQ`` / ``IVF{nlist},PQ{d/8}np``
                                                       / ``LSHt`` (all refined from disk)
 float32 vectors fit the budget                        ``IVF{nlist},Flat``
 float16 vectors fit (or ``storage="float16"``)        ``IVF{nlist},SQfp16``
 8-bit vectors fit (or ``storage="sq8"``)              ``IVF{nlist},SQ8``
 RaBitQ codes fit                                      ``IVF{nlist},RaBitQ`` (refined from disk)
-otherwise                                             ``IVF{nlist},PQ{m}`` (m bytes per vector;
+otherwise                                             ``IVF{nlist},PQ{m}np`` (m bytes per vector;
                                                       refined from disk)
 ====================================================  =====================================
 
@@ -151,7 +151,7 @@ def choose(
         return IndexChoice(f"{ivf},RaBitQ", why, rabitq)
     m = _pq_bytes(n, dim, budget)
     why = f"{n:,} vectors; only {m}-byte PQ codes (refined from disk) fit the budget"
-    return IndexChoice(f"{ivf},PQ{m}", why, m)
+    return IndexChoice(f"{ivf},PQ{m}np", why, m)
 
 
 def code_bytes(storage: str, dim: int) -> float:
@@ -169,7 +169,9 @@ def _coded(storage: str, dim: int, ivf: str | None) -> str:
     """The factory string of a coded storage, with lists (``ivf``) or flat (None)."""
     if storage == "binary":
         return "LSHt"  # sign bits against per-dimension medians, scanned by Hamming distance
-    code = "RaBitQ" if storage == "rabitq" else f"PQ{_pq_m(dim)}"
+    # ("np": FAISS would also train PQ codes for polysemous search, which is never used here
+    # and took minutes on a busy machine)
+    code = "RaBitQ" if storage == "rabitq" else f"PQ{_pq_m(dim)}np"
     return f"{ivf},{code}" if ivf else code
 
 

@@ -59,7 +59,7 @@ def held_out_recall(col: ls.Collection, x: np.ndarray, queries: np.ndarray, k: i
         (10_000_000, {"memory_budget": 8 << 30}, "IVF8192_HNSW32,SQ8"),
         (10_000_000, {"memory_budget": 10 << 30}, "IVF8192_HNSW32,SQfp16"),
         (10_000_000, {"memory_budget": 1 << 30}, "IVF8192_HNSW32,RaBitQ"),
-        (10_000_000, {"memory_budget": 200 << 20}, "IVF8192_HNSW32,PQ16"),
+        (10_000_000, {"memory_budget": 200 << 20}, "IVF8192_HNSW32,PQ16np"),
     ],
 )
 def test_decision_table(n: int, kwargs: dict, spec: str) -> None:
