@@ -5,6 +5,8 @@ or damaged. Real FAISS and real SQLite stores throughout."""
 
 from __future__ import annotations
 
+import time
+
 import faiss
 import numpy as np
 import pytest
@@ -135,3 +137,19 @@ def test_collection_vector_file_in_step_and_rebuilt(tmp_path) -> None:
         assert col.search_vectors(x[17], k=1)[0][0].id == "v17"
         assert _recall(col, x, queries, 4321) >= 0.9
     np.testing.assert_allclose(vf.read(live + 1), want, atol=1e-3)
+
+
+def test_vector_files_follow_their_collection(tmp_path) -> None:
+    """A live collection's vector file is never swept; a dropped one's goes with its index."""
+    from latentsearch.index.files import disk_bytes, sweep
+
+    vf = VectorFile(tmp_path, index_name(5), 4)
+    vf.write(np.array([1, 2]), np.ones((2, 4), dtype=np.float32))
+    vf.mark(3)
+    assert disk_bytes(tmp_path, index_name(5)) >= 2 * 4 * 2
+    later = time.time() + 3600
+    assert sweep(tmp_path, [5], now=later) == [] and vf.checkpoint() == 3
+    assert sorted(p.name for p in sweep(tmp_path, [], now=later)) == [
+        "collection-5.vectors.f16",
+        "collection-5.vectors.json",
+    ]
