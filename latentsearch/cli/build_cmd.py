@@ -167,7 +167,9 @@ def build_command(
         str,
         typer.Option(
             "--storage",
-            help="For a new collection with --index-type auto: vector codes, float32, float16 or sq8.",
+            help="For a new collection with --index-type auto: vector codes, float32, float16 or "
+            "sq8, or rabitq, pq or binary (about a bit per dimension, refined from float16 "
+            "vectors on disk).",
         ),
     ] = "float32",
     device: DeviceOpt = "auto",

@@ -21,14 +21,16 @@ from latentsearch.core.settings import CollectionSettings
 from latentsearch.device import faiss_num_gpus
 from latentsearch.index import VectorIndex, approximate
 from latentsearch.index.auto import IndexChoice, choose
+from latentsearch.index.specs import refined
 from latentsearch.index.tuning import GroundTruth, Tuning, sample_ids, tunable, tune
+from latentsearch.index.vectorfile import VectorFile
 from latentsearch.results import IndexInfo
 from latentsearch.store import items as sql
 
 COMPACT_FRACTION = 0.1  # rebuild once tombstones pass this share of the index
-GROWTH = 4.0  # re-choose / retrain past this growth factor
 RETUNE_GROWTH = 2.0  # re-tune past this one
 TUNE_K = 10
+SPOT_CHECK = 64  # vector-file rows compared with the store when an index is loaded
 
 
 class Cancelled(Exception):
@@ -71,14 +73,20 @@ def build(
     settings: CollectionSettings,
     device: str,
     cancel: threading.Event | None = None,
+    vectors: VectorFile | None = None,
 ) -> Built:
-    """A fresh index from the stored vectors (one streaming pass), tuned when approximate."""
+    """A fresh index from the stored vectors (one streaming pass), tuned when approximate.
+
+    ``vectors``: the collection's vector file; an index with refined codes (`specs.refined`)
+    writes every vector there as it is added, and rescores from it."""
     cid, dim = settings.id, settings.dim
     seq = sql.current_seq(s, cid) or 0
     n = sql.count(s, cid)
     picked = choice(settings, n, device)
     spec = picked.spec if picked else settings.index_spec
     index = VectorIndex(dim, spec, settings.metric, device)
+    if vectors is not None and refined(spec):
+        index.attach(vectors)
     truth = ground_truth(s, settings) if approximate(spec) and n > TUNE_K + 1 else None
     for ids, vecs in sql.iter_vectors(s, cid, dim):
         if cancel is not None and cancel.is_set():
@@ -93,6 +101,29 @@ def build(
     if truth is not None:
         out.options.update(apply_tuning(index, measure(index, truth, settings.recall_target)))
     return out
+
+
+def vectors_in_step(
+    s: Session, settings: CollectionSettings, vectors: VectorFile, checkpoint: int
+) -> bool:
+    """True when ``vectors`` holds every stored vector up to ``checkpoint``: its recorded seq
+    is recent enough and a sample of its rows equals the stored vectors (a spot check that
+    catches a damaged or replaced file without reading all of it)."""
+    seq = vectors.checkpoint()
+    if seq is None or seq < checkpoint:
+        return False
+    ids = sample_ids(sql.all_ids(s, settings.id), SPOT_CHECK)
+    return vectors.matches(ids, sql.vectors_for(s, ids.tolist(), settings.dim))
+
+
+def fill_vectors(
+    s: Session, settings: CollectionSettings, vectors: VectorFile, checkpoint: int
+) -> None:
+    """Rewrite ``vectors`` from the store (one streaming pass) and mark it at ``checkpoint``."""
+    vectors.reset()
+    for ids, vecs in sql.iter_vectors(s, settings.id, settings.dim):
+        vectors.write(ids, vecs)
+    vectors.mark(checkpoint)
 
 
 def ground_truth(s: Session, settings: CollectionSettings) -> GroundTruth:
@@ -148,7 +179,10 @@ def due(index: VectorIndex, settings: CollectionSettings, device: str) -> tuple[
     picked = choice(settings, n, device)
     rechoose = picked is not None and picked.spec != index.spec
     compact = len(index.deleted) > COMPACT_FRACTION * max(n, 1)
-    rebuild = rechoose or index.needs_retrain(GROWTH) or compact
+    # No retraining on growth alone: a build trains on the first `min_train_size` stored
+    # vectors, so retraining the same spec would read the whole store to learn from the very
+    # same sample. (Growth changes the spec of index="auto", and that rebuilds: `rechoose`.)
+    rebuild = rechoose or compact
     tuning = settings.options.get("tuning") or {}
     tuned_n = int(tuning.get("n", 0)) if tuning.get("spec") == index.spec else 0
     retune = tunable(index) and n > TUNE_K + 1 and (tuned_n == 0 or n >= RETUNE_GROWTH * tuned_n)

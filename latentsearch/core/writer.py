@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from latentsearch.checks import id_list
+from latentsearch.core.bulk import bulk_add
 from latentsearch.core.protocol import Keeper
 from latentsearch.core.records import NewItem, normalise, rows_from_columns, vector_block
 from latentsearch.core.settings import CollectionSettings
@@ -71,6 +72,10 @@ class Writer:
         ``metadata``, ``acl``, ``sources``), written as ``principals`` may (None: anything)."""
         self.require_writable(f"write to collection {self.settings.name!r}")  # before encoding
         acc = write_access(principals, self.settings.name)
+        if records is None and not upsert and acc.principals is None:
+            done = bulk_add(self.store, self.keeper, self.settings, columns)
+            if done is not None:  # bare vectors with fresh ids: written in one block
+                return done
         items, derived = self.prepare(records, **columns)
         return self._write(items, derived, upsert=upsert, acc=acc)
 

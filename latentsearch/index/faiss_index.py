@@ -22,8 +22,10 @@ from latentsearch.errors import IndexBuildError, InvalidInputError
 from latentsearch.index import persistence
 from latentsearch.index.gpu import GpuPlacement
 from latentsearch.index.primitives import METRICS, as_ids, faiss, index_ids, is_gpu, selector
+from latentsearch.index.refine import DEFAULT_FACTOR, rescore
 from latentsearch.index.settings import threads_for
-from latentsearch.index.specs import graph, min_train_size
+from latentsearch.index.specs import graph, min_train_size, refined
+from latentsearch.index.vectorfile import VectorFile
 from latentsearch.vectors import check_vectors
 
 log = logging.getLogger(__name__)
@@ -62,12 +64,24 @@ class VectorIndex:
         self.search_params: dict[str, int] = {}
         # The index file, kept open while the index is memory-mapped (read-only for IVF).
         self._mapped: persistence.MappedFile | None = None
+        # Lossy codes (RaBitQ, PQ, binary) rescore candidates from float16 rows on disk.
+        self.vectors: VectorFile | None = None
+
+    def attach(self, vectors: VectorFile) -> None:
+        """Keep every added vector in ``vectors`` too, and rescore from it (`refines`)."""
+        self.vectors = vectors
+        self.search_params.setdefault("refine", DEFAULT_FACTOR)
+
+    @property
+    def refines(self) -> bool:
+        """True when searches rescore ``refine`` × k candidates exactly from the vector file."""
+        return self.vectors is not None and refined(self.spec)
 
     # -- construction -------------------------------------------------------------------
     def _new(self) -> Any:
         spec = self.spec
         try:
-            probe = faiss.index_factory(self.dim, spec, METRICS[self.metric])
+            probe = faiss.index_factory(self.dim, spec, self._faiss_metric)
         except RuntimeError as exc:
             raise IndexBuildError(
                 f"invalid FAISS factory string {spec!r}: {str(exc).splitlines()[-1]}. "
@@ -75,7 +89,13 @@ class VectorIndex:
             ) from exc
         if faiss.try_extract_index_ivf(probe) is not None or spec.startswith("IDMap"):
             return probe  # IVF indexes store ids natively
-        return faiss.index_factory(self.dim, "IDMap2," + spec, METRICS[self.metric])
+        return faiss.index_factory(self.dim, "IDMap2," + spec, self._faiss_metric)
+
+    @property
+    def _faiss_metric(self) -> Any:
+        # Binary codes (LSH) rank by Hamming distance whatever the metric, and FAISS builds
+        # them only as L2 indexes; refinement restores the collection's own metric.
+        return faiss.METRIC_L2 if "LSH" in self.spec else METRICS[self.metric]
 
     def _flat(self) -> Any:
         return faiss.index_factory(self.dim, "IDMap2,Flat", METRICS[self.metric])
@@ -159,6 +179,8 @@ class VectorIndex:
             return
         self._ensure_writable()
         self.gpu.drop()
+        if self.vectors is not None:  # rows first: an indexed id always has its row
+            self.vectors.write(i, x)
         if self.pending is None:
             self.index.add_with_ids(x, i)
             return
@@ -232,9 +254,15 @@ class VectorIndex:
         if self.pending is not None:
             return self._search(self.pending, q, k, selector(allowed), p)
         sel = selector(allowed, self.deleted)
-        return self._search(
-            self.gpu.searchable(self.index, sel is not None, k), q, k, sel, p, effort
+        wide = k * max(1, int(p.get("refine", 1))) if self.refines else k
+        found = self._search(
+            self.gpu.searchable(self.index, sel is not None, wide), q, wide, sel, p, effort
         )
+        if not self.refines:
+            return found
+        assert self.vectors is not None
+        scores, ids = rescore(q, found.ids, self.vectors, k, self.metric)
+        return SearchResult(scores=scores, ids=ids)
 
     def _params(self, index: Any, sel: Any, values: Mapping[str, int], effort: float = 1.0) -> Any:
         ivf = faiss.try_extract_index_ivf(index) if not is_gpu(index) else None
@@ -269,8 +297,8 @@ class VectorIndex:
             pad = ((0, 0), (0, k - kk))
             scores = np.pad(scores, pad, constant_values=-np.inf)
             ids = np.pad(ids, pad, constant_values=-1)
-        if self.metric == "l2":
-            scores = -scores  # higher is better everywhere in latentsearch
+        if self.metric == "l2" or (index is not self.pending and "LSH" in self.spec):
+            scores = -scores  # higher is better everywhere in latentsearch (distances negated)
         scores = np.where(ids < 0, -np.inf, scores)
         return SearchResult(scores=scores.astype(np.float32), ids=ids)
 

@@ -35,9 +35,11 @@ PREFIX = "collection-"
 ORPHAN_AGE_S = 60.0
 STALE_TMP_S = 60.0
 ABANDONED_TMP_S = 600.0
-# collection-<id>.json | collection-<id>.<gen>.faiss, each optionally .<pid>.tmp
+# collection-<id>.json | collection-<id>.<gen>.faiss | collection-<id>.vectors.{f16,json}
+# (the float16 vector file of refined indexes, `vectorfile`), each optionally .<pid>.tmp
 _FILE = re.compile(
-    rf"^(?P<name>{PREFIX}(?P<id>\d+))\.(?:json|[0-9a-f]+\.faiss)(?:\.(?P<pid>\d+)\.tmp)?$"
+    rf"^(?P<name>{PREFIX}(?P<id>\d+))\.(?:json|[0-9a-f]+\.faiss|vectors\.f16|vectors\.json)"
+    r"(?:\.(?P<pid>\d+)\.tmp)?$"
 )
 
 
@@ -71,9 +73,14 @@ def data_files(folder: Path, name: str) -> list[Path]:
     return [*folder.glob(f"{name}.*.faiss"), *folder.glob(f"{name}.*.tmp")]
 
 
+def vector_files(folder: Path, name: str) -> list[Path]:
+    """The float16 vector file of index ``name`` and its meta file (`vectorfile`)."""
+    return [folder / f"{name}.vectors.f16", folder / f"{name}.vectors.json"]
+
+
 def disk_bytes(folder: Path, name: str) -> int:
     """Bytes on disk of every file of index ``name``, its meta file included (0 before a save)."""
-    files = [*data_files(folder, name), folder / f"{name}.json"]
+    files = [*data_files(folder, name), folder / f"{name}.json", *vector_files(folder, name)]
     return sum(p.stat().st_size for p in files if p.is_file())
 
 
@@ -91,7 +98,7 @@ def prune(
     removed = []
     candidates = data_files(folder, name)
     if dead:
-        candidates.append(folder / f"{name}.json")
+        candidates += [folder / f"{name}.json", *vector_files(folder, name)]
     for p in candidates:
         m = _FILE.match(p.name)
         if m is None or m.group("name") != name or p.name == keep:

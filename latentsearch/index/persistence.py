@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from latentsearch.index.files import data_files, prune
+from latentsearch.index.files import data_files, prune, vector_files
 from latentsearch.index.primitives import faiss
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def load(
 def drop(folder: Path, name: str) -> None:
     """Delete every file of the index ``name`` (meta first, so a crash leaves no live index)."""
     (folder / f"{name}.json").unlink(missing_ok=True)
-    for p in data_files(folder, name):
+    for p in [*data_files(folder, name), *vector_files(folder, name)]:
         p.unlink(missing_ok=True)
 
 

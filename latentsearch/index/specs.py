@@ -16,6 +16,9 @@ APPROXIMATE_PARTS = ("IVF", "HNSW", "PQ", "SQ", "LSH", "RaBitQ", "NSG")
 # Components that cannot be used before training on sample vectors (besides IVF's lists).
 _TRAINED_CODES = re.compile(r"PQ|SQ|LSH|RaBitQ")
 _IVF = re.compile(r"IVF(\d+)")
+# Codes too coarse to rank by (a bit or a few bits per dimension): searches rescore their top
+# candidates exactly from float16 rows on disk (`index.refine`).
+_REFINED = re.compile(r"RaBitQ|PQ\d|LSH")
 # FAISS wants about this many training points per IVF list.
 POINTS_PER_LIST = 39
 # Codebooks (PQ, scalar quantizers...) are trained on at least this many vectors.
@@ -38,6 +41,12 @@ def graph(spec: str) -> bool:
     """True when the index itself is an HNSW graph (searched with ``efSearch``). An IVF index
     whose coarse quantizer is a graph (``IVF8192_HNSW32``) is searched with ``nprobe``."""
     return "HNSW" in spec and nlist(spec) == 0
+
+
+def refined(spec: str) -> bool:
+    """True for indexes whose codes are refined from the collection's vector file: RaBitQ, PQ
+    and binary (``LSH``) codes."""
+    return _REFINED.search(spec) is not None
 
 
 def min_train_size(spec: str) -> int:

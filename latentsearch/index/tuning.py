@@ -42,7 +42,7 @@ SAMPLE = 512
 class Tuning:
     """The outcome of `tune`: the parameter chosen and the recall measured with it."""
 
-    param: str | None  # "nprobe", "efSearch", or None for exact indexes
+    param: str | None  # "nprobe", "efSearch", "refine", or None for exact indexes
     value: int | None
     recall: float  # recall@k on held-out sample queries
     target: float
@@ -197,4 +197,6 @@ def candidates(index: VectorIndex) -> tuple[str | None, list[int]]:
         return "nprobe", sorted(set(vals))
     if graph(index.spec) and index.is_trained:
         return "efSearch", [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024]
+    if index.refines and index.is_trained:  # a flat scan of codes: how many to rescore
+        return "refine", [1, 2, 4, 8, 16, 32, 64, 128, 256]
     return None, []

@@ -113,19 +113,73 @@ def insert_items(
     return ids
 
 
+def insert_vector_items(
+    s: Session,
+    collection_id: int,
+    seq: int,
+    external_ids: Sequence[str],
+    hashes: Sequence[str],
+    vectors: np.ndarray,
+    acl: Sequence[str],
+    now: datetime,
+) -> np.ndarray:
+    """The bulk path of `insert_items` for bare vectors (ids, no metadata, one ACL for all):
+    every table is filled with the driver's executemany over plain tuples, without a dict or
+    an ORM object per item, in the caller's one transaction. Returns the new primary keys.
+
+    Rows are the same as `insert_items` writes for such items (kind ``vector``, metadata
+    ``{}``, SQLAlchemy's SQLite datetime text or a PostgreSQL timestamp).
+    """
+    n = len(external_ids)
+    ids = reserve_ids(s, n)
+    pg = s.get_bind().dialect.name == "postgresql"
+    # SQLAlchemy's own SQLite DATETIME format, so the ORM reads these rows like its own
+    stamp: Any = now if pg else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    cols = ("id", "collection_id", "external_id", "kind", "metadata", "content_hash", "seq")
+    rows = [
+        (pk, collection_id, ext, "vector", "{}", h, seq, stamp, stamp)
+        for pk, ext, h in zip(ids.tolist(), external_ids, hashes, strict=True)
+    ]
+    insert_plain(s, "ls_items", (*cols, "created", "updated"), rows, json_column=4)
+    del rows
+    buf = np.ascontiguousarray(vectors, dtype="<f4")
+    pks = ids.tolist()
+    for lo in range(0, n, CHUNK):
+        blobs = map(bytes, buf[lo : lo + CHUNK])
+        insert_plain(
+            s,
+            "ls_vectors",
+            ("item_id", "data"),
+            list(zip(pks[lo : lo + CHUNK], blobs, strict=True)),
+        )
+    insert_plain(
+        s, "ls_item_principals", ("item_id", "principal"), [(pk, p) for pk in pks for p in acl]
+    )
+    return ids
+
+
 def insert_plain(
-    s: Session, table: str, columns: Sequence[str], values: list[tuple[Any, ...]]
+    s: Session,
+    table: str,
+    columns: Sequence[str],
+    values: list[tuple[Any, ...]],
+    *,
+    json_column: int | None = None,
 ) -> None:
     """Insert rows of plain values (ints, strings, bytes) straight through the driver.
 
     For the narrow tables written once per item (vectors, principals), SQLAlchemy's per-row
-    parameter processing costs more than the database does.
+    parameter processing costs more than the database does. ``json_column``: the position of
+    a column given as JSON text (cast to JSONB on PostgreSQL).
     """
     if not values:
         return
     conn = s.connection()
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    stmt = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    marks = [mark] * len(columns)
+    if json_column is not None and conn.dialect.name == "postgresql":
+        marks[json_column] = f"CAST({mark} AS JSONB)"
+    stmt = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(marks)})"
     for part in chunks(values):
         conn.exec_driver_sql(stmt, list(part))
 
