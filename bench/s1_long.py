@@ -2,6 +2,9 @@
 
     PYTHONPATH=. python -m bench.s1_long [--quick] [--systems ours,txtai,...]
 
+``--quick`` asks the first `QUICK_QUERIES` abstracts only, and (as S1's quick run) lets the
+peers ingest and search the first 200 documents only, so their nDCG@10 is not measured there.
+
 The same systems, documents and model as S1 (`bench.s1_cranfield`, which this runs with
 ``--long``). The queries are the first `N_QUERIES` non-empty Cranfield documents (title + abstract:
 ~60 words to ~250 tokens, about what a support ticket is), each searching the whole collection.
@@ -30,6 +33,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 N_QUERIES = 200
+QUICK_QUERIES = 50  # --quick: the first 50 abstracts (a peer's 200 torch encodes take minutes)
 LAYERS, HIDDEN, FFN = 6, 384, 1536  # all-MiniLM-L6-v2
 
 
@@ -44,8 +48,8 @@ def flops(tokens: int) -> float:
     return float(LAYERS * per_layer)
 
 
-def long_queries(docs: list[dict[str, str]]) -> list[dict[str, str]]:
-    return [{"id": d["id"], "text": d["text"]} for d in docs[:N_QUERIES]]
+def long_queries(docs: list[dict[str, str]], n: int = N_QUERIES) -> list[dict[str, str]]:
+    return [{"id": d["id"], "text": d["text"]} for d in docs[:n]]
 
 
 def long_qrels(
