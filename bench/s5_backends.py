@@ -38,9 +38,8 @@ import numpy as np
 from bench.common import CRANFIELD, Goal, Metric, Report, Row, Timer, percentiles, report, time_each
 from bench.cranfield import convert
 from latentsearch.encoders import BACKENDS, get_encoder
-from latentsearch.encoders.backends import resolve_backend
 from latentsearch.encoders.export import META, export_dir
-from latentsearch.encoders.st import bundled_text_model, fingerprint
+from latentsearch.encoders.st import bundled_text_model, fingerprint, resolve_encoder_backend
 from latentsearch.errors import EncoderBackendError
 from latentsearch.evaluation.data import Qrels, load_qrels, load_queries
 from latentsearch.evaluation.metrics import ndcg
@@ -134,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
             r = results[backend]
             r["ndcg10"] = score(r.pop("q"), r.pop("d"), doc_ids, qids, qrels)
     base = results.get("torch")
-    auto = resolve_backend("auto", folder=bundled_text_model(), device="cpu")
+    auto = resolve_encoder_backend("auto", folder=bundled_text_model(), device="cpu")
     if base and "onnx-int8" in results:
         ratio = results["onnx-int8"]["ndcg10"] / base["ndcg10"]
         print(

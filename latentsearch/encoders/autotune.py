@@ -29,6 +29,7 @@ import platform
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,13 +68,17 @@ _lock = threading.Lock()
 _chosen: dict[tuple[str, str], str] = {}  # (choice file, key) -> backend, for this process
 
 
-def choose(folder: Path, fingerprint: str) -> str:
-    """The backend ``auto`` means for this text model on this machine's CPU (measured once)."""
+Loader = Callable[[str], Any]  # backend -> a loaded exported model (not kept by the loader)
+
+
+def choose(fingerprint: str, load: Loader) -> tuple[str, Any]:
+    """The backend ``auto`` means for this text model on this machine's CPU (measured once),
+    and its model when the measurement loaded it (else None)."""
     path = cache_root() / "models" / fingerprint / CHOICE_FILE
     key = machine_key()
     with _lock:
         if (str(path), key) in _chosen:
-            return _chosen[(str(path), key)]
+            return _chosen[(str(path), key)], None
         record = _read(path).get(key)
         cands = candidates(fingerprint)
         if record and record.get("backend") in cands:
@@ -83,12 +88,12 @@ def choose(folder: Path, fingerprint: str) -> str:
                 record.get("measured_at", "?"),
                 path,
             )
-            backend = str(record["backend"])
+            backend, model = str(record["backend"]), None
         else:
-            backend, record = _measure(folder, fingerprint, cands)
+            backend, model, record = _measure(load, cands)
             _write(path, key, record)
         _chosen[(str(path), key)] = backend
-        return backend
+        return backend, model
 
 
 def candidates(fingerprint: str) -> list[str]:
@@ -113,18 +118,16 @@ def machine_key() -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def _measure(folder: Path, fingerprint: str, cands: list[str]) -> tuple[str, dict[str, Any]]:
-    """Time every candidate on the probe; return the winner and the record to cache."""
-    from latentsearch.encoders import st
-
+def _measure(load: Loader, cands: list[str]) -> tuple[str, Any, dict[str, Any]]:
+    """Time every candidate on the probe; return the winner, its model and the record to cache."""
     if len(cands) <= 1:
         backend = cands[0] if cands else DEFAULT_BACKEND
-        return backend, _record(backend, {}, "only candidate")
+        return backend, None, _record(backend, {}, "only candidate")
     started = time.perf_counter()
     models: dict[str, Any] = {}
     for b in cands:
         try:
-            models[b] = st._exported(folder, b)
+            models[b] = load(b)
             for _ in range(2):  # OpenVINO compiles kernels per shape on first sight
                 _probe(models[b])
         except Exception as exc:  # a broken runtime is skipped, not fatal: others remain
@@ -135,11 +138,9 @@ def _measure(folder: Path, fingerprint: str, cands: list[str]) -> tuple[str, dic
         for b, m in models.items():
             best[b] = [min(x, y) for x, y in zip(best[b], _probe(m), strict=True)]
     if not models:
-        return DEFAULT_BACKEND, _record(DEFAULT_BACKEND, {}, "every candidate failed")
+        return DEFAULT_BACKEND, None, _record(DEFAULT_BACKEND, {}, "every candidate failed")
     score = {b: math.exp(sum(math.log(t) for t in ts) / 3) for b, ts in best.items()}
     backend = min(score, key=score.__getitem__)
-    with st._models_lock:  # the winner is loaded already: the encoder reuses it
-        st._models.setdefault((str(folder), "cpu", backend), models[backend])
     timings = {
         b: {"short_ms": 1e3 * t[0], "long_ms": 1e3 * t[1], "batch_ms": 1e3 * t[2]}
         for b, t in best.items()
@@ -156,7 +157,7 @@ def _measure(folder: Path, fingerprint: str, cands: list[str]) -> tuple[str, dic
             for b, v in timings.items()
         ),
     )
-    return backend, _record(backend, timings, "measured")
+    return backend, models[backend], _record(backend, timings, "measured")
 
 
 def _probe(model: Any) -> list[float]:

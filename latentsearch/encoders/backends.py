@@ -83,7 +83,12 @@ def requested(backend: str | None) -> str:
 
 
 def resolve_backend(backend: str | None, *, folder: Path, device: str) -> str:
-    """The concrete backend for a model folder on a resolved device (``"cpu"`` or ``"cuda"``)."""
+    """The backend for a model folder on a resolved device (``"cpu"`` or ``"cuda"``).
+
+    Concrete, except ``"auto"`` for a text model on the CPU with a runtime to choose from: that
+    choice is measured (`latentsearch.encoders.autotune`, through
+    `latentsearch.encoders.st.resolve_encoder_backend`, which every encoder uses).
+    """
     name = requested(backend)
     if name == AUTO:
         if device != "cpu" or not exportable(folder):
@@ -97,10 +102,7 @@ def resolve_backend(backend: str | None, *, folder: Path, device: str) -> str:
                     "installed; using torch (pip install openvino)"
                 )
             return "torch"
-        from latentsearch.encoders.autotune import choose  # it loads models: only when needed
-        from latentsearch.encoders.st import fingerprint
-
-        return choose(folder, fingerprint(folder))
+        return AUTO  # measured by `latentsearch.encoders.st.resolve_encoder_backend`
     if name == "torch":
         return name
     if device != "cpu":
