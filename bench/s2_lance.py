@@ -53,7 +53,9 @@ def child_lance(folder: Path, n: int) -> dict[str, Any]:
 
         def search(q: np.ndarray) -> Any:
             s = tbl.search(q[0] if len(q) == 1 else q).distance_type("cosine").limit(K)
-            return s.nprobes(params["nprobes"]).ef(params["ef"]).select(["id"]).to_arrow()
+            return (
+                s.nprobes(params["nprobes"]).ef(params["ef"]).select(["id", "_distance"]).to_arrow()
+            )
 
         def found() -> np.ndarray:
             res = search(queries).to_pydict()

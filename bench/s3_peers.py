@@ -122,7 +122,7 @@ def run_lancedb(w: Workload, tmp: str, indexed: bool = True) -> dict[str, Any]:
     params: dict[str, int] = {}
 
     def ask(case: str, j: int) -> list[str]:
-        q = tbl.search(w.q[j]).distance_type("cosine").limit(K).select(["id"])
+        q = tbl.search(w.q[j]).distance_type("cosine").limit(K).select(["id", "_distance"])
         if params:
             q = q.nprobes(params["nprobes"]).refine_factor(params["refine_factor"])
         cond = sql_where(case, j)
