@@ -90,7 +90,7 @@ $(DSTAMP): $(STAMP)
 docs: $(DSTAMP)
 	$(BIN)/mkdocs build --strict
 
-# Benchmarks against txtai, Chroma, gensim and raw FAISS (docs/benchmarks.md). They live in a
+# Benchmarks against txtai, Chroma, LanceDB, gensim and raw FAISS (docs/benchmarks.md). They live in a
 # venv of their own: txtai requires faiss-cpu, whose files overlap faiss-gpu's, so the GPU build
 # is put back on top where it is the platform's FAISS.
 BENCH_VENV ?= .venv-bench

@@ -4,7 +4,7 @@
 
 ``make bench`` runs the full suite and ``make bench-quick`` the reduced one (under 10 minutes on
 a 2-core machine), both in the bench virtual environment (``.venv-bench``: ours plus txtai,
-Chroma and gensim). Each scenario runs in its own process, prints one table and writes
+Chroma, LanceDB and gensim). Each scenario runs in its own process, prints one table and writes
 ``bench/results/<scenario>[-quick].json``; `bench.report` then rewrites the results part of
 ``docs/benchmarks.md`` from those files.
 """
@@ -21,6 +21,7 @@ from bench.common import ROOT
 
 SCENARIOS = {
     "S1": "bench.s1_cranfield",
+    "S1L": "bench.s1_long",
     "S2": "bench.s2_synthetic",
     "S3": "bench.s3_filtered",
     "S4": "bench.s4_analogies",

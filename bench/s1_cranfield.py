@@ -1,4 +1,4 @@
-"""S1: Cranfield text end to end: ingest speed, query latency and nDCG@10, ours vs txtai vs Chroma.
+"""S1: Cranfield text end to end: ingest speed, query latency and nDCG@10, ours vs txtai, Chroma, LanceDB.
 
 Data: the Cranfield collection (``bench/data/cranfield``: 1,400 abstracts, 225 queries, graded
 judgements), parsed by ``bench/cranfield.py``; each document's text is its title, a blank line and
@@ -9,6 +9,8 @@ own child process, so imports and peak RSS are its own:
   with metadata and source (exact search, so nDCG@10 compares with the fp32 reference 0.382);
 * txtai: ``Embeddings(path=model, content=True)``, ``index`` then ``save``;
 * Chroma: ``PersistentClient`` with a sentence-transformers embedding function (cosine HNSW);
+* LanceDB: a table with its registry's sentence-transformers embedding function, no vector index
+  (its docs: none needed below ~100k rows), cosine exact kNN;
 * floor: sentence-transformers ``encode`` + raw FAISS ``IndexFlatIP`` + a Python metadata list.
 
 Measured per system: set-up (imports, model load), ingest docs/s (raw documents to a persisted,
@@ -38,11 +40,13 @@ from pathlib import Path
 from bench import common
 from bench.common import Goal, Metric, Report, Row
 from bench.cranfield import REFERENCE_NDCG10, documents, qrels, queries
+from bench.s1_long import N_QUERIES, QUICK_QUERIES, flops, long_qrels, long_queries, token_counts
 from bench.s1_systems import SYSTEMS
 
 QUICK_DOCS = 200
 WARMUP = ["warm-up query about wings", "another warm-up query on heat", "a third warm-up query"]
-LABELS = {"ours": "ours", "txtai": "peer", "chroma": "peer", "floor": "floor"}
+LABELS = {"ours": "ours", "txtai": "peer", "chroma": "peer", "lancedb": "peer", "floor": "floor"}
+PEERS = ("txtai", "chroma", "lancedb")
 
 
 def child(args: argparse.Namespace) -> None:
@@ -55,6 +59,9 @@ def child(args: argparse.Namespace) -> None:
     judged: dict[str, dict[str, float]] = {}
     for qid, did, g in qrels(args.data):
         judged.setdefault(qid, {})[did] = g
+    if args.long:  # S1L: documents as queries (bench.s1_long)
+        qs = long_queries(docs, QUICK_QUERIES if args.ingest_docs else N_QUERIES)
+        judged = long_qrels(qs, qrels(args.data))
     n = args.ingest_docs or len(docs)
     with tempfile.TemporaryDirectory(prefix="s1-") as tmp:
         system = SYSTEMS[args.child](Path(tmp), bundled_text_model(), args.backend)
@@ -65,7 +72,8 @@ def child(args: argparse.Namespace) -> None:
         with common.Timer() as ingest:
             system.ingest(docs[:n])
         full = n == len(docs)
-        if not full and args.child == "ours":
+        # S1L's fp32 reference nDCG is the floor's: it too searches everything in a quick run
+        if not full and (args.child == "ours" or (args.long and args.child == "floor")):
             system.ingest(docs[n:])  # untimed: nDCG needs the whole collection
             full = True
         texts = [q["text"] for q in qs]
@@ -82,6 +90,15 @@ def child(args: argparse.Namespace) -> None:
         if args.child == "ours" or not args.ingest_docs:  # quick: peers have no cache to show
             again, _ = timed(system.search, texts)
             result["repeat_p50_ms"] = 1000 * statistics.median(again)
+        if args.long:  # the encoder alone, on the same texts (uncached), after the query passes
+            enc, _ = timed(lambda t: [system.encode(t)], texts)
+            tokens = token_counts(system.model, texts)
+            result["encode_p50_ms"] = 1000 * statistics.median(enc)
+            result["encode_share"] = sum(enc) / sum(first)
+            result["encode_gflops"] = sum(flops(n) for n in tokens) / sum(enc) / 1e9
+            result["tokens_mean"] = statistics.fmean(tokens)
+            if args.child == "ours":
+                result["backend"] = system.col.encoder.identity.backend
         if full:
             result["ndcg10"] = statistics.fmean(
                 ndcg(r, judged[q["id"]], 10)
@@ -126,7 +143,8 @@ def main() -> None:
     )
     p.add_argument("--quick", action="store_true")
     p.add_argument("--data", type=Path, default=common.CRANFIELD)
-    p.add_argument("--systems", default="ours,txtai,chroma,floor")
+    p.add_argument("--systems", default="ours,txtai,chroma,lancedb,floor")
+    p.add_argument("--long", action="store_true", help="S1L: documents as queries (bench.s1_long)")
     p.add_argument("--backend", default=None, help="encoder backend for latentsearch (S5)")
     p.add_argument("--python", default=sys.executable, help="Python with the peers installed")
     p.add_argument("--child", choices=sorted(SYSTEMS), help=argparse.SUPPRESS)
@@ -139,15 +157,21 @@ def main() -> None:
         return child(args)
     t0 = time.perf_counter()
     results: dict[str, dict] = {}
+    if args.long:  # the machine's fp32 limit, measured before the systems, in this run
+        from bench.s6_limits import limits
+
+        results["limit"] = limits(quick=True)
     for name in args.systems.split(","):
         argv = ["-m", "bench.s1_cranfield", "--child", name, "--data", str(args.data)]
         argv += ["--ingest-docs", str(QUICK_DOCS if args.quick else 0)]
+        argv += ["--long"] if args.long else []
         if args.backend and name == "ours":
             argv += ["--backend", args.backend]
         print(f"S1: {name}...", file=sys.stderr, flush=True)
         results[name] = common.run_child(argv, python=args.python)
         print(f"S1: {name}: {json.dumps(results[name])}", file=sys.stderr, flush=True)
-    common.report(build_report(results, args.quick), quick=args.quick, started=t0)
+    rep = build_long_report(results, args.quick) if args.long else build_report(results, args.quick)
+    common.report(rep, quick=args.quick, started=t0)
     return None
 
 
@@ -185,13 +209,13 @@ def build_report(results: dict[str, dict], quick: bool) -> Report:
             f"quick: ingest timed on the first {QUICK_DOCS} documents; peers searched those only, so their nDCG@10 is not measured"
         )
     ours = results.get("ours", {})
-    peers = [results[k] for k in ("txtai", "chroma") if k in results]
+    peers = [results[k] for k in PEERS if k in results]
     best_p50 = min((r["p50_ms"] for r in peers), default=None)
     best_ingest = max((r["docs_per_s"] for r in peers), default=None)
     if ours and best_p50 is not None and best_ingest is not None:
         rep.goals.append(
             Goal(
-                "query p50 vs the best of txtai and Chroma",
+                "query p50 vs the best of txtai, Chroma and LanceDB",
                 "≤ 0.5×",
                 f"{ours['p50_ms'] / best_p50:.2f}× ({ours['p50_ms']:.2f} vs {best_p50:.2f} ms)",
                 ours["p50_ms"] <= 0.5 * best_p50,
@@ -199,7 +223,7 @@ def build_report(results: dict[str, dict], quick: bool) -> Report:
         )
         rep.goals.append(
             Goal(
-                "ingest docs/s vs the best of txtai and Chroma",
+                "ingest docs/s vs the best of txtai, Chroma and LanceDB",
                 "≥ 2×",
                 f"{ours['docs_per_s'] / best_ingest:.2f}× ({ours['docs_per_s']:.0f} vs {best_ingest:.0f} docs/s)",
                 ours["docs_per_s"] >= 2 * best_ingest,
@@ -213,6 +237,74 @@ def build_report(results: dict[str, dict], quick: bool) -> Report:
                 f"≥ {target:.3f} (0.99 × {REFERENCE_NDCG10})",
                 f"{ours['ndcg10']:.4f}",
                 ours["ndcg10"] >= target,
+            )
+        )
+    return rep
+
+
+def build_long_report(results: dict[str, dict], quick: bool) -> Report:
+    """S1L's table and goals (see `bench.s1_long`)."""
+    lim = results.pop("limit")
+    sgemm = lim["sgemm_gflops"]
+    rows = [
+        Row(SYSTEMS[k].name + (f" ({v['backend']})" if "backend" in v else ""), LABELS[k], v)
+        for k, v in results.items()
+    ]
+    rows.append(Row("fp32 sgemm (S6)", "limit", {"encode_gflops": sgemm}, lim["sgemm_how"]))
+    rep = Report(
+        scenario="S1L",
+        title="Cranfield long queries: abstracts as queries, encoder share and GFLOP/s",
+        data=f"Cranfield: the first {QUICK_QUERIES if quick else N_QUERIES} abstracts as queries (title + text, ≤256 tokens) over all "
+        "1,398; relevance = itself + its judged neighbours (bench/s1_long.py); all-MiniLM-L6-v2; k=10",
+        metrics=[
+            Metric("p50_ms", "query p50 ms", "lower", "{:.2f}"),
+            Metric("p95_ms", "query p95 ms", "lower", "{:.2f}"),
+            Metric("encode_p50_ms", "encode p50 ms", "lower", "{:.2f}"),
+            Metric("encode_share", "encoder share", "lower", "{:.2f}"),
+            Metric("encode_gflops", "encoder GFLOP/s", "higher", "{:.1f}"),
+            Metric("ndcg10", "nDCG@10", "higher", "{:.4f}"),
+        ],
+        rows=rows,
+        notes=[
+            "encoder GFLOP/s: MiniLM-L6 FLOPs of each query (6 layers × (24·L·h² + 4·L²·h), "
+            "h=384, FFN 1536, L its tokens) over the system's own encode call, one text at a time",
+            f"limit: {lim['detail']} (bench.s6_limits, quick sizes, in this run)",
+            "fp32 reference nDCG@10: the floor (sentence-transformers fp32 + exact FAISS) in this run",
+        ],
+        extra={"limits": lim},
+    )
+    if quick:
+        rep.notes.append(
+            f"quick: peers ingest the first {QUICK_DOCS} documents only, so their nDCG@10 is not measured"
+        )
+    ours, floor = results.get("ours", {}), results.get("floor", {})
+    peers = [(k, results[k]) for k in PEERS if k in results]
+    if ours and peers:
+        name, best = min(peers, key=lambda kv: kv[1]["p50_ms"])
+        rep.goals.append(
+            Goal(
+                "long queries: p50 vs the best peer",
+                "≤ 0.6×",
+                f"{ours['p50_ms'] / best['p50_ms']:.2f}× ({ours['p50_ms']:.1f} vs {name} {best['p50_ms']:.1f} ms)",
+                ours["p50_ms"] <= 0.6 * best["p50_ms"],
+            )
+        )
+    if ours and "ndcg10" in ours and "ndcg10" in floor:
+        rep.goals.append(
+            Goal(
+                "long queries: nDCG@10 vs fp32 (the floor, same run)",
+                f"≥ {0.99 * floor['ndcg10']:.4f} (0.99 × {floor['ndcg10']:.4f})",
+                f"{ours['ndcg10']:.4f} ({ours['ndcg10'] / floor['ndcg10']:.4f}×)",
+                ours["ndcg10"] >= 0.99 * floor["ndcg10"],
+            )
+        )
+    if ours:
+        rep.goals.append(
+            Goal(
+                f"long queries: query encoder ({ours.get('backend', '?')}) vs the fp32 sgemm limit",
+                "≥ 60%",
+                f"{100 * ours['encode_gflops'] / sgemm:.0f}% ({ours['encode_gflops']:.1f} of {sgemm:.1f} GFLOP/s; encoder share {ours['encode_share']:.2f})",
+                ours["encode_gflops"] >= 0.6 * sgemm,
             )
         )
     return rep

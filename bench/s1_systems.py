@@ -1,9 +1,11 @@
-"""The four S1 systems behind one interface: set up, ingest raw documents, answer one text query.
+"""The five S1 systems behind one interface: set up, ingest raw documents, answer one text query.
 
 Each system gets the same documents (``{"id", "title", "text"}``, the text being title + blank
 line + abstract), the same bundled all-MiniLM-L6-v2 weights as a local path, and must end its
 ingest with a persisted, searchable store. ``search`` takes query text and returns the ids of the
-k best documents, after fetching what a caller would use (text and/or metadata) for every hit.
+k best documents, after fetching what a caller would use (text and/or metadata) for every hit;
+``encode`` embeds one query text the way that system's search does (the encoder alone, uncached),
+so the encoder's share of a query can be measured.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ class System:
         raise NotImplementedError
 
     def search(self, text: str) -> list[str]:
+        raise NotImplementedError
+
+    def encode(self, text: str) -> object:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -62,6 +67,9 @@ class Ours(System):
         hits = self.col.search(text, k=K)
         return [h.id for h in hits if h.metadata is not None]
 
+    def encode(self, text: str) -> object:
+        return self.col.encoder.encode_texts([text])  # the model itself: no query cache
+
     def close(self) -> None:
         self.db.close()
 
@@ -83,6 +91,9 @@ class Txtai(System):
         hits = self.emb.search(text, K)  # content=True: id, text and score per hit
         return [h["id"] for h in hits if h.get("text") is not None]
 
+    def encode(self, text: str) -> object:
+        return self.emb.transform(text)
+
 
 class Chroma(System):
     name = "Chroma"
@@ -96,6 +107,7 @@ class Chroma(System):
             model_name=str(self.model), device="cpu", normalize_embeddings=True
         )
         ef(["warm up"])
+        self.ef = ef
         self.col = self.client.create_collection(
             "cranfield",
             embedding_function=ef,  # type: ignore[arg-type]
@@ -118,6 +130,55 @@ class Chroma(System):
         )
         metas = (res["metadatas"] or [[]])[0]
         return [i for i, m in zip(res["ids"][0], metas, strict=True) if m is not None]
+
+    def encode(self, text: str) -> object:
+        return self.ef([text])
+
+
+class Lance(System):
+    """LanceDB as its docs show for text: an embedding function from its registry (the same
+    sentence-transformers weights) in a pydantic schema, so ingest and queries embed themselves.
+    No vector index: its docs advise none below ~100k rows (exact kNN), cosine distance."""
+
+    name = "LanceDB"
+
+    def setup(self) -> None:
+        import lancedb
+        from lancedb.embeddings import get_registry
+        from lancedb.pydantic import LanceModel, Vector
+
+        func = (
+            get_registry()
+            .get("sentence-transformers")
+            .create(name=str(self.model), device="cpu", normalize=True)
+        )
+
+        class Doc(LanceModel):  # type: ignore[misc]
+            id: str
+            title: str
+            text: str = func.SourceField()
+            vector: Vector(func.ndims()) = func.VectorField()  # type: ignore[valid-type]
+
+        self.func = func
+        func.compute_query_embeddings("warm up")
+        self.db = lancedb.connect(str(self.work / "lance"))
+        self.table = self.db.create_table("cranfield", schema=Doc)
+
+    def ingest(self, docs: list[dict[str, str]]) -> None:
+        self.table.add([{"id": d["id"], "title": d["title"], "text": d["text"]} for d in docs])
+
+    def search(self, text: str) -> list[str]:
+        hits = (
+            self.table.search(text)
+            .distance_type("cosine")
+            .limit(K)
+            .select(["id", "title", "text", "_distance"])
+            .to_list()
+        )
+        return [h["id"] for h in hits if h.get("text") is not None]
+
+    def encode(self, text: str) -> object:
+        return self.func.compute_query_embeddings(text)
 
 
 class Floor(System):
@@ -152,5 +213,14 @@ class Floor(System):
         _, idx = self.index.search(q, K)
         return [self.meta[i]["id"] for i in idx[0] if i >= 0]
 
+    def encode(self, text: str) -> object:
+        return self.st.encode([text], normalize_embeddings=True)
 
-SYSTEMS: dict[str, type[System]] = {"ours": Ours, "txtai": Txtai, "chroma": Chroma, "floor": Floor}
+
+SYSTEMS: dict[str, type[System]] = {
+    "ours": Ours,
+    "txtai": Txtai,
+    "chroma": Chroma,
+    "lancedb": Lance,
+    "floor": Floor,
+}

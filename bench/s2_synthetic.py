@@ -63,6 +63,7 @@ SYSTEMS = [
     ("latentsearch", "ours", None),
     ("latentsearch auto", "ours", "auto"),  # chooses its index and tunes nprobe itself
     ("latentsearch auto float16", "ours", "auto:float16"),  # the same, with 2-byte codes
+    ("LanceDB IVF_HNSW_SQ", "peer", "lancedb"),  # its own index and tuning (bench.s2_lance)
 ]
 
 
@@ -204,6 +205,23 @@ def measure(n: int, work: Path) -> list[Row]:
     rows: list[Row] = []
     param: int | None = None
     for label, kind, override in SYSTEMS if n < BIG else SYSTEMS[:2]:
+        if kind == "peer":
+            argv = [
+                "-m",
+                "bench.s2_synthetic",
+                "--child",
+                "peer",
+                "--dir",
+                str(folder),
+                "--n",
+                str(n),
+            ]
+            res = run_child(argv, timeout=7200)
+            note = (
+                f"{res.pop('spec')}, {', '.join(f'{k}={v}' for k, v in res.pop('params').items())}"
+            )
+            rows.append(Row(f"{label} {n // 1000}k", kind, res, note, group=f"{n // 1000}k"))
+            continue
         spec = override or SIZES[n]
         argv = ["-m", "bench.s2_synthetic", "--child", kind, "--dir", str(folder)]
         argv += ["--n", str(n), "--spec", spec]
@@ -326,16 +344,25 @@ def main() -> None:
         help="measure only these sizes again (e.g. 10M) and keep the other sizes' rows from the "
         "last full run's results file, which the report notes",
     )
-    ap.add_argument("--child", choices=["floor", "ours"], help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=["floor", "ours", "peer"], help=argparse.SUPPRESS)
+    ap.add_argument("--systems", default="", help="labels of SYSTEMS to run (default: all)")
     ap.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--spec", help=argparse.SUPPRESS)
     ap.add_argument("--param", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child == "peer":
+        from bench.s2_lance import child_lance
+
+        emit(child_lance(args.dir, args.n))
+        return
     if args.child:
         run = child_floor if args.child == "floor" else child_ours
         emit(run(args.dir, args.n, args.spec, args.param))
         return
+    if args.systems:
+        keep = {s.strip() for s in args.systems.split(",")}
+        SYSTEMS[:] = [s for s in SYSTEMS if s[0] in keep or s[1] == "floor"]
     t0 = time.perf_counter()
     sizes = [100_000] if args.quick else [100_000, 1_000_000]
     if not args.quick and not args.no_10m:

@@ -11,8 +11,9 @@ matching items (brute force in numpy), the number of queries answered with fewer
 
 Systems: latentsearch with a Flat index (exact), IVF and HNSW32, each with the nprobe / efSearch
 the engine tuned itself for recall@10 ≥ 0.95; Chroma (PersistentClient, hnsw cosine, ``where=``) and txtai
-(content=True, faiss backend, SQL ``WHERE``), both fed the same vectors, in the bench venv's
-Python via `bench.common.run_child`. Peers have no ACLs: permissions become a ``grp`` field
+(content=True, faiss backend, SQL ``WHERE``) and LanceDB (IVF_PQ with refine and prefiltering,
+scalar indexes on the filter columns; and without a vector index: exact), all fed the same
+vectors, in the bench venv's Python via `bench.common.run_child`. Peers have no ACLs: permissions become a ``grp`` field
 filter for them.
 """
 
@@ -119,6 +120,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--database", default=None, help="a PostgreSQL URL (default: SQLite)")
     ap.add_argument("--no-peers", action="store_true", help="measure latentsearch only")
+    ap.add_argument(
+        "--peers",
+        default="chroma,txtai,lancedb,lancedb-flat",
+        help="comma-separated peers (bench.s3_peers)",
+    )
     ap.add_argument("--n", type=int, help="items (default 100,000; quick 20,000)")
     ap.add_argument("--nq", type=int, help="queries (default 100; quick 20)")
     args = ap.parse_args()
@@ -129,7 +135,7 @@ def main() -> None:
     want = {case: truth(w, case) for case in CASES}
     systems = run_ours(w, args.quick, args.database)
     if not args.no_peers:
-        for peer in ("chroma", "txtai"):
+        for peer in args.peers.split(","):
             try:
                 t = time.perf_counter()
                 systems[peer] = run_peer(peer, w)
@@ -245,6 +251,35 @@ def _goals(rows: list[Row], detail: dict[str, Any]) -> list[Goal]:
             True if peers else None,
         ),
     ]
+    lance = [n for n in detail if n.startswith("lancedb")]
+    if lance:
+        lines, ok = [], True
+        for case in [c for c in CASES if c != "none"]:
+            for peer in lance:
+                them = detail[peer][case]
+                able = [
+                    r.system for r in ours if detail[r.system][case]["recall"] >= them["recall"]
+                ]
+                best = min(able, key=lambda n: detail[n][case]["p50_ms"], default=None)
+                won = best is not None and detail[best][case]["p50_ms"] < them["p50_ms"]
+                ok &= won
+                if not won:
+                    got = (
+                        f"{best.removeprefix('latentsearch ')} {detail[best][case]['p50_ms']:.2f} ms"
+                        if best
+                        else "no row at its recall"
+                    )
+                    lines.append(
+                        f"{case} vs {peer} ({them['p50_ms']:.2f} ms, recall {them['recall']:.3f}): {got}"
+                    )
+        goals.append(
+            Goal(
+                "ahead of LanceDB's prefiltered search: lower p50 at equal or better recall, every case",
+                "every case",
+                "; ".join(lines) or "ahead in every case",
+                ok,
+            )
+        )
     return goals
 
 

@@ -6,10 +6,12 @@
 * ``"openvino"``: the OpenVINO runtime, reading the same local ONNX export (float32 weights;
   OpenVINO computes in bfloat16 on CPUs with AVX512-BF16 or AMX, its default there).
 
-``"auto"`` (the default) is `DEFAULT_BACKEND` for text models on the CPU, chosen by
-``bench/s5_backends.py`` as the fastest backend whose Cranfield nDCG@10 stays within 1% of torch
-float32; it is ``"torch"`` on a GPU and for models the export does not cover (CLIP, images). The
-``LATENTSEARCH_ENCODER_BACKEND`` environment variable sets the backend where no argument does.
+``"auto"`` (the default), for text models on the CPU, is the fastest of ``openvino``, ``onnx``
+and (where its Cranfield nDCG@10 was verified within 1% of float32) ``onnx-int8``, measured once
+per machine at first use and cached (`latentsearch.encoders.autotune`); `DEFAULT_BACKEND` where
+no measurement can be made. It is ``"torch"`` on a GPU and for models the export does not cover
+(CLIP, images). The ``LATENTSEARCH_ENCODER_BACKEND`` environment variable sets the backend where
+no argument does; an explicit backend is never overridden.
 
 Every backend of one model embeds into the same latent space (the same fingerprint): a collection
 built with one opens with any other. OpenVINO vectors differ from torch's by a cosine of ~1e-4;
@@ -65,6 +67,11 @@ def exportable(folder: Path) -> bool:
     return all(str(m.get("type", "")).rsplit(".", 1)[-1] in _EXPORTABLE for m in modules)
 
 
+def runtime_missing(backend: str) -> list[str]:
+    """The pip names a backend needs that are not installed here."""
+    return missing(_RUNTIME[backend])
+
+
 def requested(backend: str | None) -> str:
     """The backend asked for: the argument, else the environment variable, else ``"auto"``."""
     name = backend or os.environ.get(ENV_VAR) or AUTO
@@ -76,24 +83,26 @@ def requested(backend: str | None) -> str:
 
 
 def resolve_backend(backend: str | None, *, folder: Path, device: str) -> str:
-    """The concrete backend for a model folder on a resolved device (``"cpu"`` or ``"cuda"``)."""
+    """The backend for a model folder on a resolved device (``"cpu"`` or ``"cuda"``).
+
+    Concrete, except ``"auto"`` for a text model on the CPU with a runtime to choose from: that
+    choice is measured (`latentsearch.encoders.autotune`, through
+    `latentsearch.encoders.st.resolve_encoder_backend`, which every encoder uses).
+    """
     name = requested(backend)
     if name == AUTO:
         if device != "cpu" or not exportable(folder):
             return "torch"
-        need = missing(_RUNTIME[DEFAULT_BACKEND])
-        if need and not _warned:
-            _warned.append(DEFAULT_BACKEND)  # once per process, not once per collection
-            log.warning(
-                "encoder backend %r is the default but %s is not installed; using torch "
-                "(pip install %s)",
-                DEFAULT_BACKEND,
-                ", ".join(need),
-                " ".join(need),
-            )
-        if need:
+        need = sorted({p for b in ("openvino", "onnx") for p in runtime_missing(b)})
+        if len(need) == 2:  # neither openvino nor onnxruntime: nothing to choose from
+            if not _warned:
+                _warned.append(DEFAULT_BACKEND)  # once per process, not once per collection
+                log.warning(
+                    "encoder backend auto needs openvino or onnxruntime, and neither is "
+                    "installed; using torch (pip install openvino)"
+                )
             return "torch"
-        return DEFAULT_BACKEND
+        return AUTO  # measured by `latentsearch.encoders.st.resolve_encoder_backend`
     if name == "torch":
         return name
     if device != "cpu":

@@ -28,11 +28,10 @@ from typing import Any
 import numpy as np
 
 from latentsearch.device import resolve_device
-from latentsearch.encoders.backends import resolve_backend
 from latentsearch.encoders.base import Encoder, EncoderIdentity, ImageLike
 from latentsearch.encoders.export import META, export_dir
 from latentsearch.encoders.query_file import QueryVectorFile
-from latentsearch.encoders.st import fingerprint, resolve_model
+from latentsearch.encoders.st import fingerprint, resolve_encoder_backend, resolve_model
 from latentsearch.errors import EncoderMismatchError
 
 # Libraries whose version can change an embedding's bytes, per backend.
@@ -48,7 +47,7 @@ def plan_space_key(spec: str, *, device: str, backend: str | None, normalize: bo
     """The space key of ``get_encoder(spec, device=, backend=, normalize=)``, without loading it."""
     _, folder = resolve_model(spec)
     dev = resolve_device(device, what="encoder")
-    chosen = resolve_backend(backend, folder=folder, device=dev)
+    chosen = resolve_encoder_backend(backend, folder=folder, device=dev)
     print_ = fingerprint(folder)
     parts = [print_, chosen, dev, "unit" if normalize else "raw", *_versions(chosen), _cpu()]
     if chosen != "torch":

@@ -15,7 +15,8 @@ import numpy as np
 
 from latentsearch.checks import check_text
 from latentsearch.device import resolve_device
-from latentsearch.encoders.backends import resolve_backend
+from latentsearch.encoders import autotune
+from latentsearch.encoders.backends import AUTO, resolve_backend
 from latentsearch.encoders.base import Encoder, EncoderIdentity, ImageLike
 from latentsearch.encoders.export import ensure_export
 from latentsearch.encoders.images import load_image
@@ -92,6 +93,18 @@ _models: dict[tuple[str, str, str], Any] = {}
 _models_lock = threading.Lock()
 
 
+def resolve_encoder_backend(backend: str | None, *, folder: Path, device: str) -> str:
+    """`resolve_backend`, with ``"auto"`` on the CPU measured once per machine (`autotune`)."""
+    name = resolve_backend(backend, folder=folder, device=device)
+    if name != AUTO:
+        return name
+    chosen, model = autotune.choose(fingerprint(folder), lambda b: _exported(folder, b))
+    if model is not None:  # the measurement loaded the winner already: keep it
+        with _models_lock:
+            _models.setdefault((str(folder), device, chosen), model)
+    return chosen
+
+
 def _load(folder: Path, device: str, backend: str = "torch") -> Any:
     """Load a model once per (folder, device, backend) per process; export it first if needed."""
     key = (str(folder), device, backend)
@@ -141,7 +154,7 @@ class SentenceTransformerEncoder(Encoder):
         name, folder = resolve_model(spec)
         self.device = resolve_device(device, what="encoder")
         self.batch_size = batch_size
-        self.backend = resolve_backend(backend, folder=folder, device=self.device)
+        self.backend = resolve_encoder_backend(backend, folder=folder, device=self.device)
         self.model = _load(folder, self.device, self.backend)
         modalities = tuple(sorted(getattr(self.model, "modalities", ("text",))))
         dim = self.model.get_embedding_dimension()
