@@ -27,6 +27,7 @@ import shutil
 import statistics
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.common import CRANFIELD, Metric, Report, Row, emit, report, run_child
@@ -244,7 +245,7 @@ def _server_cpu(admin: Any, app: str, before: dict[int, float] | None = None) ->
     now = {}
     for pid in pids:
         try:
-            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             now[pid] = (int(fields[11]) + int(fields[12])) / tick
         except OSError:
             pass
