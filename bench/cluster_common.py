@@ -92,6 +92,24 @@ def memory(pid: int | str = "self") -> dict[str, float]:
     return out
 
 
+def ready(col: Any, probe: Any, wait_s: float = 900.0) -> float:
+    """Search until every shard answers (replicas start and catch up slowly on a loaded
+    machine); return the seconds waited."""
+    import time
+
+    from latentsearch.errors import ShardUnavailableError
+
+    t = time.perf_counter()
+    while True:
+        try:
+            col.search(probe, k=1)
+            return time.perf_counter() - t
+        except ShardUnavailableError:
+            if time.perf_counter() - t > wait_s:
+                raise
+            time.sleep(5)
+
+
 def fill(col: Any, data: Any, batch: int = 10_000) -> float:
     """Add ``data`` (ids ``v0``...) in batches; return the seconds it took."""
     import time

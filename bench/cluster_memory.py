@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.cluster_common import cluster, fill, isolate, memory, pg_schema
+from bench.cluster_common import cluster, fill, isolate, memory, pg_schema, ready
 from bench.common import ROOT, Goal, Metric, Report, Row, report
 
 DIM = 384
@@ -55,11 +55,11 @@ def inside(n: int) -> dict[str, Any]:
     with cluster() as c, pg_schema() as url, tempfile.TemporaryDirectory() as tmp:
         db = ls.connect(Path(tmp) / "c", database=url, cluster=c.address, device="cpu")
         col = db.create_collection("mem", dim=DIM, index="Flat", shards=2, replicas=1)
-        col.search(xb[0], k=1)  # the shard actors are up, their indexes empty
+        ready(col, xb[0])  # the shard actors are up, their indexes empty
         pids = {r.shard: r.pid for r in db.cluster_status().replicas if r.collection == "mem"}
         before = {s: memory(p) for s, p in pids.items()}
         fill_s = fill(col, xb)
-        col.search(xb[0], k=1)
+        ready(col, xb[0])
         status = db.cluster_status().replicas
         after = {s: memory(p) for s, p in pids.items()}
         shards = [

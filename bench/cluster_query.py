@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.cluster_common import cluster, fill, isolate, pg_schema
+from bench.cluster_common import cluster, fill, isolate, pg_schema, ready
 from bench.common import Goal, Metric, Report, Row, percentiles, report
 
 DIM, K = 384, 10
@@ -98,9 +98,10 @@ def inside(n: int, nq: int) -> dict[str, Any]:
             fill_s = fill(col, xb)
             if spec != "Flat":
                 col.rebuild()  # one trained quantizer for both shards, as the build does
+            res_wait = ready(col, queries[0])
             single = alone.collection(f"q{i}")
             res = compare(col, single, queries)
-            res["fill_s"] = fill_s
+            res["fill_s"], res["ready_wait_s"] = fill_s, res_wait
             res["replicas"] = [
                 {"shard": r.shard, "node": r.node, "pid": r.pid, "vectors": r.vectors}
                 for r in db.cluster_status().replicas
