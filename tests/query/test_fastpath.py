@@ -116,9 +116,7 @@ def _sqlite_trace(col: ls.Collection) -> list[str]:
 
 def test_a_plain_search_is_one_statement_with_the_seq(col: ls.Collection) -> None:
     alchemy: list[str] = []
-    event.listen(
-        col._space.store.engine, "before_cursor_execute", lambda *a: alchemy.append(a[2])
-    )
+    event.listen(col._space.store.engine, "before_cursor_execute", lambda *a: alchemy.append(a[2]))
     traced = _sqlite_trace(col) if col._space.store.dialect == "sqlite" else None
     hits = col.search_vectors(_vectors(3, seed=4), k=5)
     assert [len(h) for h in hits] == [5, 5, 5]
