@@ -21,7 +21,7 @@ from latentsearch.errors import InvalidInputError, ItemNotFoundError
 from latentsearch.query import answers, arithmetic, hybrid, latent
 from latentsearch.query.arithmetic import AnalogyQuery, as_question
 from latentsearch.query.generator import Generator
-from latentsearch.query.inputs import as_query, image_sources, resolve
+from latentsearch.query.inputs import as_query, image_sources, resolve, unit_queries
 from latentsearch.query.rerank import check_lambda
 from latentsearch.query.search import Request, run
 from latentsearch.query.space import PlannerSettings, Space
@@ -177,8 +177,13 @@ class CollectionView:
         """Nearest items for a batch of query vectors, in one FAISS call and one SQL round trip."""
         sp = self._space
         rows = check_vectors(queries, sp.dim, "query vectors", rescale=sp.metric == "cosine")
-        return self.search_batch(list(rows), k, where=where, principals=principals,
-                                 allow_partial=allow_partial)  # fmt: skip
+        k = check_k(k)
+        acc = self._access(principals)
+        if not len(rows):
+            return []
+        # Straight to the ranking: the rows are vectors, so `resolve` would only normalise them.
+        req = Request(unit_queries(sp, rows), k, acc, where)
+        return marked_batch(allow_partial, lambda: run(sp, req))
 
     def query(
         self,

@@ -265,6 +265,23 @@ def _vector(space: Space, value: Any, label: str) -> np.ndarray:
     return _unit(space, v[0], label)
 
 
+def unit_queries(space: Space, block: np.ndarray) -> np.ndarray:
+    """What `resolve` makes of each row of a checked float32 ``block`` given as a vector query,
+    for all rows at once: the same errors and bit for bit the same vectors (each row's norm is
+    its own ``dot``, as `numpy.linalg.norm` computes it), without a `Spec` and `Term` per row."""
+    finite = bool(np.isfinite(block).all())
+    if finite and space.metric != "cosine":
+        return block
+    if finite:
+        with np.errstate(over="ignore", under="ignore"):  # such rows take unit's scaled path
+            norms = np.sqrt(np.asarray([r.dot(r) for r in block], dtype=np.float32))
+        if (np.isfinite(norms) & (norms >= 1e-18)).all():
+            out: np.ndarray = block / norms[:, None]
+            return out
+    # A row to refuse, or to scale first: row by row, as `resolve` does (the same first error).
+    return np.stack([_unit(space, r, "<vector>") for r in block])
+
+
 def _unit(space: Space, v: np.ndarray, label: str) -> np.ndarray:
     v = np.asarray(v, dtype=np.float32)
     if not np.isfinite(v).all():

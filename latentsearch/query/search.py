@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from latentsearch.query import planner
+from latentsearch.query import fastpath, planner
 from latentsearch.query.hits import HitRow, document_key, make_hit, rows_for
 from latentsearch.query.inputs import Term
 from latentsearch.query.planner import Ranked, Scope
@@ -74,8 +74,20 @@ def _scope(
 
 
 def run(space: Space, req: Request) -> list[list[Hit]]:
-    """Rank and hydrate: one session, one seq check and one hydrating query per round."""
+    """Rank and hydrate: one session, one seq check and one hydrating query per round (a plain
+    request first tries `fastpath`: one statement in all, when the index is current)."""
     k = req.k
+    if fastpath.plain(
+        req.where,
+        req.acc.unrestricted,
+        req.exclude,
+        req.mmr is not None,
+        req.per_document,
+        req.terms is not None,
+    ):
+        hits = fastpath.search(space, req.vectors, k)
+        if hits is not None:
+            return hits
     fetch = 2 * k if req.per_document else k
     if req.mmr is not None:
         fetch = max(fetch, space.settings.mmr_pool * k, 20)

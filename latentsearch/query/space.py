@@ -62,6 +62,12 @@ class IndexAccess(Protocol):
         """The index as it stands (call under `lock`)."""
         ...
 
+    @property
+    def checkpoint(self) -> int:
+        """The store's write seq that the index reflects (read under `lock`; `query.fastpath`
+        compares it with the seq its hits were read at)."""
+        ...
+
     def sync(self, s: Session) -> int:
         """Replay into the index the writes it lacks, reading them through ``s``; return the
         store's write sequence number (the seq the index now reflects)."""

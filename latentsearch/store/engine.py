@@ -60,11 +60,21 @@ def make_engine(
     return engine
 
 
+# Reads map the first 256 MiB of the database file instead of copying pages through read()
+# calls: a search's ~10 hit rows lie on ~10 random pages, which the default 2 MiB page cache
+# rarely holds. Measured on a 100k-item store (10-row hydration, p5 under load): 40 us
+# unmapped, 26 us mapped; a 64 MiB page cache instead gave 36 us, and added to the map 24 us,
+# so the cache stays at its default. The mapped pages are the OS's page cache, shared and
+# reclaimable, but they count in the process's RSS once touched (at most this much).
+SQLITE_MMAP_BYTES = 256 << 20
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
 
 

@@ -118,10 +118,13 @@ def test_a_search_costs_one_seq_check_and_one_hydrating_query(col: ls.Collection
     seen = _statements(col)
     hits = col.search(q, k=5)
     assert len(hits) == 5
-    assert len(seen) == 2, seen  # the store's seq (syncs the index), then the hits' rows
-    assert "seq" in seen[0] and "metadata" in seen[1]
-    seen.clear()
+    # A plain search takes `query.fastpath`: one DBAPI statement (tests/query/test_fastpath.py).
+    assert seen == []
     col.planner.exact_max = 0  # FAISS with a selector, not the exact scan of a small scope
+    hits = col.search(q, k=5, principals=["u:odd"])  # a caller's scope: the general path
+    assert len(seen) == 3, seen  # the store's seq (syncs the index), the scope, the hits' rows
+    assert "seq" in seen[0] and "metadata" in seen[2]
+    seen.clear()
     col.search(q, k=5, where={"n": {"$lt": 40}}, principals=["u:odd"])
     assert len(seen) == 3, seen  # the filter's scope comes between them
     seen.clear()
