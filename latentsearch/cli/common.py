@@ -97,13 +97,21 @@ def check_index(index: Path, database: str | None) -> None:
 
 @contextmanager
 def open_index(
-    index: Path, database: str | None, device: str = "auto", *, create: bool = False
+    index: Path,
+    database: str | None,
+    device: str = "auto",
+    *,
+    create: bool = False,
+    cluster: str | None = None,
 ) -> Iterator[Database]:
     from latentsearch import connect
 
     if not create:
         check_index(index, database)
-    db = connect(index, database=database, device=device)
+    if cluster is None:  # the single-process default never mentions (or imports) Ray
+        db = connect(index, database=database, device=device)
+    else:
+        db = connect(index, database=database, device=device, cluster=cluster)
     try:
         yield db
     finally:
