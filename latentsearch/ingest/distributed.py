@@ -7,9 +7,10 @@
 3. write: as vectors stream back, the driver writes every document whose chunks are all
    embedded, in batches, through `Collection.upsert(records, vectors=...)` (SQL first, then
    the index keeper, as every write);
-4. index: at the end `Collection.rebuild()`: on a sharded collection the keeper trains the
-   coarse quantizer once on a sample and fills the shards in parallel; on a single-process one
-   it is the ordinary rebuild. Then the index is saved.
+4. index: after a bulk load (the build wrote half the collection or more), `Collection.rebuild()`:
+   on a sharded collection the keeper trains the coarse quantizer once on a sample and fills the
+   shards in parallel; on a single-process one it is the ordinary rebuild. Then the index is
+   saved. A smaller update was applied write by write, like any upsert.
 
 Resuming: items are written before the state rows that record their documents (as in the
 incremental build), and ids are the documents' own, so a build killed at any point leaves
@@ -50,6 +51,9 @@ DEFAULT_WINDOW = 16384
 # batches, so the resume test can stop a build at a chosen point without a race.
 KILL_AFTER_ENV = "LATENTSEARCH_TEST_KILL_AFTER_BATCHES"
 
+# The part of the collection a build must write for the index to be rebuilt at its end.
+REBUILD_FRACTION = 0.5
+
 Queue = list[tuple[PendingDoc, list[dict[str, Any]]]]
 
 
@@ -81,8 +85,11 @@ def build_distributed(
         )
     pool = EncoderPool(cluster.cluster, col.identity, cluster.workers, options.batch_size)
     summary = DistributedBuilder(db, col, options, reporter or NullReporter(), pool, cluster).run()
-    if summary.items_written or summary.documents.removed:
-        col.rebuild()  # sharded: train once, fill the shards in parallel; else today's rebuild
+    # A bulk load (this build wrote at least half the collection) trains the index once on the
+    # whole: sharded, once on a sample, then every shard fills in parallel; single-process, the
+    # ordinary rebuild. Smaller updates were applied write by write, like any upsert.
+    if summary.items_written and summary.items_written >= REBUILD_FRACTION * len(col):
+        col.rebuild()
         col.flush()
     return summary
 
