@@ -25,6 +25,7 @@ from latentsearch.explore_view import ExploreView
 from latentsearch.index import VectorIndex
 from latentsearch.index.tuning import Tuning
 from latentsearch.results import IndexInfo, WriteResult
+from latentsearch.store import CollectionRow
 
 __all__ = [
     "MAX_K",
@@ -53,6 +54,22 @@ class CollectionInfo:
     # `Collection.options`).
     id: int = 0
     options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, r: CollectionRow, count: int) -> CollectionInfo:
+        """The listing of the collection stored as ``r`` holding ``count`` items."""
+        return cls(
+            name=r.name,
+            encoder=EncoderIdentity.from_dict(r.encoder) if r.encoder else None,
+            dim=r.dim,
+            metric=r.metric,
+            index=str((r.options or {}).get("active_index") or r.index_spec),
+            count=count,
+            created=r.created,
+            require_principals=r.require_principals,
+            id=r.id,
+            options=dict(r.options or {}),
+        )
 
 
 class Collection(ExploreView):
@@ -207,6 +224,13 @@ class Collection(ExploreView):
     def rebuild(self) -> None:
         """Rebuild the FAISS index from the vectors stored in SQL (re-choosing and re-tuning it)."""
         self._keeper.rebuild()
+
+    def heal(self) -> int:
+        """On a sharded collection (``cluster=``): start again every shard replica that was
+        stopped for good (``ray.kill``, a drop elsewhere); each catches up from the store before
+        it answers. Returns how many were started (0 without a cluster: nothing to heal)."""
+        heal = getattr(self._keeper, "heal", None)
+        return int(heal()) if heal is not None else 0
 
     def verify(self) -> bool:
         """True when the FAISS index holds exactly the store's items."""

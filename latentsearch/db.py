@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from latentsearch.collection import Collection, CollectionInfo
 from latentsearch.core import opening as folders
+from latentsearch.core.cluster import front
 from latentsearch.core.encoder_slot import EncoderSlot, build_encoder, check_identity
 from latentsearch.core.options import check_acl, check_name, index_options
 from latentsearch.core.parts import assemble
@@ -24,6 +25,7 @@ from latentsearch.encoders.cache import DEFAULT_QUERY_CACHE, check_size
 from latentsearch.errors import CollectionExistsError, CollectionNotFoundError, InvalidInputError
 from latentsearch.index import METRICS, VectorIndex, configure
 from latentsearch.index.files import disk_bytes, index_name, sweep
+from latentsearch.results import ClusterStatus
 from latentsearch.store import CollectionRow, Store, opening
 from latentsearch.store import items as sql
 from latentsearch.store.engine import SQLITE_FILE, sqlite_url
@@ -42,6 +44,7 @@ def connect(
     query_cache_size: int = DEFAULT_QUERY_CACHE,
     encoder_backend: str | None = None,
     read_only: bool | None = None,
+    cluster: str | None = None,
 ) -> Database:
     """Open (creating if needed) an index folder.
 
@@ -57,6 +60,8 @@ def connect(
     or its SQLite file; True always does. A read-only index searches normally; every write
     raises `ReadOnlyError` and nothing is written to the folder. A ``path`` that is a file (or
     cannot be created) raises `InvalidInputError`; a damaged SQLite file `StoreError`.
+    ``cluster``: ``"auto"``, ``"host:6379"`` or ``"ray://host:10001"`` serves collections from
+    shard actors on that Ray cluster (needs PostgreSQL and Ray; docs/cluster.md).
     """
     return Database(
         path,
@@ -66,6 +71,7 @@ def connect(
         query_cache_size=query_cache_size,
         encoder_backend=encoder_backend,
         read_only=read_only,
+        cluster=cluster,
     )
 
 
@@ -82,7 +88,9 @@ class Database:
         query_cache_size: int = DEFAULT_QUERY_CACHE,
         encoder_backend: str | None = None,
         read_only: bool | None = None,
+        cluster: str | None = None,
     ) -> None:
+        front.check(cluster, database)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidInputError(f"batch_size must be a positive integer, not {batch_size!r}")
         self.batch_size = batch_size
@@ -108,6 +116,7 @@ class Database:
         self._open: dict[str, Collection] = {}
         self._encoders: dict[str, EncoderSlot] = {}  # each open collection's, shared with it
         self._lock = threading.RLock()
+        self.cluster = front.join(cluster, self.store)  # None: every index in this process
         if not self.read_only:
             self._sweep()
 
@@ -147,6 +156,8 @@ class Database:
         memory_budget: int | str | None = None,
         storage: str = "float32",
         mmap: bool | None = None,
+        shards: int | None = None,
+        replicas: int | None = None,
     ) -> Collection:
         """Create a collection: one latent space (one encoder identity, dimension and metric).
 
@@ -161,8 +172,11 @@ class Database:
         ``mmap``: memory-map the saved index (None: only files of 1 GiB or more).
         ``default_acl`` applies to items added without ``acl`` (default ``["*"]``: visible to
         everyone).
+        ``shards`` / ``replicas``: with ``cluster=``, the index is split into ``shards`` (id modulo
+        shards), each served by ``replicas`` Ray actors on different nodes (docs/cluster.md).
         """
         check_name(name)
+        layout = front.layout(shards, replicas, self.cluster is not None)
         if metric not in METRICS:
             raise InvalidInputError(f"metric must be one of {sorted(METRICS)}, not {metric!r}")
         if not (exist_ok and self._exists(name)):
@@ -201,7 +215,7 @@ class Database:
                         index_spec=index,
                         require_principals=require_principals,
                         seq=0,
-                        options={"default_acl": acl, **options},
+                        options={"default_acl": acl, **options, **layout},
                     )
                     s.add(row)
             except IntegrityError as exc:
@@ -255,9 +269,8 @@ class Database:
             backend=self.encoder_backend,
             query_cache_size=self.query_cache_size,
         )
-        parts = assemble(
-            self.store, self.path, settings, slot, device=device, read_only=self.read_only
-        )
+        parts = assemble(self.store, self.path, settings, slot, device=device,
+                         read_only=self.read_only, cluster=self.cluster)  # fmt: skip
         col = Collection(parts)
         self._open[row.name], self._encoders[row.name] = col, slot
         return col
@@ -266,21 +279,7 @@ class Database:
         """Every collection with its encoder identity, size and index."""
         with self.store.session() as s:
             rows = s.scalars(select(CollectionRow).order_by(CollectionRow.name)).all()
-            return [
-                CollectionInfo(
-                    name=r.name,
-                    encoder=EncoderIdentity.from_dict(r.encoder) if r.encoder else None,
-                    dim=r.dim,
-                    metric=r.metric,
-                    index=str((r.options or {}).get("active_index") or r.index_spec),
-                    count=sql.count(s, r.id),
-                    created=r.created,
-                    require_principals=r.require_principals,
-                    id=r.id,
-                    options=dict(r.options or {}),
-                )
-                for r in rows
-            ]
+            return [CollectionInfo.from_row(r, sql.count(s, r.id)) for r in rows]
 
     # -- public for admin tools (issue 12): the size of a collection's saved index --------
     def index_bytes(self, collection_id: int) -> int:
@@ -296,12 +295,18 @@ class Database:
                 row = s.scalar(select(CollectionRow).where(CollectionRow.name == name))
                 if row is None:
                     raise CollectionNotFoundError(f"no collection named {name!r}")
-                cid = row.id
+                cid, opts = row.id, dict(row.options or {})
                 s.execute(delete(CollectionRow).where(CollectionRow.id == cid))
             self._open.pop(name, None)
             self._encoders.pop(name, None)
             VectorIndex.drop(self.path, index_name(cid))
+            front.dropped(self.cluster, self.store, self.path, cid, opts)
             log.info("dropped collection %r", name)
+
+    def cluster_status(self) -> ClusterStatus:
+        """The cluster's nodes and this database's shard replicas (`ClusterError` without one)."""
+        cols = [(c.name, c.id, c.options) for c in self.collections()]
+        return front.status(self.cluster, self.store, self.path, cols)
 
     def reopen(self, name: str) -> Collection:
         """Open ``name`` afresh, forgetting this process's handle on it: for a handle gone stale
@@ -335,7 +340,7 @@ class Database:
         )
 
     def close(self) -> None:
-        """Save every open collection's index and release the database."""
+        """Save every open collection's index and release the database; shard actors stay up."""
         with self._lock:
             for col in self._open.values():
                 with contextlib.suppress(CollectionNotFoundError):  # dropped by another process

@@ -6,6 +6,7 @@ these dataclasses (`latentsearch.server.responses`), so a field added here is se
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -286,3 +287,57 @@ class Draw:
     vector: np.ndarray = field(repr=False)
     hit: Hit
     distance: float
+
+
+class SearchHits(list[Hit]):
+    """The hits of one search, best first (a `list` of `Hit`).
+
+    ``missing_shards``: on a sharded collection searched with ``allow_partial=True``, the shards
+    no replica answered, whose items are missing from the hits (empty otherwise; without
+    ``allow_partial`` such a search raises `ShardUnavailableError` instead).
+    """
+
+    missing_shards: tuple[int, ...]
+
+    def __init__(self, hits: Iterable[Hit] = (), *, missing_shards: Iterable[int] = ()) -> None:
+        super().__init__(hits)
+        self.missing_shards = tuple(missing_shards)
+
+    @property
+    def partial(self) -> bool:
+        """True when some shards are missing from the answer."""
+        return bool(self.missing_shards)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterNode:
+    """One Ray node."""
+
+    node_id: str
+    address: str
+    alive: bool
+    cpus: float
+    gpus: float
+
+
+@dataclass(frozen=True, slots=True)
+class ShardReplica:
+    """One shard replica actor (None fields: it did not answer)."""
+
+    collection: str
+    shard: int
+    replica: int
+    node: str | None
+    pid: int | None
+    alive: bool
+    seq: int | None
+    vectors: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterStatus:
+    """`Database.cluster_status()`: the nodes, and every shard replica of the database."""
+
+    address: str
+    nodes: list[ClusterNode]
+    replicas: list[ShardReplica]

@@ -16,6 +16,7 @@ import numpy as np
 
 from latentsearch.checks import check_k, id_list
 from latentsearch.core import reads
+from latentsearch.core.cluster.partial import marked, marked_batch
 from latentsearch.errors import InvalidInputError, ItemNotFoundError
 from latentsearch.query import answers, arithmetic, hybrid, latent
 from latentsearch.query.arithmetic import AnalogyQuery, as_question
@@ -24,7 +25,15 @@ from latentsearch.query.inputs import as_query, image_sources, resolve
 from latentsearch.query.rerank import check_lambda
 from latentsearch.query.search import Request, run
 from latentsearch.query.space import PlannerSettings, Space
-from latentsearch.results import Answer, DirectionInfo, Facets, Hit, InterpolationStep, Item
+from latentsearch.results import (
+    Answer,
+    DirectionInfo,
+    Facets,
+    Hit,
+    InterpolationStep,
+    Item,
+    SearchHits,
+)
 from latentsearch.store.acl import Access, access
 from latentsearch.vectors import check_vectors
 
@@ -100,26 +109,19 @@ class CollectionView:
         per_document: bool = False,
         fusion: hybrid.Fusion | None = None,
         allow_paths: bool = True,
-    ) -> list[Hit]:
+        allow_partial: bool = False,
+    ) -> SearchHits:
         """The ``k`` items most similar to ``query``: text, a PIL image, an image `Path`, a vector
         or ``{"id": ...}``. ``mode``: ``"dense"`` (vectors), ``"keyword"`` (BM25 over titles and
         text) or ``"hybrid"`` (both, fused as ``fusion``, a `Fusion`, says; text queries only).
         ``where`` filters (exact top-k among matches), ``principals`` limit
         what the caller sees, ``mmr`` (a lambda in [0, 1]) diversifies, and ``per_document``
         returns the best chunk of each of ``k`` distinct documents. ``allow_paths=False`` refuses
-        image paths without opening them (the server's setting)."""
-        return hybrid.search(
-            self._space,
-            query,
-            k,
-            mode=mode,
-            where=where,
-            principals=principals,
-            mmr=mmr,
-            per_document=per_document,
-            fusion=fusion,
-            allow_paths=allow_paths,
-        )
+        image paths without opening them (the server's setting). ``allow_partial=True``: a sharded
+        collection with a shard down answers from the others (``missing_shards``, docs/cluster.md)."""
+        return marked(allow_partial, lambda: hybrid.search(
+            self._space, query, k, mode=mode, where=where, principals=principals, mmr=mmr,
+            per_document=per_document, fusion=fusion, allow_paths=allow_paths))  # fmt: skip
 
     def answer(
         self,
@@ -147,7 +149,8 @@ class CollectionView:
         where: Mapping[str, Any] | None = None,
         principals: Sequence[str] | None = None,
         allow_paths: bool = True,
-    ) -> list[list[Hit]]:
+        allow_partial: bool = False,
+    ) -> list[SearchHits]:
         """`search` for many queries at once: one encoder call per modality and one FAISS call."""
         k = check_k(k)
         acc = self._access(principals)
@@ -159,7 +162,8 @@ class CollectionView:
         if not specs:
             return []
         terms = resolve(self._space, specs, acc, image_sources(None, allow_paths))
-        return run(self._space, Request(np.stack([t.vector for t in terms]), k, acc, where))
+        req = Request(np.stack([t.vector for t in terms]), k, acc, where)
+        return marked_batch(allow_partial, lambda: run(self._space, req))
 
     def search_vectors(
         self,
@@ -168,11 +172,13 @@ class CollectionView:
         *,
         where: Mapping[str, Any] | None = None,
         principals: Sequence[str] | None = None,
-    ) -> list[list[Hit]]:
+        allow_partial: bool = False,
+    ) -> list[SearchHits]:
         """Nearest items for a batch of query vectors, in one FAISS call and one SQL round trip."""
         sp = self._space
         rows = check_vectors(queries, sp.dim, "query vectors", rescale=sp.metric == "cosine")
-        return self.search_batch(list(rows), k, where=where, principals=principals)
+        return self.search_batch(list(rows), k, where=where, principals=principals,
+                                 allow_partial=allow_partial)  # fmt: skip
 
     def query(
         self,
@@ -185,22 +191,17 @@ class CollectionView:
         exclude_inputs: bool = True,
         images: Mapping[str, Any] | None = None,
         allow_paths: bool = True,
-    ) -> list[Hit]:
+        allow_partial: bool = False,
+    ) -> SearchHits:
         """Search with a vector-arithmetic expression, e.g. ``king - man + woman`` or
         ``0.7 * "formal tone" + @ticket-123`` (grammar: `latentsearch.query.expressions`).
         Each hit's ``why`` gives its similarity to every term. ``image:NAME`` is first looked up
         in ``images`` (names to PIL images or image bytes), then read as a local file unless
-        ``allow_paths=False``; ``image:@id`` is the item ``@id``."""
-        return arithmetic.expression(
-            self._space,
-            expr,
-            check_k(k),
-            where=where,
-            acc=self._access(principals),
-            mmr=check_lambda(mmr),
-            exclude_inputs=exclude_inputs,
-            images=image_sources(images, allow_paths),
-        )
+        ``allow_paths=False``; ``image:@id`` is the item ``@id``. ``allow_partial`` as `search`."""
+        return marked(allow_partial, lambda: arithmetic.expression(
+            self._space, expr, check_k(k), where=where, acc=self._access(principals),
+            mmr=check_lambda(mmr), exclude_inputs=exclude_inputs,
+            images=image_sources(images, allow_paths)))  # fmt: skip
 
     def analogy(
         self,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from latentsearch.core.encoder_slot import EncoderSlot
 from latentsearch.core.keeper import IndexKeeper
@@ -15,6 +16,10 @@ from latentsearch.core.settings import CollectionSettings
 from latentsearch.core.writer import Writer
 from latentsearch.query.space import Space
 from latentsearch.store import Store
+
+if TYPE_CHECKING:  # the cluster package is imported only for a database with a cluster
+    from latentsearch.core.cluster.connection import Cluster
+    from latentsearch.core.cluster.keeper import ShardedKeeper
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +29,7 @@ class CollectionParts:
     settings: CollectionSettings
     store: Store
     encoders: EncoderSlot
-    keeper: IndexKeeper
+    keeper: IndexKeeper | ShardedKeeper
     writer: Writer
     space: Space
 
@@ -37,9 +42,20 @@ def assemble(
     *,
     device: str = "auto",
     read_only: bool = False,
+    cluster: Cluster | None = None,
 ) -> CollectionParts:
-    """Open the collection's index (load, replay or build it) and build the parts around it."""
-    keeper = IndexKeeper(store, folder, settings, device=device, read_only=read_only)
+    """Open the collection's index (load, replay or build it) and build the parts around it.
+
+    With a ``cluster`` the index is sharded and replicated over it (`ShardedKeeper`, with the
+    collection's ``shards`` and ``replicas`` options); without, it lives in this process (a
+    collection created with shards is then served whole, from the same store)."""
+    keeper: IndexKeeper | ShardedKeeper
+    if cluster is not None:
+        from latentsearch.core.cluster.keeper import ShardedKeeper
+
+        keeper = ShardedKeeper(store, folder, settings, cluster, device=device, read_only=read_only)
+    else:
+        keeper = IndexKeeper(store, folder, settings, device=device, read_only=read_only)
     space = Space(
         store=store,
         collection_id=settings.id,
