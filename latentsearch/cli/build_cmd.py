@@ -250,7 +250,6 @@ def build_command(
         max_file_size=size_limit,
         batch_size=batch_size,
     )
-    layout = {k: v for k, v in (("shards", shards), ("replicas", replicas)) if v is not None}
     with open_index(index, database, device, create=True, cluster=cluster) as db:
         exists = any(c.name == collection for c in db.collections())
         if exists:  # opening it loads no model: a build with nothing to embed stays fast
@@ -263,7 +262,8 @@ def build_command(
                 recall_target=recall_target,
                 memory_budget=memory_budget,
                 storage=storage,
-                **layout,
+                shards=shards,
+                replicas=replicas,
             )
         run = build
         if cluster is not None:

@@ -108,10 +108,7 @@ def open_index(
 
     if not create:
         check_index(index, database)
-    if cluster is None:  # the single-process default never mentions (or imports) Ray
-        db = connect(index, database=database, device=device)
-    else:
-        db = connect(index, database=database, device=device, cluster=cluster)
+    db = connect(index, database=database, device=device, cluster=cluster)
     try:
         yield db
     finally:
