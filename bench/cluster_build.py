@@ -72,6 +72,9 @@ def main() -> None:
     src = work / "corpus" / "docs.jsonl"
     started = time.perf_counter()
 
+    # Ray >= 2.5x starting a local cluster writes ~/.ray/auth_token unless told not to, and
+    # every `ray start` on the machine then turns token auth on (other clusters' clients fail).
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
 
     cpus = os.cpu_count() or 2
