@@ -8,9 +8,10 @@ actors finish them, so the driver writes one batch while the actors embed the ne
 Resources, after Ray's documented pitfalls:
 
 * each actor asks for `CPU_SHARE` of a CPU (not a whole one) and runs exactly one torch/OpenMP
-  thread per CPU it stands for: one actor per CPU never oversubscribes a node, and the share
-  left over keeps room for Ray Data's own small tasks, so a pool over every CPU cannot starve
-  the dataset and hang it;
+  thread: one actor per CPU never oversubscribes a node, and the share left over keeps room
+  for Ray Data's own small tasks, so a pool over every CPU cannot starve the dataset and hang
+  it. Where shard actors already hold part of the nodes' CPUs, the share shrinks until every
+  actor finds a node (an actor that fits nowhere would hang the dataset just the same);
 * more workers than the cluster has CPUs (or GPUs) would wait forever for actors that cannot
   be placed: refused up front;
 * with GPUs in the cluster each actor asks for ``num_gpus=1`` and embeds on CUDA.
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 # Each encoder actor's CPU request: one actor per CPU fits, and a tenth of every CPU it sits on
 # stays free for Ray Data's scheduling tasks (an actor pool over every whole CPU can hang a dataset).
 CPU_SHARE = 0.9
+# The least CPU an encoder actor asks for when nodes are busy (shard actors hold the rest).
+MIN_SHARE = 0.05
 # Texts per forward pass inside an actor: the library default (`ls.connect(batch_size=64)`).
 FORWARD_BATCH = 64
 
@@ -90,8 +93,13 @@ class PoolPlan:
     device: str
 
 
-def plan_pool(resources: dict[str, float], workers: int | None) -> PoolPlan:
-    """One actor per GPU when the cluster has GPUs, else one per CPU; ``workers`` fewer if given."""
+def plan_pool(resources: dict[str, float], free: list[float], workers: int | None) -> PoolPlan:
+    """One actor per GPU when the cluster has GPUs, else one per CPU; ``workers`` fewer if given.
+
+    ``resources``: the cluster's totals; ``free``: the CPUs free on each node now (shard actors
+    hold a part). Each actor asks for `CPU_SHARE` of a CPU, or less where that is what it takes
+    for every actor to find a node: an actor that fits nowhere would hang the dataset.
+    """
     cpus, gpus = int(resources.get("CPU", 0)), int(resources.get("GPU", 0))
     unit, have = ("GPU", gpus) if gpus else ("CPU", cpus)
     if have < 1:
@@ -104,12 +112,44 @@ def plan_pool(resources: dict[str, float], workers: int | None) -> PoolPlan:
             f"the Ray cluster has {have} {unit}(s) and one encoder actor runs per {unit}: "
             f"give --workers {have} or fewer (or add nodes)"
         )
+    share = _fitting_share(free, n)
     if gpus:
-        # A GPU actor still needs a little CPU for tokenizing, but never a whole one per GPU.
-        return PoolPlan(
-            n, num_cpus=min(1.0, cpus / gpus) * CPU_SHARE, num_gpus=1.0, threads=1, device="cuda"
-        )
-    return PoolPlan(n, num_cpus=CPU_SHARE, num_gpus=0.0, threads=1, device="cpu")
+        return PoolPlan(n, num_cpus=share, num_gpus=1.0, threads=1, device="cuda")
+    return PoolPlan(n, num_cpus=share, num_gpus=0.0, threads=1, device="cpu")
+
+
+def _fitting_share(free: list[float], n: int) -> float:
+    """The largest CPU request (at most `CPU_SHARE`) for which ``n`` actors fit on the nodes'
+    free CPUs, each node keeping a tenth of what it has free."""
+
+    def fits(share: float) -> bool:
+        return sum(int(f / share + 1e-9) for f in free) >= n
+
+    if fits(CPU_SHARE):
+        return CPU_SHARE
+    candidates = sorted(
+        {CPU_SHARE * f / k for f in free for k in range(1, n + 1) if f > 0}, reverse=True
+    )
+    for share in candidates:
+        if share < CPU_SHARE and share >= MIN_SHARE and fits(share):
+            return round(share, 4)
+    raise ClusterError(
+        f"the Ray cluster has no room for {n} encoder actor(s): free CPUs per node are "
+        f"{[round(f, 2) for f in free]}; give fewer --workers or add nodes"
+    )
+
+
+def free_cpus(ray: ModuleType) -> list[float]:
+    """CPUs free on each live node now (Ray's per-node view; its cluster-wide sum spread evenly
+    over the nodes where that view is not available)."""
+    try:
+        from ray._private.state import available_resources_per_node
+
+        per_node = available_resources_per_node()  # type: ignore[no-untyped-call]
+        return [float(r.get("CPU", 0.0)) for r in per_node.values()]
+    except Exception:  # a private API: fall back to the public cluster-wide figure
+        nodes = max(1, sum(1 for n in ray.nodes() if n.get("Alive")))
+        return [float(ray.available_resources().get("CPU", 0.0)) / nodes] * nodes
 
 
 class EncoderActor:
@@ -159,7 +199,7 @@ class EncoderPool:
             raise InvalidInputError(f"batch size must be at least 1, not {batch_size}")
         self.ray = connect_ray(cluster)
         self.identity, self.batch_size = identity, batch_size
-        self.plan = plan_pool(self.ray.cluster_resources(), workers)
+        self.plan = plan_pool(self.ray.cluster_resources(), free_cpus(self.ray), workers)
         ctx = self.ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # the CLI draws its own (rich) progress
         ctx.print_on_execution_start = False
