@@ -87,3 +87,18 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def drop(index: Path, database: str, cluster: str, name: str) -> None:
+    """Drop a sharded collection, stopping its (detached) shard actors: they would otherwise hold
+    their CPU share for the rest of the session's cluster."""
+    import ray
+
+    import latentsearch as ls
+
+    try:
+        with ls.connect(index, database=database, cluster=cluster) as db:
+            if any(c.name == name for c in db.collections()):
+                db.drop_collection(name)
+    finally:
+        ray.shutdown()  # this test process leaves the cluster as it found it

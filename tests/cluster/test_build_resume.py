@@ -14,7 +14,7 @@ import signal
 import time
 from pathlib import Path
 
-from buildkit import cli, documents_of, items, make_corpus
+from buildkit import cli, documents_of, drop, items, make_corpus
 from raykit import RayCluster
 
 from latentsearch.ingest.distributed import KILL_AFTER_ENV
@@ -25,11 +25,18 @@ SEED = random.randrange(1 << 30)
 def test_killed_build_resumes_without_loss_or_duplicates(
     ray_cluster: RayCluster, pg_url: str, tmp_path: Path
 ) -> None:
+    try:
+        _kill_and_resume(ray_cluster.address, pg_url, tmp_path)
+    finally:
+        drop(tmp_path / "index", pg_url, ray_cluster.address, "default")
+
+
+def _kill_and_resume(address: str, pg_url: str, tmp_path: Path) -> None:
     rng = random.Random(SEED)
     corpus = tmp_path / "corpus"
     docs = make_corpus(corpus, records=120)
     args = ["build", str(corpus), "--index", str(tmp_path / "index"), "--database", pg_url]
-    args += ["--cluster", ray_cluster.address, "--shards", "2", "--replicas", "2"]
+    args += ["--cluster", address, "--shards", "2", "--replicas", "2"]
     args += ["--workers", "2", "--batch-size", "8", "--index-type", "Flat", "--json"]
     kills = []
     # 120 records and the sample docs in batches of 8: about 17 write batches.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import ray
-from buildkit import TOPICS, cli, items, make_corpus
+from buildkit import TOPICS, cli, drop, items, make_corpus
 from raykit import RayCluster
 
 import latentsearch as ls
@@ -41,13 +41,20 @@ def test_same_items_and_answers_as_single_process(
     args = ["build", str(corpus), "--index", str(index), "--database", pg_url]
     args += ["--collection", "dist", "--index-type", "Flat", "--cluster", ray_cluster.address]
     args += ["--shards", "2", "--replicas", "2", "--workers", "2", "--batch-size", "16", "--json"]
+    try:
+        _same_as_single(args, index, pg_url, ray_cluster.address)
+    finally:
+        drop(index, pg_url, ray_cluster.address, "dist")
+
+
+def _same_as_single(args: list[str], index: Path, pg_url: str, address: str) -> None:
     proc = cli(*args)
     out, errs = proc.communicate(timeout=300)
     assert proc.returncode == 0, errs[-3000:]
     assert '"items_written"' in out
 
     assert items(pg_url, "dist") == items(pg_url, "single")
-    with ls.connect(index, database=pg_url, cluster=ray_cluster.address) as db:
+    with ls.connect(index, database=pg_url, cluster=address) as db:
         dist = db.collection("dist")
         assert dist.options["shards"] == 2 and dist.options["replicas"] == 2
         with ls.connect(index, database=pg_url) as db1:
