@@ -41,7 +41,8 @@ def make_corpus(folder: Path, records: int = 96) -> list[str]:
             body = f"Ticket {i}: {issue}. Reported by user {i * 7 % 31} on floor {i % 5}."
             fh.write(json.dumps({"id": rid, "text": body, "team": team}) + "\n")
     shutil.copytree(SAMPLES / "docs", folder / "docs")
-    ids += [str(p.relative_to(folder / "docs")) for p in sorted((folder / "docs").rglob("*.md"))]
+    # A file's document id is its path under the source given to the build (``folder``).
+    ids += [str(p.relative_to(folder)) for p in sorted((folder / "docs").rglob("*")) if p.is_file()]
     return ids
 
 
