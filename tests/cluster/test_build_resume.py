@@ -43,8 +43,10 @@ def _kill_and_resume(address: str, pg_url: str, tmp_path: Path) -> None:
     for n in sorted(rng.sample(range(1, 15), 2)):
         proc = cli(*args, env={KILL_AFTER_ENV: str(n)})
         _, errs = proc.communicate(timeout=300)
-        assert proc.returncode == -signal.SIGKILL, f"seed {SEED}: {errs[-3000:]}"
-        kills.append(f"after batch {n}")
+        # The first run has every batch ahead of it; a later one may finish before batch n.
+        ok = (-signal.SIGKILL,) if not kills else (-signal.SIGKILL, 0)
+        assert proc.returncode in ok, f"seed {SEED}: {errs[-3000:]}"
+        kills.append(f"after batch {n}" if proc.returncode else f"none (done before batch {n})")
         stored = items(pg_url, "default")  # no id twice, one vector per item (checked there)
         assert documents_of(list(stored)) <= set(docs), f"seed {SEED}"
     delay = rng.uniform(2.0, 20.0)
