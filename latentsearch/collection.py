@@ -171,6 +171,10 @@ class Collection(ExploreView):
     ) -> WriteResult:
         """Add or update items. Content that is unchanged (same hash) is never re-embedded.
 
+        ``records`` with ``vectors=`` (an ``(n, dim)`` array, one row per record): the records'
+        texts or images were embedded elsewhere with this collection's encoder (a distributed
+        build's encoder actors); those vectors are stored instead of encoding them here.
+
         ``principals``: who is writing. None (the default) is unrestricted (the library's owner,
         an admin key). Given, the call may change only items those principals can see (the read
         rule): an id naming a hidden item fails the whole call with the same `DuplicateIdError`

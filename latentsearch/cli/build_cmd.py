@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 import typer
 
-from latentsearch.cli.app import EXIT_FAILED, err, fail, handle_errors
+from latentsearch.cli.app import EXIT_FAILED, EXIT_USAGE, err, fail, handle_errors
 from latentsearch.cli.common import DEFAULT_COLLECTION, DatabaseOpt, DeviceOpt, IndexOpt, open_index
 from latentsearch.cli.output import print_json
 
@@ -24,6 +25,11 @@ EXAMPLES = """
   latentsearch build photos/ notes/ --index idx --collection media --encoder clip
   latentsearch build corpus/ --index idx --recall-target 0.98 --memory-budget 4GiB --storage float16
   latentsearch build docs/ --index idx --database postgresql+psycopg://me@localhost/search --json
+
+[bold]On a Ray cluster[/bold] (pip install 'latentsearch\\[distributed]'; docs/cluster.md)
+
+  latentsearch build corpus/ --index idx --database $PG --cluster auto --shards 4 --replicas 2
+  latentsearch build corpus/ --index idx --database $PG --cluster 10.0.0.5:6379 --workers 8 --batch-size 256
 """
 
 
@@ -173,6 +179,42 @@ def build_command(
         ),
     ] = "float32",
     device: DeviceOpt = "auto",
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            envvar="LATENTSEARCH_CLUSTER",
+            show_default=False,
+            help="Embed on a Ray cluster (auto: the one this machine belongs to; or host:6379, ray://host:10001) and serve the collection from shard actors. Needs --database postgresql+psycopg://...",
+        ),
+    ] = None,
+    shards: Annotated[
+        int | None,
+        typer.Option(
+            "--shards",
+            min=1,
+            show_default=False,
+            help="For a new collection on a cluster: index shards (item id modulo shards). Default 1.",
+        ),
+    ] = None,
+    replicas: Annotated[
+        int | None,
+        typer.Option(
+            "--replicas",
+            min=1,
+            show_default=False,
+            help="For a new collection on a cluster: copies of each shard, on different nodes where there are enough. Default 1.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            show_default=False,
+            help="With --cluster: encoder actors (default: one per CPU of the cluster, or one per GPU).",
+        ),
+    ] = None,
 ) -> None:
     """Index documents, record exports and images into a collection, incrementally.
 
@@ -187,6 +229,15 @@ def build_command(
     from latentsearch.ingest.options import DEFAULT_MAX_FILE_SIZE, BuildOptions
     from latentsearch.ingest.record_files import FieldMap
 
+    if cluster is None and (workers is not None or shards is not None or replicas is not None):
+        fail(
+            "--workers, --shards and --replicas need --cluster (a Ray cluster to run on)",
+            EXIT_USAGE,
+        )
+    if cluster is not None:
+        from latentsearch.ingest.encoder_pool import import_ray
+
+        import_ray()  # MissingExtraError naming the extra, before anything is opened
     size_limit = parse_size(max_file_size) if max_file_size else DEFAULT_MAX_FILE_SIZE
     options = BuildOptions(
         sources=sources,
@@ -201,7 +252,7 @@ def build_command(
         max_file_size=size_limit,
         batch_size=batch_size,
     )
-    with open_index(index, database, device, create=True) as db:
+    with open_index(index, database, device, create=True, cluster=cluster) as db:
         exists = any(c.name == collection for c in db.collections())
         if exists:  # opening it loads no model: a build with nothing to embed stays fast
             col = db.collection(collection, encoder=encoder)
@@ -213,12 +264,20 @@ def build_command(
                 recall_target=recall_target,
                 memory_budget=memory_budget,
                 storage=storage,
+                shards=shards,
+                replicas=replicas,
             )
+        run = build
+        if cluster is not None:
+            from latentsearch.ingest.distributed import ClusterOptions, build_distributed
+
+            where = ClusterOptions(cluster=cluster, workers=workers)
+            run = functools.partial(build_distributed, cluster=where)
         if json_out or not err.is_terminal:
-            summary = build(db, col, options)
+            summary = run(db, col, options)
         else:
             with RichReporter() as reporter:
-                summary = build(db, col, options, reporter)
+                summary = run(db, col, options, reporter)
     if json_out:
         print_json(summary.to_dict())
     else:

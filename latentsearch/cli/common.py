@@ -97,13 +97,18 @@ def check_index(index: Path, database: str | None) -> None:
 
 @contextmanager
 def open_index(
-    index: Path, database: str | None, device: str = "auto", *, create: bool = False
+    index: Path,
+    database: str | None,
+    device: str = "auto",
+    *,
+    create: bool = False,
+    cluster: str | None = None,
 ) -> Iterator[Database]:
     from latentsearch import connect
 
     if not create:
         check_index(index, database)
-    db = connect(index, database=database, device=device)
+    db = connect(index, database=database, device=device, cluster=cluster)
     try:
         yield db
     finally:

@@ -114,9 +114,16 @@ class Writer:
         """Validated items, and for each whether its id was derived from its content."""
         st = self.settings
         block = None  # vectors= as one validated, normalised array (the fast path)
+        embedded = None  # records + vectors=: their embeddings, computed elsewhere
         if records is not None:
-            if any(columns.get(c) is not None for c in COLUMNS):
+            if any(columns.get(c) is not None for c in COLUMNS if c != "vectors"):
                 raise InvalidInputError("give either a list of records or keyword lists, not both")
+            if columns.get("vectors") is not None:
+                embedded = vector_block(columns["vectors"], st.dim, st.normalize)
+                if embedded is None:
+                    raise InvalidInputError(
+                        "vectors= with records must be a 2-d numpy array, one row per record"
+                    )
             if isinstance(records, str | Mapping):
                 raise InvalidInputError("records must be a list of dicts")
             rows = list(records)
@@ -147,6 +154,8 @@ class Writer:
             default_acl=st.default_acl,
             vectors_checked=block is not None,
         )
+        if embedded is not None:
+            attach_embeddings(items, embedded)
         return items, [r.get("id") is None for r in rows]
 
     def _write(
@@ -212,10 +221,15 @@ class Writer:
                     np.stack(vecs, out=out)  # type: ignore[arg-type]
                 else:
                     out[idx] = np.stack(vecs)  # type: ignore[arg-type]
-            elif kind == "text":
-                out[idx] = self.encoder().encode_texts([items[i].text or "" for i in idx])
             else:
-                out[idx] = self.encoder().encode_images([items[i].image for i in idx])  # type: ignore[misc]
+                given = [i for i in idx if items[i].vector is not None]  # embedded elsewhere
+                if given:
+                    out[given] = np.stack([items[i].vector for i in given])  # type: ignore[misc]
+                idx = [i for i in idx if items[i].vector is None]
+                if idx and kind == "text":
+                    out[idx] = self.encoder().encode_texts([items[i].text or "" for i in idx])
+                elif idx:
+                    out[idx] = self.encoder().encode_images([items[i].image for i in idx])  # type: ignore[misc]
         if not np.isfinite(out).all():
             raise EncoderError("the encoder produced NaN or infinite values; nothing was written")
         return out
@@ -262,3 +276,19 @@ def _row(
         "created": created,
         "updated": now,
     }
+
+
+def attach_embeddings(items: list[NewItem], embedded: np.ndarray) -> None:
+    """Give text and image items the embeddings their caller computed (a distributed build's
+    encoder actors), so `embed` uses them instead of the encoder. The content hash stays that of
+    the text or image: an unchanged item is still never re-embedded, whoever embedded it."""
+    if len(embedded) != len(items):
+        raise InvalidInputError(
+            f"vectors= has {len(embedded)} rows but there are {len(items)} records; give one per record"
+        )
+    for i, it in enumerate(items):
+        if it.kind == "vector":
+            raise InvalidInputError(
+                f"record {i} holds a vector already; vectors= with records embeds texts or images"
+            )
+        it.vector = embedded[i]

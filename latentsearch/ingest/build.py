@@ -84,15 +84,7 @@ class Builder:
         started = time.perf_counter()
         with self.store.transaction() as s:
             self.build_id = state.start_build(s, self.cid, [str(x) for x in self.opt.sources])
-        self.writer = Writer(
-            self.col,
-            self.store,
-            self.cid,
-            self.build_id,
-            self.opt.batch_size,
-            self.summary,
-            self.rep,
-        )
+        self.writer = self.new_writer()
         status = "failed"
         try:
             files = self._scan()
@@ -115,6 +107,18 @@ class Builder:
                 state.finish_build(s, self.build_id, status, self.summary.to_dict())
             self.col.flush()
         return self.summary
+
+    def new_writer(self) -> Writer:
+        """The writer of this build (a distributed build's embeds in a pool of Ray actors)."""
+        return Writer(
+            self.col,
+            self.store,
+            self.cid,
+            self.build_id,
+            self.opt.batch_size,
+            self.summary,
+            self.rep,
+        )
 
     def _scan(self) -> list[SourceFile]:
         files: list[SourceFile] = []

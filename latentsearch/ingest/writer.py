@@ -105,7 +105,7 @@ class Writer:
         ]
         if first:
             self.col.delete(first)
-        written = self._upsert(queue)
+        written = self._upsert(queue, hashes)
         stale = [
             i
             for pd, recs in written
@@ -127,12 +127,18 @@ class Writer:
         docs.updated += sum(1 for pd, _ in written if not pd.new)
         self.summary.items_written += sum(len(recs) for _, recs in written)
         self.summary.items_encoded += encoded
-        self.rep.encoded(encoded)
+        self.report_encoded(encoded)
+
+    def report_encoded(self, items: int) -> None:
+        """Progress: ``items`` were embedded (once per flush; a distributed build reports as
+        its encoder actors answer)."""
+        self.rep.encoded(items)
 
     def _upsert(
-        self, queue: list[tuple[PendingDoc, list[dict[str, Any]]]]
+        self, queue: list[tuple[PendingDoc, list[dict[str, Any]]]], hashes: dict[str, str]
     ) -> list[tuple[PendingDoc, list[dict[str, Any]]]]:
-        """Write all at once; if the batch is refused, write document by document to find the bad ones."""
+        """Write all at once; if the batch is refused, write document by document to find the
+        bad ones. ``hashes``: the content hashes already stored for these records' ids."""
         try:
             self.col.upsert([r for _, recs in queue for r in recs])
             return queue
