@@ -24,6 +24,7 @@ from latentsearch.index.gpu import GpuPlacement
 from latentsearch.index.primitives import METRICS, as_ids, faiss, index_ids, is_gpu, selector
 from latentsearch.index.settings import threads_for
 from latentsearch.index.specs import graph, min_train_size
+from latentsearch.index.stored import reconstruct, removal_selector
 from latentsearch.vectors import check_vectors
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,12 @@ class VectorIndex:
             out = out[~np.isin(out, np.fromiter(self.deleted, dtype=np.int64))]
         return np.sort(out)
 
+    def stored_vectors(self, ids: np.ndarray) -> np.ndarray | None:
+        """The exact float32 vectors of ``ids`` from the index's own codes (for exact scoring of
+        a small scope without SQL), or None where the codes are quantised or an id is missing."""
+        held = self.pending if self.pending is not None else self.index
+        return reconstruct(held, ids)
+
     # -- mutation -----------------------------------------------------------------------
     def add(self, ids: Any, vectors: Any) -> None:
         x = check_vectors(vectors, self.dim)
@@ -203,7 +210,7 @@ class VectorIndex:
         if self.pending is not None:
             self.pending.remove_ids(sel)
         if self.removable:
-            self.index.remove_ids(sel)
+            self.index.remove_ids(removal_selector(self.index, i, sel))
         else:
             present = np.intersect1d(index_ids(self.index), i)
             self.deleted.update(int(v) for v in present)
