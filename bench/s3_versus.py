@@ -106,6 +106,7 @@ def main() -> None:
     ap.add_argument("--folder", default="/tmp/s3x/cmp")
     ap.add_argument("--specs", nargs="+", default=["IVF1024,Flat", "HNSW32"])
     ap.add_argument("--no-lance", action="store_true")
+    ap.add_argument("--lance-flat-only", action="store_true", help="skip the IVF_PQ build")
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--nq", type=int, default=100)
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -124,9 +125,10 @@ def main() -> None:
         env = {**os.environ, "PYTHONPATH": str(Path(path).resolve())}
         for spec in args.specs:
             cmd = [*base, "--child", "ours", args.folder, spec]
-            children[f"{name} {spec}"] = _spawn(cmd, env)
+            # cwd too: ``python -m`` puts the working directory first on sys.path
+            children[f"{name} {spec}"] = _spawn(cmd, env, cwd=path)
     if not args.no_lance:
-        for kind in ("lance", "lance-flat"):
+        for kind in ("lance-flat",) if args.lance_flat_only else ("lance", "lance-flat"):
             children["lancedb IVF_PQ" if kind == "lance" else "lancedb flat"] = _spawn(
                 [*base, "--child", kind], dict(os.environ)
             )
@@ -137,12 +139,15 @@ def main() -> None:
     w = workload(args.n, args.nq)
     truth = {case: _truth(w, case) for case in CASES}
     got: dict[str, dict[str, list[Any]]] = {name: {} for name in children}
+    rng = np.random.default_rng(0)
     t0 = time.perf_counter()
     for case in CASES:
         for name in children:
             got[name][case] = []
         for j in [0, 1, 2, *range(args.nq)]:  # the first three again: warm-up
-            for name, p in children.items():
+            # In a fresh order each round: no system always goes first after the parent's pause.
+            for name in rng.permutation(list(children)).tolist():
+                p = children[name]
                 assert p.stdin is not None and p.stdout is not None
                 p.stdin.write(f"{case} {j}\n")
                 p.stdin.flush()
@@ -157,8 +162,10 @@ def main() -> None:
     _print(out)
 
 
-def _spawn(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+def _spawn(cmd: list[str], env: dict[str, str], cwd: str = ".") -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=cwd
+    )
 
 
 def _truth(w: Any, case: str) -> list[set[str]]:
