@@ -154,7 +154,8 @@ class VectorIndex:
         """The exact float32 vectors of ``ids`` from the index's own codes (for exact scoring of
         a small scope without SQL), or None where the codes are quantised or an id is missing."""
         held = self.pending if self.pending is not None else self.index
-        return reconstruct(held, ids)
+        with threads_for(1, 0):  # no OpenMP workers to wake for a lookup
+            return reconstruct(held, ids)
 
     # -- mutation -----------------------------------------------------------------------
     def add(self, ids: Any, vectors: Any) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from latentsearch.index.stored import exact_scores
 from latentsearch.query.space import Space
 from latentsearch.store import VectorRow
 from latentsearch.store import items as sql
@@ -68,9 +69,9 @@ def from_index(
         vectors = get(sc.allowed) if get is not None else None
     if vectors is None:
         return None
-    scores = score_matrix(space.metric, queries, vectors)
     out = []
-    for i, row in enumerate(scores):
+    for i, q in enumerate(queries):
+        row = exact_scores(space.metric, q, vectors)
         ids = sc.allowed
         if len(excl[i]):
             keep = ~np.isin(ids, excl[i])
