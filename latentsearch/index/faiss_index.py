@@ -25,6 +25,7 @@ from latentsearch.index.primitives import METRICS, as_ids, faiss, index_ids, is_
 from latentsearch.index.refine import DEFAULT_FACTOR, rescore
 from latentsearch.index.settings import threads_for
 from latentsearch.index.specs import graph, min_train_size, refined
+from latentsearch.index.stored import reconstruct, removal_selector
 from latentsearch.index.vectorfile import VectorFile
 from latentsearch.vectors import check_vectors
 
@@ -169,6 +170,13 @@ class VectorIndex:
             out = out[~np.isin(out, np.fromiter(self.deleted, dtype=np.int64))]
         return np.sort(out)
 
+    def stored_vectors(self, ids: np.ndarray) -> np.ndarray | None:
+        """The exact float32 vectors of ``ids`` from the index's own codes (for exact scoring of
+        a small scope without SQL), or None where the codes are quantised or an id is missing."""
+        held = self.pending if self.pending is not None else self.index
+        with threads_for(1, 0):  # no OpenMP workers to wake for a lookup
+            return reconstruct(held, ids)
+
     # -- mutation -----------------------------------------------------------------------
     def add(self, ids: Any, vectors: Any) -> None:
         x = check_vectors(vectors, self.dim)
@@ -225,7 +233,7 @@ class VectorIndex:
         if self.pending is not None:
             self.pending.remove_ids(sel)
         if self.removable:
-            self.index.remove_ids(sel)
+            self.index.remove_ids(removal_selector(self.index, i, sel))
         else:
             present = np.intersect1d(index_ids(self.index), i)
             self.deleted.update(int(v) for v in present)

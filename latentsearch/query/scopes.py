@@ -44,6 +44,7 @@ class ScopeCache:
         self._seq: int | None = None
         self._entries: OrderedDict[Hashable, tuple[np.ndarray | None, int]] = OrderedDict()
         self._held = 0
+        self._uses: dict[Hashable, int] = {}  # asks per key at ``_seq`` (bounded like entries)
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, seq: int) -> tuple[np.ndarray | None, int] | None:
@@ -53,14 +54,29 @@ class ScopeCache:
             self._entries.move_to_end(key)
             return self._entries[key]
 
+    def uses(self, key: Hashable, seq: int) -> int:
+        """Count one more ask for ``key`` at ``seq`` and return the count (1 the first time)."""
+        with self._lock:
+            self._renew(seq)
+            if len(self._uses) >= self.max_entries and key not in self._uses:
+                self._uses.clear()  # many distinct keys: forget the counts, not the entries
+            n = self._uses.get(key, 0) + 1
+            self._uses[key] = n
+            return n
+
+    def _renew(self, seq: int) -> None:
+        """Retire everything decided before write seq ``seq`` (call with the lock held)."""
+        if seq != self._seq:
+            self._entries.clear()
+            self._uses.clear()
+            self._held, self._seq = 0, seq
+
     def put(self, key: Hashable, seq: int, allowed: np.ndarray | None, size: int) -> None:
         held = 0 if allowed is None else len(allowed)
         if held > self.max_ids:
             return
         with self._lock:
-            if seq != self._seq:
-                self._entries.clear()
-                self._held, self._seq = 0, seq
+            self._renew(seq)
             old = self._entries.pop(key, None)
             if old is not None:
                 self._held -= 0 if old[0] is None else len(old[0])

@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from latentsearch.query import fastpath, planner
+from latentsearch.query import fastpath, planner, scoping
 from latentsearch.query.hits import HitRow, document_key, make_hit, rows_for
 from latentsearch.query.inputs import Term
 from latentsearch.query.planner import Ranked, Scope
@@ -62,15 +62,10 @@ def scope_of(
 def _scope(
     space: Space, s: Session, clause: ColumnElement[bool] | None, key: Hashable, acc: Access
 ) -> Scope:
-    seq = space.sync(s)
-    hit = space.scopes.get(key, seq)
-    if hit is not None:
-        return Scope(*hit)
-    # Read after the seq: a write landing in between only makes the entry newer than its key,
-    # and every reader that sees that write also sees the new seq, so it never gets stale.
-    sc = planner.scope(space, s, clause, acc)
-    space.scopes.put(key, seq, sc.allowed, sc.size)
-    return sc
+    # The scope is read after the seq: a write landing in between only makes the entry newer
+    # than its key, and every reader that sees that write also sees the new seq, so it never
+    # gets stale.
+    return scoping.decide(space, s, clause, key, acc, space.sync(s))
 
 
 def run(space: Space, req: Request) -> list[list[Hit]]:

@@ -18,13 +18,20 @@ from latentsearch.store import Store
 
 @dataclass(slots=True)
 class PlannerSettings:
-    """Knobs of the planner. The answers never depend on them, only the route taken.
+    """Knobs of the planner. The answers never depend on them, only the route taken (see
+    `planner` for the routes, docs/benchmarks.md S3 for the measurements behind the defaults).
 
-    ``exact_max``: filtered scopes up to this many items are scored exactly from the stored
-    vectors instead of asking FAISS. ``None`` (the default) picks ``ntotal / 50`` clamped to
-    [64, 2048]: loading a stored vector costs about what FAISS spends on 50 vectors of a flat scan;
-    for a trained IVF index it picks 0, since a selector search there widens nprobe up to every
-    list (see the planner) and costs a bit test per vector.
+    ``memory``: score small scopes exactly from the index's own float32 vectors, looked up by
+    id, when the index holds them (Flat, HNSW..,Flat, IVF..,Flat). ``memory_max``: the largest
+    such scope; ``None`` (the default) picks 5% of the index clamped to [2048, 16384]: a lookup
+    and a dot product cost about 0.1 µs per vector, less than a selector search over the rest.
+    ``exact_max``: filtered scopes up to this many items are scored exactly (from the index's
+    vectors when it has them, else streamed from SQL) instead of asking FAISS, overriding both
+    defaults. ``None`` picks, for the SQL stream, ``ntotal / 50`` clamped to [64, 2048]: loading
+    a stored vector costs about what FAISS spends on 50 vectors of a flat scan; for a trained IVF
+    index 0, since a selector search there costs a bit test per vector.
+    ``postfilter_min``: scopes holding at least this share of the index search without a
+    selector for ``k / share × postfilter_margin`` answers and keep the scope's.
     ``oversample``: growth factor of the re-check rounds where the index returns too few.
     ``mmr_pool``: candidates considered by MMR, as a multiple of ``k`` (at least 20).
     ``selectors``: let FAISS restrict searches with an ID selector; when False (or on a GPU index
@@ -32,10 +39,21 @@ class PlannerSettings:
     """
 
     exact_max: int | None = None
+    memory: bool = True
+    memory_max: int | None = None
+    postfilter_min: float = 0.5
+    postfilter_margin: float = 1.5
     selectors: bool = True
     oversample: int = 4
     scan_batch: int = 20_000
     mmr_pool: int = 4
+
+    def memory_limit(self, ntotal: int) -> int:
+        if self.exact_max is not None:
+            return self.exact_max
+        if self.memory_max is not None:
+            return self.memory_max
+        return min(16_384, max(2048, ntotal // 20))
 
     def exact_limit(self, ntotal: int, scans_lists: bool = False) -> int:
         if self.exact_max is not None:

@@ -1,8 +1,9 @@
 """The planner: exact top-k under filters and permissions, whatever route it takes.
 
 Hypothesis draws the query, ``k``, a filter, the caller's principals and the planner's knobs
-(exact scan / FAISS selector / oversample-and-recheck), and compares with brute force over the
-stored vectors of one shared collection per backend.
+(exact from the index's vectors / exact from SQL / FAISS selector / postfilter / oversample-and-
+recheck), and compares with brute force over the stored vectors of one shared collection per
+backend: equal on the Flat index, in scope and never short on HNSW and IVF.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from query_support import check_topk, database, matches, unit, visible
+from sqlalchemy import event as sql_event
 from sqlalchemy import select
 
 import latentsearch as ls
@@ -25,6 +27,7 @@ from latentsearch.store.acl import access
 
 DIM = 16
 N = 400
+EMPTY = np.zeros(0, dtype=np.int64)
 PRINCIPALS = ["u:a", "u:b", "g:x", "g:y"]
 TAGS = ["red", "green", "blue"]
 
@@ -56,7 +59,8 @@ def pdb(request, tmp_path_factory, pg_admin):
     with database(request.param, tmp_path_factory.mktemp("planner"), pg_admin, PG_URL) as db:
         flat = db.create_collection("flat", dim=DIM, index="Flat")
         hnsw = db.create_collection("hnsw", dim=DIM, index="HNSW32")
-        for col in (flat, hnsw):
+        ivf = db.create_collection("ivf", dim=DIM, index="IVF8,Flat")
+        for col in (flat, hnsw, ivf):
             col.add(vectors=x, ids=ids, metadata=metas, acl=acls)
         ref = [
             {
@@ -69,7 +73,17 @@ def pdb(request, tmp_path_factory, pg_admin):
             }
             for i, m in zip(ids, metas, strict=True)
         ]
-        yield {"db": db, "flat": flat, "hnsw": hnsw, "x": x, "ids": ids, "acls": acls, "ref": ref}
+        ivf.flush()  # trained (400 vectors are enough for 8 lists), nprobe tuned
+        yield {
+            "db": db,
+            "flat": flat,
+            "hnsw": hnsw,
+            "ivf": ivf,
+            "x": x,
+            "ids": ids,
+            "acls": acls,
+            "ref": ref,
+        }
 
 
 leaf = st.one_of(
@@ -99,7 +113,18 @@ where_st = st.one_of(
 principals_st = st.one_of(
     st.none(), st.lists(st.sampled_from([*PRINCIPALS, "u:nobody", "*"]), max_size=3, unique=True)
 )
-knobs_st = st.tuples(st.sampled_from([0, 40, None, 10**6]), st.booleans())
+# exact_max, selectors, memory (exact from the index's vectors), postfilter_min
+knobs_st = st.tuples(
+    st.sampled_from([0, 40, None, 10**6]),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from([0.0, 0.5, 2.0]),
+)
+
+
+def _set(col: ls.Collection, knobs) -> None:
+    p = col.planner
+    p.exact_max, p.selectors, p.memory, p.postfilter_min = knobs
 
 
 def _query(data) -> np.ndarray:
@@ -123,7 +148,7 @@ def _allowed(p, where, principals) -> set[str]:
 )
 def test_exact_index_equals_brute_force(pdb, data, k, where, principals, knobs) -> None:
     col = pdb["flat"]
-    col.planner.exact_max, col.planner.selectors = knobs
+    _set(col, knobs)
     q = _query(data)
     allowed = _allowed(pdb, where, principals)
     scores = dict(zip(pdb["ids"], (pdb["x"] @ q).tolist(), strict=True))
@@ -136,11 +161,18 @@ def test_exact_index_equals_brute_force(pdb, data, k, where, principals, knobs) 
     max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    data=st.data(), k=st.integers(1, 60), where=where_st, principals=principals_st, knobs=knobs_st
+    data=st.data(),
+    k=st.integers(1, 60),
+    where=where_st,
+    principals=principals_st,
+    knobs=knobs_st,
+    name=st.sampled_from(["hnsw", "ivf"]),
 )
-def test_hnsw_never_leaks_and_never_returns_too_few(pdb, data, k, where, principals, knobs) -> None:
-    col = pdb["hnsw"]
-    col.planner.exact_max, col.planner.selectors = knobs
+def test_ann_never_leaks_and_never_returns_too_few(
+    pdb, data, k, where, principals, knobs, name
+) -> None:
+    col = pdb[name]
+    _set(col, knobs)
     q = _query(data)
     allowed = _allowed(pdb, where, principals)
     hits = col.search(q, k, where=where, principals=principals)
@@ -174,7 +206,16 @@ def _rows(pdb, col: ls.Collection) -> dict[int, int]:
         return {int(pk): pdb["ids"].index(ext) for pk, ext in pairs}
 
 
-@pytest.mark.parametrize("name", ["flat", "hnsw"])
+ROUTES = [  # (exact_max, selectors, memory, postfilter_min) -> the route it forces
+    ((10**6, True, True, 0.5), "exact"),
+    ((10**6, True, False, 0.5), "exact-sql"),
+    ((0, True, True, 2.0), "faiss+selector"),
+    ((0, True, True, 0.0), "postfilter"),
+    ((0, False, True, 2.0), "oversample"),
+]
+
+
+@pytest.mark.parametrize("name", ["flat", "hnsw", "ivf"])
 def test_every_route_is_taken_and_agrees(pdb, name) -> None:
     """Force each strategy; the planner reports it, stays in scope and returns k. Exact routes
     (and every route on the Flat index) equal brute force."""
@@ -183,24 +224,42 @@ def test_every_route_is_taken_and_agrees(pdb, name) -> None:
     q = unit(np.random.default_rng(1).normal(size=(3, DIM)))
     sc = scope_of(space, {"price": {"$gte": 10}}, access(["u:a"], required=False))
     assert sc.allowed is not None and 40 < sc.size < N
-    seen = set()
-    for exact_max, selectors in [(10**6, True), (0, True), (0, False)]:
-        space.settings.exact_max, space.settings.selectors = exact_max, selectors
+    for knobs, route in ROUTES:
+        _set(col, knobs)
         ranked, plan = planner.top_k(space, q, 25, sc)
-        seen.add(plan.strategy)
+        head = plan.strategy.split("×")[0]
+        assert head == route or head.startswith(route + "+"), (knobs, plan)
         for i, r in enumerate(ranked):
             assert len(r.ids) == 25 and set(r.ids.tolist()) <= set(sc.allowed.tolist())
-            if name == "flat" or plan.strategy == "exact":
+            if name == "flat" or plan.strategy.startswith("exact"):
                 best = np.sort(x[[rows[int(p)] for p in sc.allowed]] @ q[i])[::-1][:25]
                 np.testing.assert_allclose(r.scores, best, atol=1e-5)
-    assert "exact" in seen
-    assert any(s.startswith("faiss+selector") for s in seen)
-    assert any(s.startswith("oversample") for s in seen)
+
+
+def test_exact_route_skips_sql_and_honours_exclusions(pdb) -> None:
+    """The exact route reads the index's vectors (no statement after the scope's), and leaves
+    each query's excluded ids out."""
+    col = pdb["ivf"]
+    _set(col, (10**6, True, True, 0.5))
+    space = col._space
+    q = unit(np.random.default_rng(2).normal(size=(2, DIM)))
+    sc = scope_of(space, {"g": {"$in": [1, 2]}}, access(None, required=False))
+    seen: list[str] = []
+    listen = lambda *a: seen.append(a[2])  # noqa: E731
+    sql_event.listen(space.store.engine, "before_cursor_execute", listen)
+    try:
+        first, plan = planner.top_k(space, q, 10, sc)
+        again, _ = planner.top_k(space, q, 10, sc, exclude=[first[0].ids[:3], EMPTY])
+    finally:
+        sql_event.remove(space.store.engine, "before_cursor_execute", listen)
+    assert plan.strategy == "exact" and not seen
+    assert list(again[0].ids[:7]) == list(first[0].ids[3:])
+    assert list(again[1].ids) == list(first[1].ids)
 
 
 def test_exclusions_still_give_k(pdb) -> None:
     col = pdb["flat"]
-    col.planner.exact_max, col.planner.selectors = 0, True
+    _set(col, (0, True, True, 0.5))
     space = col._space
     q = unit(pdb["x"][:1])
     sc = scope_of(space, None, access(None, required=False))
