@@ -102,6 +102,12 @@ def inside(n: int, nq: int) -> dict[str, Any]:
             single = alone.collection(f"q{i}")
             res = compare(col, single, queries)
             res["fill_s"], res["ready_wait_s"] = fill_s, res_wait
+            # Each side chose and tuned its own index: record both, since equal N is not equal
+            # parameters (the IVF rows of 2026-12-01 agreed on only 0.71 of their top 10).
+            res["index"] = {
+                side: {"spec": info.spec, "params": info.params, "recall": info.recall}
+                for side, info in (("sharded", col.index_info()), ("single", single.index_info()))
+            }
             res["replicas"] = [
                 {"shard": r.shard, "node": r.node, "pid": r.pid, "vectors": r.vectors}
                 for r in db.cluster_status().replicas
