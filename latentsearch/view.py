@@ -1,10 +1,9 @@
 """`CollectionView`: what a collection answers, over its query `Space`.
 
-The read half of the public API (and saved directions), as thin wrappers: each validates its
-arguments, works out the caller's access (``principals=``) and hands over to
-`latentsearch.query` (ranking) or `latentsearch.core.reads` (lookups). Every method applies
-filters and permissions. `Collection` is a `CollectionView` that also writes and keeps its
-index; a view holds nothing but its `Space`, so it needs no other part.
+The read half of the public API, as thin wrappers: each checks its arguments, works out the
+caller's access (``principals=``) and hands over to `latentsearch.query` (ranking) or
+`core.reads` (lookups), with filters and permissions. `Collection` is a `CollectionView` that
+also writes and keeps its index; a view holds nothing but its `Space`.
 """
 
 from __future__ import annotations
@@ -156,7 +155,7 @@ class CollectionView:
         acc = self._access(principals)
         if isinstance(queries, str | Mapping) or not isinstance(queries, Sequence | np.ndarray):
             raise InvalidInputError(
-                "queries must be a list (of texts, images, vectors or {'id': ...})"
+                "queries must be a list of texts, images, vectors or {'id': ...}"
             )
         specs = [as_query(q) for q in queries]
         if not specs:
@@ -257,15 +256,8 @@ class CollectionView:
         if not qs:
             return []
         return arithmetic.analogy(
-            self._space,
-            qs,
-            k,
-            method=method,
-            exclude_inputs=exclude_inputs,
-            where=where,
-            acc=acc,
-            images=sources,
-        )
+            self._space, qs, k, method=method, exclude_inputs=exclude_inputs, where=where,
+            acc=acc, images=sources)  # fmt: skip
 
     def recommend(
         self,
@@ -283,15 +275,8 @@ class CollectionView:
         k = check_k(k)
         acc = self._access(principals)
         return arithmetic.recommend(
-            self._space,
-            positive,
-            negative,
-            k,
-            strategy=strategy,
-            where=where,
-            acc=acc,
-            exclude_inputs=exclude_inputs,
-        )
+            self._space, positive, negative, k, strategy=strategy, where=where, acc=acc,
+            exclude_inputs=exclude_inputs)  # fmt: skip
 
     def interpolate(
         self,

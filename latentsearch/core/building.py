@@ -10,6 +10,7 @@ These functions read the store through a session they are given and never take a
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,8 @@ from latentsearch.index.tuning import GroundTruth, Tuning, sample_ids, tunable, 
 from latentsearch.index.vectorfile import VectorFile
 from latentsearch.results import IndexInfo
 from latentsearch.store import items as sql
+
+log = logging.getLogger(__name__)
 
 COMPACT_FRACTION = 0.1  # rebuild once tombstones pass this share of the index
 RETUNE_GROWTH = 2.0  # re-tune past this one
@@ -219,3 +222,19 @@ def info(index: VectorIndex, settings: CollectionSettings, *, rebuilding: bool) 
         mapped=index.mapped,
         rebuilding=rebuilding,
     )
+
+
+def attach_vectors(
+    s: Session, settings: CollectionSettings, vectors: VectorFile, index: VectorIndex, cp: int
+) -> None:
+    """Give a loaded refined index its vector file, rebuilt from the store when it is missing,
+    behind ``cp`` or damaged (it is derived data, like the index)."""
+    if not refined(index.spec):
+        return
+    if not vectors_in_step(s, settings, vectors, cp):
+        log.warning(
+            "vector file of %r is missing, behind or damaged; rebuilding it from the store",
+            settings.name,
+        )
+        fill_vectors(s, settings, vectors, cp)
+    index.attach(vectors)

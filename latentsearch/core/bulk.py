@@ -6,7 +6,7 @@ general path turns every row into a dict and a `records.NewItem`, then SQLAlchem
 into bound parameters; at 10M that was most of the build. Here the block is validated at once
 (`records.vector_block`), ids are checked in one pass, content hashes are one `sha256` per row,
 and every table is written with the driver's executemany over tuples in one transaction
-(`store.items.insert_vector_items`).
+(`store.bulk_items.insert_vector_items`).
 
 Whatever this path does not cover goes the general way, which gives the same results and
 errors: ids that already exist (add refuses them, naming them), ids that fail a check
@@ -26,7 +26,7 @@ from latentsearch.core.records import MAX_ID_LENGTH, vector_block
 from latentsearch.core.settings import CollectionSettings
 from latentsearch.errors import DuplicateIdError
 from latentsearch.results import WriteResult
-from latentsearch.store import Store
+from latentsearch.store import Store, bulk_items
 from latentsearch.store import items as sql
 from latentsearch.store.models import content_hash, utcnow
 
@@ -56,7 +56,7 @@ def bulk_add(
     try:
         with keeper.writing() as s:
             seq = sql.bump_seq(s, cid)
-            new_ids = sql.insert_vector_items(
+            new_ids = bulk_items.insert_vector_items(
                 s, cid, seq, ids, hashes, block, settings.default_acl, utcnow()
             )
     except IntegrityError as exc:  # another writer took one of these ids meanwhile

@@ -27,11 +27,12 @@ from latentsearch.checks import check_recall
 from latentsearch.core import building
 from latentsearch.core.building import Cancelled
 from latentsearch.core.locking import connected, hold
+from latentsearch.core.pace import WritePace
+from latentsearch.core.saving import IndexSaver
 from latentsearch.core.settings import CollectionSettings, OptionsRecorder
 from latentsearch.errors import CollectionNotFoundError
 from latentsearch.index import SearchResult, VectorIndex
 from latentsearch.index.files import index_name
-from latentsearch.index.specs import refined
 from latentsearch.index.tuning import Tuning
 from latentsearch.index.vectorfile import VectorFile
 from latentsearch.results import IndexInfo
@@ -39,12 +40,6 @@ from latentsearch.store import Store
 from latentsearch.store import items as sql
 
 log = logging.getLogger(__name__)
-
-# Indexes up to this size are saved after every write; larger ones every SAVE_INTERVAL_S.
-SAVE_EAGERLY_BYTES = 64 << 20
-SAVE_INTERVAL_S = 30.0
-# A re-tune waits until writes pause this long (see `_schedule_maintenance`).
-QUIET_S = 1.0
 
 
 class IndexKeeper:
@@ -71,19 +66,13 @@ class IndexKeeper:
         self.file = index_name(settings.id)  # the index's name in the folder
         self._lock = threading.RLock()
         self._dirty = False
-        self._last_save = 0.0
-        self._save_cost = 0.0
+        self._saver = IndexSaver(folder, self.file, read_only=read_only)
         self._retune_after = 0.0
-        # When the last write started and the one before it ended: a write that starts within
-        # QUIET_S of the previous one's end is part of a stream (a bulk load), during which a
-        # background re-tune would read the whole store only to race with the next write.
-        self._write_started = self._write_ended = 0.0
-        self._quiet_timer: threading.Timer | None = None
         self._worker: threading.Thread | None = None
         self._cancel = threading.Event()
+        self._pace = WritePace(self._lock, self._cancel)  # re-tunes wait for bulk loads to pause
         self.recorder = OptionsRecorder(store, settings, read_only=read_only)
-        # float16 rows that refined indexes rescore from (nothing is written when read-only,
-        # so a read-only keeper searches refined indexes by their codes alone)
+        # float16 rows that refined indexes rescore from (a read-only keeper has none)
         self.vectors = None if read_only else VectorFile(folder, self.file, settings.dim)
         self._index, self._checkpoint = self._open()
         self.recorder.persist()
@@ -117,7 +106,7 @@ class IndexKeeper:
             return seq
 
     def writing(self) -> AbstractContextManager[Session]:
-        self._write_started = time.monotonic()
+        self._pace.started()
         return hold(self.store.transaction(), self._lock)
 
     def apply(
@@ -141,7 +130,7 @@ class IndexKeeper:
             self._dirty = True
             self._maybe_save()
             self._schedule_maintenance()
-            self._write_ended = time.monotonic()
+            self._pace.ended()
 
     def search(
         self,
@@ -231,8 +220,7 @@ class IndexKeeper:
     def close(self) -> None:
         """Cancel background work (the store stays the source of truth) and save the index."""
         self._cancel.set()
-        if self._quiet_timer is not None:
-            self._quiet_timer.cancel()
+        self._pace.cancel()
         self.wait_for_maintenance()
         self.save()
         self.recorder.persist()
@@ -261,7 +249,8 @@ class IndexKeeper:
                 self._write_file(built.index, built.seq)
                 return built.index, built.seq
             index, cp = loaded
-            self._attach_vectors(s, index, cp)
+            if self.vectors is not None:  # refined codes rescore from it
+                building.attach_vectors(s, self.settings, self.vectors, index, cp)
             seq = sql.current_seq(s, self.settings.id) or 0
             if seq != cp:
                 log.warning(
@@ -273,19 +262,6 @@ class IndexKeeper:
                 building.replay(s, self.settings, index, cp)
                 self._write_file(index, seq)
             return index, seq
-
-    def _attach_vectors(self, s: Session, index: VectorIndex, checkpoint: int) -> None:
-        """Give a loaded refined index its vector file, rebuilt from the store when it is
-        missing, behind ``checkpoint`` or damaged (it is derived data, like the index)."""
-        if self.vectors is None or not refined(index.spec):
-            return
-        if not building.vectors_in_step(s, self.settings, self.vectors, checkpoint):
-            log.warning(
-                "vector file of %r is missing, behind or damaged; rebuilding it from the store",
-                self.settings.name,
-            )
-            building.fill_vectors(s, self.settings, self.vectors, checkpoint)
-        index.attach(self.vectors)
 
     def _build(self, s: Session, cancel: threading.Event | None = None) -> building.Built:
         """A fresh index from the store (see `building.build`), its options recorded."""
@@ -313,9 +289,9 @@ class IndexKeeper:
         rebuild, retune = building.due(self._index, self.settings, self.device)
         if not (rebuild or (retune and time.monotonic() >= self._retune_after)):
             return
-        streaming = self._write_started - self._write_ended < QUIET_S
-        if not rebuild and streaming and not quiet:
-            self._when_quiet()  # writes are streaming: tune once they pause (or at flush)
+        if not rebuild and self._pace.streaming and not quiet:
+            # writes are streaming: tune once they pause (or at flush)
+            self._pace.when_quiet(lambda: self._schedule_maintenance(quiet=True))
             return
         self._worker = threading.Thread(
             target=self._background,
@@ -324,27 +300,6 @@ class IndexKeeper:
             daemon=True,
         )
         self._worker.start()
-
-    def _when_quiet(self) -> None:
-        """Schedule upkeep once no write has started for `QUIET_S` (caller holds the lock)."""
-        if self._quiet_timer is not None or self._cancel.is_set():
-            return
-
-        def fire() -> None:
-            with self._lock:
-                self._quiet_timer = None
-                if self._cancel.is_set():
-                    return
-                if self._write_started > self._write_ended:  # a write is under way: it will
-                    return  # schedule upkeep itself when it is applied
-                if time.monotonic() - self._write_ended < QUIET_S:
-                    self._when_quiet()
-                else:
-                    self._schedule_maintenance(quiet=True)
-
-        self._quiet_timer = threading.Timer(QUIET_S, fire)
-        self._quiet_timer.daemon = True
-        self._quiet_timer.start()
 
     def _background(self, rebuild: bool) -> None:
         name = self.settings.name
@@ -386,22 +341,10 @@ class IndexKeeper:
 
     # -- saving -------------------------------------------------------------------------
     def _maybe_save(self) -> None:
-        """Save small indexes after every write; big ones at most every SAVE_INTERVAL_S, and
-        never spending more than a tenth of the time saving (a 1.5 GB index takes seconds to
-        write, and the store replays whatever an unsaved index misses). Caller holds the lock."""
-        big = self._index.ntotal * self.settings.dim * 4 > SAVE_EAGERLY_BYTES
-        wait = max(SAVE_INTERVAL_S, 10 * self._save_cost)
-        if not big or time.monotonic() - self._last_save > wait:
+        """Save if `IndexSaver.due` (caller holds the lock)."""
+        if self._saver.due(self._index, self.settings.dim):
             self.save()
 
     def _write_file(self, index: VectorIndex, checkpoint: int) -> None:
-        if self.read_only:  # nothing is written to a read-only folder: rebuilt in memory
-            self._dirty = False
-            return
-        t = time.monotonic()
-        if index.vectors is not None:  # its rows first: the index file commits them
-            index.vectors.mark(checkpoint)
-        index.save(self.folder, self.file, checkpoint)
-        self._last_save = time.monotonic()
-        self._save_cost = self._last_save - t
+        self._saver.write(index, checkpoint)  # read-only: nothing written, rebuilt in memory
         self._dirty = False

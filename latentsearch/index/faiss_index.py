@@ -9,7 +9,6 @@ are `persistence`'s; thread and BLAS settings are `settings`'.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,17 @@ from latentsearch.device import resolve_device
 from latentsearch.errors import IndexBuildError, InvalidInputError
 from latentsearch.index import persistence
 from latentsearch.index.gpu import GpuPlacement
-from latentsearch.index.primitives import METRICS, as_ids, faiss, index_ids, is_gpu, selector
+from latentsearch.index.primitives import (
+    METRICS,
+    as_ids,
+    exact_buffer,
+    faiss,
+    index_ids,
+    new_index,
+    removable,
+    search_parameters,
+    selector,
+)
 from latentsearch.index.refine import DEFAULT_FACTOR, rescore
 from latentsearch.index.settings import threads_for
 from latentsearch.index.specs import graph, min_train_size, refined
@@ -30,8 +39,6 @@ from latentsearch.index.vectorfile import VectorFile
 from latentsearch.vectors import check_vectors
 
 log = logging.getLogger(__name__)
-
-MAX_EF = 4096  # the most HNSW efSearch that `effort` may ask for
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +60,14 @@ class VectorIndex:
         if dim < 1:
             raise InvalidInputError(f"dim must be positive, not {dim}")
         self.dim, self.spec, self.metric = dim, spec, metric
-        self.index = self._new()
+        self.index = new_index(dim, spec, metric)
         self.device = resolve_device(device, what="index")
         self.gpu = GpuPlacement(self.device, spec)
-        self.removable = self._probe_removable()
+        self.removable = removable(self.index)
         # Ids hidden by selector where FAISS cannot remove_ids (HNSW); compacted by a rebuild.
         self.deleted: set[int] = set()
         # While an IVF/PQ index lacks training data, vectors wait in an exact flat index.
-        self.pending: Any = None if self.index.is_trained else self._flat()
+        self.pending: Any = None if self.index.is_trained else exact_buffer(dim, metric)
         self.trained_on = 0
         self.search_params: dict[str, int] = {}
         # The index file, kept open while the index is memory-mapped (read-only for IVF).
@@ -77,36 +84,6 @@ class VectorIndex:
     def refines(self) -> bool:
         """True when searches rescore ``refine`` × k candidates exactly from the vector file."""
         return self.vectors is not None and refined(self.spec)
-
-    # -- construction -------------------------------------------------------------------
-    def _new(self) -> Any:
-        spec = self.spec
-        try:
-            probe = faiss.index_factory(self.dim, spec, self._faiss_metric)
-        except RuntimeError as exc:
-            raise IndexBuildError(
-                f"invalid FAISS factory string {spec!r}: {str(exc).splitlines()[-1]}. "
-                "Examples: 'Flat', 'HNSW32', 'IVF1024,Flat', 'IVF4096,PQ32', or 'auto'."
-            ) from exc
-        if faiss.try_extract_index_ivf(probe) is not None or spec.startswith("IDMap"):
-            return probe  # IVF indexes store ids natively
-        return faiss.index_factory(self.dim, "IDMap2," + spec, self._faiss_metric)
-
-    @property
-    def _faiss_metric(self) -> Any:
-        # Binary codes (LSH) rank by Hamming distance whatever the metric, and FAISS builds
-        # them only as L2 indexes; refinement restores the collection's own metric.
-        return faiss.METRIC_L2 if "LSH" in self.spec else METRICS[self.metric]
-
-    def _flat(self) -> Any:
-        return faiss.index_factory(self.dim, "IDMap2,Flat", METRICS[self.metric])
-
-    def _probe_removable(self) -> bool:
-        try:
-            self.index.remove_ids(faiss.IDSelectorBatch(np.zeros(0, dtype=np.int64)))
-            return True
-        except RuntimeError:
-            return False
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -272,22 +249,6 @@ class VectorIndex:
         scores, ids = rescore(q, found.ids, self.vectors, k, self.metric)
         return SearchResult(scores=scores, ids=ids)
 
-    def _params(self, index: Any, sel: Any, values: Mapping[str, int], effort: float = 1.0) -> Any:
-        ivf = faiss.try_extract_index_ivf(index) if not is_gpu(index) else None
-        if ivf is not None:
-            nprobe = int(values.get("nprobe", ivf.nprobe))
-            p = faiss.SearchParametersIVF(nprobe=min(ivf.nlist, math.ceil(nprobe * effort)))
-        elif graph(self.spec) and index is self.index:
-            ef = int(values.get("efSearch", 16))
-            p = faiss.SearchParametersHNSW(efSearch=min(MAX_EF, math.ceil(ef * effort)))
-        elif sel is None:
-            return None
-        else:
-            p = faiss.SearchParameters()
-        if sel is not None:
-            p.sel = sel
-        return p
-
     def _search(
         self,
         index: Any,
@@ -297,7 +258,9 @@ class VectorIndex:
         values: Mapping[str, int],
         effort: float = 1.0,
     ) -> SearchResult:
-        params = self._params(index, sel, values, effort)
+        params = search_parameters(
+            index, sel, values, effort, hnsw=graph(self.spec) and index is self.index
+        )
         kk = min(k, max(index.ntotal, 1))
         with threads_for(len(q), len(q) * index.ntotal * self.dim):
             scores, ids = index.search(q, kk, params=params) if params else index.search(q, kk)

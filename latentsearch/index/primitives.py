@@ -7,7 +7,8 @@ defined here, rather than with ignores sprinkled everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import faiss as _faiss
@@ -90,3 +91,64 @@ def index_ids(index: Any) -> np.ndarray:
         if inv.list_size(lst)
     ]
     return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+
+
+MAX_EF = 4096  # the most HNSW efSearch that `effort` may ask for
+
+
+def search_parameters(
+    index: Any, sel: Any, values: Mapping[str, int], effort: float = 1.0, *, hnsw: bool = False
+) -> Any:
+    """FAISS search parameters for one search of ``index``: IVF nprobe or (``hnsw``: the index
+    is a CPU HNSW graph) efSearch from ``values``, scaled by ``effort``, with the selector
+    ``sel``; None when nothing differs from the index's own settings."""
+    ivf = _faiss.try_extract_index_ivf(index) if not is_gpu(index) else None
+    p: Any
+    if ivf is not None:
+        nprobe = int(values.get("nprobe", ivf.nprobe))
+        p = faiss.SearchParametersIVF(nprobe=min(ivf.nlist, math.ceil(nprobe * effort)))
+    elif hnsw:
+        ef = int(values.get("efSearch", 16))
+        p = faiss.SearchParametersHNSW(efSearch=min(MAX_EF, math.ceil(ef * effort)))
+    elif sel is None:
+        return None
+    else:
+        p = faiss.SearchParameters()
+    if sel is not None:
+        p.sel = sel
+    return p
+
+
+# -- construction ---------------------------------------------------------------------------
+def faiss_metric(spec: str, metric: str) -> Any:
+    """The FAISS metric for ``spec``. Binary codes (LSH) rank by Hamming distance whatever the
+    metric, and FAISS builds them only as L2 indexes; refinement restores the collection's own."""
+    return faiss.METRIC_L2 if "LSH" in spec else METRICS[metric]
+
+
+def new_index(dim: int, spec: str, metric: str) -> Any:
+    """An empty FAISS index for the factory string ``spec`` that stores caller-given ids."""
+    try:
+        probe = faiss.index_factory(dim, spec, faiss_metric(spec, metric))
+    except RuntimeError as exc:
+        raise IndexBuildError(
+            f"invalid FAISS factory string {spec!r}: {str(exc).splitlines()[-1]}. "
+            "Examples: 'Flat', 'HNSW32', 'IVF1024,Flat', 'IVF4096,PQ32', or 'auto'."
+        ) from exc
+    if faiss.try_extract_index_ivf(probe) is not None or spec.startswith("IDMap"):
+        return probe  # IVF indexes store ids natively
+    return faiss.index_factory(dim, "IDMap2," + spec, faiss_metric(spec, metric))
+
+
+def exact_buffer(dim: int, metric: str) -> Any:
+    """The exact flat index that holds vectors while an IVF/PQ index lacks training data."""
+    return faiss.index_factory(dim, "IDMap2,Flat", METRICS[metric])
+
+
+def removable(index: Any) -> bool:
+    """True when ``index`` supports ``remove_ids`` (HNSW does not: it gets tombstones)."""
+    try:
+        index.remove_ids(faiss.IDSelectorBatch(np.zeros(0, dtype=np.int64)))
+        return True
+    except RuntimeError:
+        return False
