@@ -11,7 +11,8 @@ export format: the same machine reuses it (logged), another CPU or an upgraded r
 again. Delete the file to measure again.
 
 Results stay within the stated quality bound: float32 backends (``openvino``, ``onnx``) embed
-within a cosine of ~1e-4 of torch, and ``onnx-int8`` is a candidate only for models whose int8
+within a cosine of ~1e-4 of torch, and ``onnx-int8`` is a candidate only when `INT8_ENV` opts in
+(its vectors depend on their batch mates) and only for models whose int8
 Cranfield nDCG@10 was measured offline at ≥ `INT8_GATE` × float32 (`INT8_VERIFIED`, filled from
 ``python -m bench.s5_backends``, which prints the line to add). An explicit backend (argument or
 ``LATENTSEARCH_ENCODER_BACKEND``) is never overridden.
@@ -42,6 +43,12 @@ CANDIDATES = ("openvino", "onnx", "onnx-int8")
 CHOICE_FILE = "auto-backend.json"
 ROUNDS = 5
 INT8_GATE = 0.99
+# int8 is a candidate only when this is "1". Dynamic quantisation takes each activation's scale
+# from the whole batch, so a text's int8 vector depends on the texts embedded beside it (cosine
+# ~0.99 between the same text alone and in a batch): the same content no longer gives the same
+# vector, and a build's batch size changes what is stored. Fine for a query-only front; not a
+# default for a store.
+INT8_ENV = "LATENTSEARCH_ENCODER_INT8"
 # Model fingerprint -> int8 Cranfield nDCG@10 ÷ float32 (torch), measured offline by
 # ``python -m bench.s5_backends`` (full run: 225 judged queries, 1,398 documents).
 INT8_VERIFIED: dict[str, float] = {
@@ -97,8 +104,11 @@ def choose(fingerprint: str, load: Loader) -> tuple[str, Any]:
 
 
 def candidates(fingerprint: str) -> list[str]:
-    """Installed candidate backends; int8 only where its quality was verified for this model."""
+    """Installed candidate backends; int8 only when `INT8_ENV` opts in and its quality was
+    verified for this model."""
     out = [b for b in CANDIDATES if not runtime_missing(b)]
+    if "onnx-int8" in out and os.environ.get(INT8_ENV) != "1":
+        out.remove("onnx-int8")  # batch-dependent vectors: see INT8_ENV
     if "onnx-int8" in out and INT8_VERIFIED.get(fingerprint, 0.0) < INT8_GATE:
         log.info(
             "encoder backend auto: onnx-int8 left out for model %s (its nDCG@10 was not verified "

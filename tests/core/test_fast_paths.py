@@ -67,10 +67,18 @@ def test_one_statement_hydrates_all_hits(db: Database) -> None:
     with statements(db) as seen:
         hits = col.search("heat transfer at high speed", k=5)
     assert len(hits) == 5 and all(h.metadata and h.source.uri for h in hits)
+    # A plain search takes `query.fastpath`: hit rows and seq in one DBAPI statement, below
+    # SQLAlchemy's events (tests/query/test_fastpath.py counts it).
+    assert seen == [], seen
+    # A filtered search takes the general path: still one statement for every hit's row.
+    where = {"n": {"$gte": 0}}
+    with statements(db) as seen:
+        hits = col.search("heat transfer at high speed", k=5, where=where)
+    assert len(hits) == 5 and all(h.metadata and h.source.uri for h in hits)
     assert len(_hydrations(seen)) == 1, seen
     assert len(seen) <= 4, seen  # a bounded number of round trips, whatever k is
     with statements(db) as seen:
-        batch = col.search_batch(["shells", "nozzles", "panels"], k=len(TEXTS))
+        batch = col.search_batch(["shells", "nozzles", "panels"], k=len(TEXTS), where=where)
     assert [len(b) for b in batch] == [len(TEXTS)] * 3
     assert len(_hydrations(seen)) == 1, seen
 

@@ -36,6 +36,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         dest.symlink_to(src, target_is_directory=True)
     monkeypatch.setenv(CACHE_ENV, str(tmp_path))
     monkeypatch.delenv("LATENTSEARCH_ENCODER_BACKEND", raising=False)
+    monkeypatch.setenv(autotune.INT8_ENV, "1")  # every candidate, int8 included
     monkeypatch.setattr(autotune, "ROUNDS", 1)  # the logic, not the statistics, is under test
     autotune._chosen.clear()
     yield tmp_path / "models" / fp / autotune.CHOICE_FILE
@@ -108,8 +109,11 @@ def test_an_explicit_backend_overrides_the_choice(
     assert get_encoder("text", device="cpu", backend="torch").identity.backend == "torch"
 
 
-def test_int8_only_for_models_verified_within_the_bound() -> None:
+def test_int8_only_for_models_verified_within_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     fp = fingerprint(bundled_text_model())
+    monkeypatch.delenv(autotune.INT8_ENV, raising=False)
+    assert "onnx-int8" not in autotune.candidates(fp)  # not without the opt-in
+    monkeypatch.setenv(autotune.INT8_ENV, "1")
     assert autotune.INT8_VERIFIED[fp] >= autotune.INT8_GATE
     assert "onnx-int8" in autotune.candidates(fp)
     assert "onnx-int8" not in autotune.candidates("an-unverified-model")
@@ -130,3 +134,15 @@ def test_auto_results_stay_within_the_bound(cache: Path) -> None:
         assert cos.min() >= 0.98 and cos.mean() >= 0.99, (backend, cos)
     assert export_dir(fingerprint(bundled_text_model()), "onnx").is_relative_to(cache.parents[2])
     assert any(k[2] == "onnx-int8" for k in _models)  # loaded once, kept for the process
+
+
+def test_int8_vectors_depend_on_their_batch_mates() -> None:
+    """Why int8 is opt-in: the same text embeds differently alone and in a batch (float32 does
+    not), so a store's vectors would depend on how its build was batched."""
+    drift = {}
+    for backend in ("onnx", "onnx-int8"):
+        enc = get_encoder("text", device="cpu", backend=backend)
+        alone = enc.encode_texts(TEXTS[:1])[0]
+        together = enc.encode_texts(TEXTS)[0]
+        drift[backend] = float(np.abs(alone - together).max())
+    assert drift["onnx"] < 1e-5 < 1e-3 < drift["onnx-int8"], drift
