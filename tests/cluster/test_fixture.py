@@ -14,6 +14,7 @@ class _Where:
 
 def test_two_nodes_spread_and_recover(ray_cluster: RayCluster) -> None:
     assert ray_cluster.alive_nodes() == 2
+    ray.shutdown()  # whatever driver an earlier module left connected
     ray.init(address=ray_cluster.address, logging_level="ERROR")
     try:
         actors = [_Where.options(scheduling_strategy="SPREAD").remote() for _ in range(2)]
