@@ -18,9 +18,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-ATTEMPT_TIMEOUT_S = (
-    30.0  # a replica slower than this (a lost node not yet declared dead) is skipped
-)
+# A replica slower than this (a lost node not yet declared dead) is skipped.
+ATTEMPT_TIMEOUT_S = 30.0
 ROUNDS = 2
 PAUSE_S = 0.5
 
