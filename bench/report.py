@@ -25,6 +25,8 @@ def load() -> list[dict[str, Any]]:
     by: dict[str, dict[str, Any]] = {}
     for path in sorted(RESULTS.glob("*.json")):
         r = json.loads(path.read_text())
+        if not isinstance(r, dict) or "scenario" not in r:
+            continue  # another bench's own record (s2-codes, s3-versus), not a scenario report
         have = by.get(r["scenario"])
         if have is None or (have["quick"] and not r["quick"]):
             by[r["scenario"]] = r
