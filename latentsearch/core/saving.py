@@ -35,8 +35,10 @@ class IndexSaver:
         if self.read_only:
             return
         t = time.monotonic()
-        if index.vectors is not None:  # its rows first: the index file commits them
-            index.vectors.mark(checkpoint)
-        index.save(self.folder, self.file, checkpoint)
-        self._last = time.monotonic()
-        self._cost = self._last - t
+        try:
+            if index.vectors is not None:  # its rows first: the index file commits them
+                index.vectors.mark(checkpoint)
+            index.save(self.folder, self.file, checkpoint)
+        finally:  # a failed save of a big index is not retried on every write either
+            self._last = time.monotonic()
+            self._cost = self._last - t

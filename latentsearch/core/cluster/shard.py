@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from latentsearch.core.cluster import shardsql
+from latentsearch.core.saving import IndexSaver
 from latentsearch.errors import CollectionNotFoundError
 from latentsearch.index import VectorIndex, configure
 from latentsearch.index.persistence import read_meta
@@ -33,9 +33,6 @@ from latentsearch.store import items as sql
 from latentsearch.store.engine import make_engine
 
 log = logging.getLogger(__name__)
-
-SAVE_EAGERLY_BYTES = 64 << 20  # shards up to this size are saved after every write
-SAVE_INTERVAL_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +71,7 @@ class ShardServer:
         # One snapshot per catch-up: the seq and the rows agree (see `shardsql`).
         self.engine = engine.execution_options(isolation_level="REPEATABLE READ")
         self._dirty = False
-        self._last_save = 0.0
+        self._saver = IndexSaver(self.folder, spec.file, read_only=False)  # the keeper's policy
         self.searches = 0  # search calls answered (a batch is one call)
         self.index, self.checkpoint = self._open()
 
@@ -170,16 +167,13 @@ class ShardServer:
         """Write the shard file with its checkpoint (a cache: failures are logged, not raised)."""
         if not self._dirty:
             return
-        t = time.monotonic()
         try:
-            self.index.save(self.folder, self.spec.file, self.checkpoint)
+            self._saver.write(self.index, self.checkpoint)
         except (OSError, RuntimeError) as exc:
             log.warning(
                 "cannot save shard file %s (%s); it is rebuilt on restart", self.spec.file, exc
             )
-        self._last_save = time.monotonic()
         self._dirty = False
-        log.debug("saved shard %s in %.3f s", self.spec.file, self._last_save - t)
 
     # -- opening --------------------------------------------------------------------------
     def _open(self) -> tuple[VectorIndex, int]:
@@ -209,6 +203,5 @@ class ShardServer:
         return index, seq
 
     def _maybe_save(self) -> None:
-        big = self.index.ntotal * self.spec.dim * 4 > SAVE_EAGERLY_BYTES
-        if not big or time.monotonic() - self._last_save > SAVE_INTERVAL_S:
+        if self._saver.due(self.index, self.spec.dim):
             self.save()
