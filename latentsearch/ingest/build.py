@@ -22,6 +22,7 @@ from latentsearch.errors import InvalidInputError
 from latentsearch.ingest import state
 from latentsearch.ingest.chunking import Chunker, chunker_for
 from latentsearch.ingest.documents import Document, LoadError
+from latentsearch.ingest.interrupt import StopFlag, deferred_interrupt
 from latentsearch.ingest.loaders import load
 from latentsearch.ingest.options import (
     BuildOptions,
@@ -70,6 +71,7 @@ class Builder:
         self.doc_ids: dict[str, str] = {}  # file document id -> path, to catch collisions
         self.paths: set[str] = set()
         self.known: dict[str, state.FileState] = {}  # the recorded state of every scanned file
+        self.stop = StopFlag()  # replaced for the run by one that Ctrl-C sets
 
     @property
     def chunker(self) -> Chunker:
@@ -87,16 +89,8 @@ class Builder:
         self.writer = self.new_writer()
         status = "failed"
         try:
-            files = self._scan()
-            with self.store.session() as s:  # one query, not one per file
-                self.known = state.file_states(s, self.cid, [str(f.path) for f in files])
-            self.rep.start(len(files), sum(f.size for f in files))
-            for sf in files:
-                self._file(sf)
-            self.writer.flush()
-            self._mark_seen()
-            self._gone()
-            status = "done"
+            with deferred_interrupt() as self.stop:
+                status = self._run()
         except KeyboardInterrupt:
             status = "interrupted"
             self.summary.interrupted = True
@@ -107,6 +101,21 @@ class Builder:
                 state.finish_build(s, self.build_id, status, self.summary.to_dict())
             self.col.flush()
         return self.summary
+
+    def _run(self) -> str:
+        assert self.writer is not None
+        files = self._scan()
+        self.stop.check()
+        with self.store.session() as s:  # one query, not one per file
+            self.known = state.file_states(s, self.cid, [str(f.path) for f in files])
+        self.rep.start(len(files), sum(f.size for f in files))
+        for sf in files:
+            self.stop.check()
+            self._file(sf)
+        self.writer.flush()
+        self._mark_seen()
+        self._gone()
+        return "done"
 
     def new_writer(self) -> Writer:
         """The writer of this build (a distributed build's embeds in a pool of Ray actors)."""
@@ -213,6 +222,7 @@ class Builder:
                 if len(batch) >= DOC_BATCH:
                     self._documents(sf, fid, batch)
                     batch = []
+                    self.stop.check()
             self._documents(sf, fid, batch)
         except LoadError as exc:
             self.rep.advance(max(sf.size - done, 0))
