@@ -99,6 +99,7 @@ def child(args: argparse.Namespace) -> None:
             result["tokens_mean"] = statistics.fmean(tokens)
             if args.child == "ours":
                 result["backend"] = system.col.encoder.identity.backend
+                result["precision"] = _precision(result["backend"])
         if full:
             result["ndcg10"] = statistics.fmean(
                 ndcg(r, judged[q["id"]], 10)
@@ -242,6 +243,20 @@ def build_report(results: dict[str, dict], quick: bool) -> Report:
     return rep
 
 
+def _precision(backend: str) -> str:
+    """The precision the backend's matmuls run in: OpenVINO picks bf16 where the CPU has it."""
+    if backend.endswith("int8"):
+        return "int8"
+    if backend.startswith("openvino"):
+        import openvino as ov
+
+        hint = str(
+            ov.Core().get_property("CPU", "INFERENCE_PRECISION_HINT")
+        )  # "<Type: 'bfloat16'>"
+        return "bf16" if "bfloat16" in hint or "bf16" in hint else hint
+    return "f32"
+
+
 def build_long_report(results: dict[str, dict], quick: bool) -> Report:
     """S1L's table and goals (see `bench.s1_long`)."""
     lim = results.pop("limit")
@@ -251,6 +266,10 @@ def build_long_report(results: dict[str, dict], quick: bool) -> Report:
         for k, v in results.items()
     ]
     rows.append(Row("fp32 sgemm (S6)", "limit", {"encode_gflops": sgemm}, lim["sgemm_how"]))
+    if lim.get("bf16_gflops"):
+        rows.append(
+            Row("bf16 matmul", "limit", {"encode_gflops": lim["bf16_gflops"]}, lim["bf16_how"])
+        )
     rep = Report(
         scenario="S1L",
         title="Cranfield long queries: abstracts as queries, encoder share and GFLOP/s",
@@ -299,11 +318,16 @@ def build_long_report(results: dict[str, dict], quick: bool) -> Report:
             )
         )
     if ours:
+        # The goal is the issue's fp32 limit; a bf16 encoder is also held against the bf16 limit.
+        like = ""
+        if ours.get("precision") == "bf16" and lim.get("bf16_gflops"):
+            bf16 = lim["bf16_gflops"]
+            like = f"; it computes in bf16 here: {100 * ours['encode_gflops'] / bf16:.0f}% of the bf16 limit, {bf16:.0f} GFLOP/s"
         rep.goals.append(
             Goal(
                 f"long queries: query encoder ({ours.get('backend', '?')}) vs the fp32 sgemm limit",
                 "≥ 60%",
-                f"{100 * ours['encode_gflops'] / sgemm:.0f}% ({ours['encode_gflops']:.1f} of {sgemm:.1f} GFLOP/s; encoder share {ours['encode_share']:.2f})",
+                f"{100 * ours['encode_gflops'] / sgemm:.0f}% ({ours['encode_gflops']:.1f} of {sgemm:.1f} GFLOP/s; encoder share {ours['encode_share']:.2f}{like})",
                 ours["encode_gflops"] >= 0.6 * sgemm,
             )
         )

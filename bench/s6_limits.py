@@ -96,6 +96,26 @@ def sgemm(size: int, threads: int, repeat: int = 3) -> dict[str, float]:
     return out
 
 
+def bf16_gemm(size: int, threads: int, repeat: int = 3) -> float | None:
+    """GFLOP/s of a ``size``³ bfloat16 product through torch (oneDNN), or None without torch.
+
+    The limit to hold a bf16 encoder against: OpenVINO runs its matmuls in bf16 on CPUs with
+    AVX512-BF16 or AMX, where it can pass the fp32 sgemm limit without being any closer to its own.
+    """
+    try:
+        import torch
+    except ImportError:
+        return None
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        a = torch.rand(size, size, dtype=torch.bfloat16)
+        b = torch.rand(size, size, dtype=torch.bfloat16)
+        return 2 * size**3 / _best(lambda: torch.matmul(a, b), repeat) / 1e9
+    finally:
+        torch.set_num_threads(before)
+
+
 def limits(quick: bool = False) -> dict[str, Any]:
     cores = os.cpu_count() or 1
     mib, size = (256, 2048) if quick else (512, 4096)
@@ -103,6 +123,7 @@ def limits(quick: bool = False) -> dict[str, Any]:
     sg = {t: sgemm(size, t) for t in sorted({1, cores})}
     best_bw_t = max(bw, key=lambda t: bw[t])
     best_sg = max(((v, t, lib) for t, d in sg.items() for lib, v in d.items()), default=(0, 0, ""))
+    bf16 = {t: bf16_gemm(size, t) for t in sorted({1, cores})}
     return {
         "bandwidth_gbs": bw[best_bw_t],
         "bandwidth_how": f"numpy sum of {mib} MiB, {best_bw_t} thread(s)",
@@ -110,6 +131,8 @@ def limits(quick: bool = False) -> dict[str, Any]:
         "sgemm_how": f"{best_sg[2]} sgemm {size}³, {best_sg[1]} thread(s)",
         "bandwidth_by_threads": bw,
         "sgemm_by_threads": sg,
+        "bf16_gflops": max((v for v in bf16.values() if v), default=None),
+        "bf16_how": f"torch bfloat16 matmul {size}³",
         "detail": (
             "read GB/s "
             + ", ".join(f"{t} thread(s) {v:.1f}" for t, v in bw.items())
@@ -117,5 +140,6 @@ def limits(quick: bool = False) -> dict[str, Any]:
             + ", ".join(
                 f"{lib} {t} thread(s) {v:.0f}" for t, d in sg.items() for lib, v in d.items()
             )
+            + "".join(f"; bf16 {t} thread(s) {v:.0f}" for t, v in bf16.items() if v)
         ),
     }
