@@ -17,7 +17,7 @@ from latentsearch.checks import check_text
 from latentsearch.results import Chunk, Hit, Item, Source
 from latentsearch.store import ItemRow, VectorRow
 from latentsearch.store import items as sql
-from latentsearch.store.acl import Access, item_scope
+from latentsearch.store.acl import VISIBLE_ROW, Access, allowed_names, item_scope
 
 
 class HitRow(Protocol):
@@ -72,17 +72,16 @@ def rows_for(
     wanted = sorted({int(p) for p in pks})
     out: dict[int, HitRow] = {}
     conn = s.connection()  # Core rows, no ORM layer
-    if acc.unrestricted:  # the common case: a statement built once, only parameters change
+    # Statements built once, only parameters change: building one per query (the ACL test's
+    # expression especially) cost more than running it.
+    params: dict[str, Any] = {"cid": collection_id}
+    if acc.principals is None:
         stmt = _ROWS_WITH_VECTORS if vectors else _ROWS
-        for part in sql.chunks(wanted):
-            out.update({r.id: r for r in conn.execute(stmt, {"cid": collection_id, "ids": part})})
-        return out
-    cols = (*HIT_COLUMNS, VectorRow.data) if vectors else HIT_COLUMNS
+    else:
+        stmt = _VISIBLE_ROWS_WITH_VECTORS if vectors else _VISIBLE_ROWS
+        params["principals"] = allowed_names(acc.principals)
     for part in sql.chunks(wanted):
-        stmt = select(*cols).where(item_scope(collection_id, None, acc), ItemRow.id.in_(part))
-        if vectors:
-            stmt = stmt.join(VectorRow, VectorRow.item_id == ItemRow.id)
-        out.update({r.id: r for r in conn.execute(stmt)})
+        out.update({r.id: r for r in conn.execute(stmt, {**params, "ids": part})})
     return out
 
 
@@ -96,6 +95,8 @@ _ROWS_WITH_VECTORS = (
     .join(VectorRow, VectorRow.item_id == ItemRow.id)
     .where(*_IN_COLLECTION)
 )
+_VISIBLE_ROWS = _ROWS.where(VISIBLE_ROW)
+_VISIBLE_ROWS_WITH_VECTORS = _ROWS_WITH_VECTORS.where(VISIBLE_ROW)
 
 
 def visible_by_external(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, exists, select, true
 
 from latentsearch.checks import check_principal
 from latentsearch.errors import InvalidInputError, PermissionDeniedError
@@ -74,12 +74,25 @@ def visible_to(principals: Sequence[str]) -> ColumnElement[bool]:
     return ItemRow.id.in_(visible_ids(principals))
 
 
+def allowed_names(principals: Sequence[str]) -> list[str]:
+    """The ACL entries that let ``principals`` see an item: theirs and ``"*"``."""
+    return sorted({*principals, EVERYONE})
+
+
 def visible_row(principals: Sequence[str]) -> ColumnElement[bool]:
     """`visible_to` as a correlated test of each candidate row (one primary-key probe per row)."""
-    allowed = sorted({*principals, EVERYONE})
     return exists().where(
-        ItemPrincipalRow.item_id == ItemRow.id, ItemPrincipalRow.principal.in_(allowed)
+        ItemPrincipalRow.item_id == ItemRow.id,
+        ItemPrincipalRow.principal.in_(allowed_names(principals)),
     )
+
+
+# `visible_row` with the names as a bound parameter (bind ``principals=allowed_names(...)``), for
+# statements built once: building the expression per query cost more than running it.
+VISIBLE_ROW = exists().where(
+    ItemPrincipalRow.item_id == ItemRow.id,
+    ItemPrincipalRow.principal.in_(bindparam("principals", expanding=True)),
+)
 
 
 def item_scope(

@@ -59,6 +59,28 @@ def test_rows_for_returns_visible_rows_with_their_vectors(col: ls.Collection) ->
         assert r.meta == {"n": int(r.external_id[1:])}
 
 
+def test_rows_for_binds_each_callers_principals(col: ls.Collection) -> None:
+    """The restricted statement is built once; each call binds its own caller's names."""
+    space = col._space
+    with space.store.session() as s:
+        pks = [
+            pk
+            for pk, _ in visible_vectors(
+                s, space.collection_id, [f"v{i}" for i in range(50)], ALL, DIM
+            ).values()
+        ]
+
+        def seen(principals: list[str]) -> set[str]:
+            rows = rows_for(s, space.collection_id, pks, access(principals, required=False))
+            return {r.external_id for r in rows.values()}
+
+        evens = {f"v{i}" for i in range(0, 50, 2)}
+        assert seen([]) == evens  # anonymous: public items only
+        assert seen(["u:odd"]) == {f"v{i}" for i in range(50)}
+        assert seen(["u:x", "u:y"]) == evens  # the previous caller's names are not kept
+        assert seen(["u:odd", "*"]) == {f"v{i}" for i in range(50)}
+
+
 def test_visible_vectors_hides_what_the_caller_may_not_see(col: ls.Collection) -> None:
     space = col._space
     with space.store.session() as s:
