@@ -2,6 +2,7 @@
 
     PYTHONPATH=. python -m bench.s2_overhead DIR SPEC --build N   # once: data + collection
     PYTHONPATH=. python -m bench.s2_overhead DIR SPEC             # measure
+    PYTHONPATH=. python -m bench.s2_overhead DIR SPEC --profile   # where ours spends a query
 
 The same data and index spec for both; raw FAISS and ``search_vectors`` are timed query by
 query, interleaved, so both see the same load; low percentiles (p5, p10) approximate a quiet
@@ -88,9 +89,34 @@ def measure(folder: Path, spec: str) -> None:
     db.close()
 
 
+def profile(folder: Path) -> None:
+    """cProfile of 800 single searches (after 200 other ones, not profiled), by cumulative time."""
+    import cProfile
+    import pstats
+
+    import latentsearch as ls
+
+    q = np.load(folder / "queries.npy").astype(np.float32)
+    with ls.connect(folder / "db", device="cpu") as db:
+        col = db.collection("s2")
+        col.index.search_params.update({"nprobe": 8})
+        for x in q[800:]:
+            col.search_vectors(x[None], 10)
+        prof = cProfile.Profile()
+        t = time.perf_counter()
+        prof.enable()
+        for x in q[:800]:
+            col.search_vectors(x[None], 10)
+        prof.disable()
+        print(f"{(time.perf_counter() - t) / 800 * 1e6:.1f} us per query (profiled)")
+        pstats.Stats(prof, stream=sys.stdout).sort_stats("cumulative").print_stats(30)
+
+
 if __name__ == "__main__":
     folder, spec = Path(sys.argv[1]), sys.argv[2]
     if "--build" in sys.argv:
         build(folder, int(sys.argv[sys.argv.index("--build") + 1]), spec)
+    elif "--profile" in sys.argv:
+        profile(folder)
     else:
         measure(folder, spec)

@@ -35,6 +35,12 @@ def deferred_interrupt() -> Iterator[StopFlag]:
         yield flag  # signal handlers can only be installed in the main thread
         return
     previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:  # started with Ctrl-C ignored (`cmd &` in a script): keep it so
+        yield flag
+        return
+    # None: a handler installed from C, which Python cannot reinstall; restore the default then.
+    if previous is None:
+        previous = signal.default_int_handler
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
         flag.requested = True
