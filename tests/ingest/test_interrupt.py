@@ -11,16 +11,20 @@ from latentsearch.ingest.interrupt import deferred_interrupt
 
 
 def test_first_ctrl_c_sets_the_flag_and_a_second_interrupts_at_once() -> None:
-    before = signal.getsignal(signal.SIGINT)
-    with deferred_interrupt() as stop:
-        stop.check()  # nothing requested yet
-        signal.raise_signal(signal.SIGINT)
-        assert stop.requested
-        with pytest.raises(KeyboardInterrupt):
-            stop.check()
-        with pytest.raises(KeyboardInterrupt):
+    # As in a terminal (the test run itself may have been started with SIGINT ignored).
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with deferred_interrupt() as stop:
+            stop.check()  # nothing requested yet
             signal.raise_signal(signal.SIGINT)
-    assert signal.getsignal(signal.SIGINT) is before
+            assert stop.requested
+            with pytest.raises(KeyboardInterrupt):
+                stop.check()
+            with pytest.raises(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_outside_the_main_thread_it_installs_nothing() -> None:
