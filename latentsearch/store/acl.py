@@ -79,20 +79,21 @@ def allowed_names(principals: Sequence[str]) -> list[str]:
     return sorted({*principals, EVERYONE})
 
 
-def visible_row(principals: Sequence[str]) -> ColumnElement[bool]:
-    """`visible_to` as a correlated test of each candidate row (one primary-key probe per row)."""
+def _row_test(names: Any) -> ColumnElement[bool]:
+    """Correlated test of one candidate row: its ACL names one of ``names``."""
     return exists().where(
-        ItemPrincipalRow.item_id == ItemRow.id,
-        ItemPrincipalRow.principal.in_(allowed_names(principals)),
+        ItemPrincipalRow.item_id == ItemRow.id, ItemPrincipalRow.principal.in_(names)
     )
 
 
-# `visible_row` with the names as a bound parameter (bind ``principals=allowed_names(...)``), for
+def visible_row(principals: Sequence[str]) -> ColumnElement[bool]:
+    """`visible_to` as a correlated test of each candidate row (one primary-key probe per row)."""
+    return _row_test(allowed_names(principals))
+
+
+# `visible_row` with the names a bound parameter (bind ``principals=allowed_names(...)``), for
 # statements built once: building the expression per query cost more than running it.
-VISIBLE_ROW = exists().where(
-    ItemPrincipalRow.item_id == ItemRow.id,
-    ItemPrincipalRow.principal.in_(bindparam("principals", expanding=True)),
-)
+VISIBLE_ROW = _row_test(bindparam("principals", expanding=True))
 
 
 def item_scope(
